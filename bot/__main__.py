@@ -1,0 +1,153 @@
+"""Command line: `python -m bot run | chat | flow check | flow paths`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bot.flow.errors import FlowError
+from bot.flow.graph import Edge
+from bot.flow.loader import (
+    DEFAULT_FLOW,
+    DEFAULT_FLOWS_DIR,
+    available_flows,
+    flow_from_text,
+    load_flow,
+)
+
+USAGE = """llm-cost-bot: choose how to run LLM workloads on AWS at the lowest cost.
+
+  python -m bot chat            answer the flowchart's questions in this terminal
+  python -m bot flow check      validate the flows in flows/ (or given .mmd files)
+  python -m bot flow paths      print every path through the flowchart
+  python -m bot run             run the Slack app (Socket Mode or HTTP; see README.md)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llm-cost-bot", description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--flows-dir",
+        type=Path,
+        default=DEFAULT_FLOWS_DIR,
+        help="folder holding <name>.mmd and <name>.toml (default: %(default)s)",
+    )
+    commands = parser.add_subparsers(dest="command")
+    chat = commands.add_parser("chat", help="run a conversation in the terminal")
+    chat.add_argument("--flow", default=DEFAULT_FLOW, help="flow name (default: %(default)s)")
+    flow = commands.add_parser("flow", help="inspect flows")
+    flow_commands = flow.add_subparsers(dest="flow_command", required=True)
+    check = flow_commands.add_parser("check", help="validate flows; exit 1 on errors")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help=".mmd files (each with a .toml beside it); default: every flow",
+    )
+    paths = flow_commands.add_parser("paths", help="print every path from start to end")
+    paths.add_argument("name", nargs="?", default=DEFAULT_FLOW)
+    commands.add_parser("run", help="run the Slack app")
+    commands.add_parser("retention", help="expire idle conversations and purge old rows")
+    return parser
+
+
+def _check(paths: list[Path], flows_dir: Path) -> int:
+    targets = paths or [flows_dir / f"{name}.mmd" for name in available_flows(flows_dir)]
+    if not targets:
+        print(f"no flows found in {flows_dir}", file=sys.stderr)
+        return 1
+    failed = 0
+    for mmd in targets:
+        toml = mmd.with_suffix(".toml")
+        if mmd.exists() and not toml.exists():
+            failed += 1
+            _check_mermaid_only(mmd)
+            print(
+                f"{toml}: missing; every flow needs its words file beside it "
+                "(questions, help, options)",
+                file=sys.stderr,
+            )
+            continue
+        try:
+            flow = flow_from_text(
+                mmd.stem,
+                mmd.read_text(encoding="utf-8"),
+                toml.read_text(encoding="utf-8"),
+                mermaid_path=str(mmd),
+                words_path=str(toml),
+            )
+        except FlowError as exc:
+            failed += 1
+            print(exc, file=sys.stderr)
+        except OSError as exc:
+            failed += 1
+            print(f"{exc.filename}: cannot read the file: {exc.strerror}", file=sys.stderr)
+        else:
+            print(
+                f"{mmd}: ok ({len(flow.graph.nodes)} nodes, {len(flow.questions)} questions, "
+                f"{len(flow.paths())} paths)"
+            )
+    return 1 if failed else 0
+
+
+def _check_mermaid_only(mmd: Path) -> None:
+    """Report the flowchart's own problems even when its words file is missing."""
+    from bot.flow.mermaid import parse_mermaid
+    from bot.flow.validate import validate_graph
+
+    try:
+        validate_graph(parse_mermaid(mmd.read_text(encoding="utf-8"), str(mmd)))
+    except FlowError as exc:
+        print(exc, file=sys.stderr)
+
+
+def format_path(path: tuple[str | Edge, ...]) -> str:
+    parts: list[str] = []
+    for item in path:
+        if isinstance(item, Edge):
+            if item.label:
+                parts[-1] += f" [{item.label}]"
+        else:
+            parts.append(item)
+    return " -> ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "chat":
+            return _chat(args)
+        if args.command == "flow" and args.flow_command == "check":
+            return _check(args.paths, args.flows_dir)
+        if args.command == "flow" and args.flow_command == "paths":
+            for path in load_flow(args.name, args.flows_dir).paths():
+                print(format_path(path))
+            return 0
+        if args.command in ("run", "retention"):
+            from bot.cli_app import run_command
+
+            return run_command(args.command)
+    except FlowError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `flow paths | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+    print(USAGE)
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.terminal import chat
+
+    return chat(load_flow(args.flow, args.flows_dir), sys.stdin, sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Typed text -> one of the question's options, a command word, or a reprompt.
+
+Pure functions over plain data; never raises on any input text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from bot.flow.compiled import Option, Question
+
+CommandName = Literal["back", "restart", "cancel", "help"]
+COMMANDS: dict[str, CommandName] = {
+    "back": "back",
+    "undo": "back",
+    "go back": "back",
+    "previous": "back",
+    "restart": "restart",
+    "start over": "restart",
+    "reset": "restart",
+    "cancel": "cancel",
+    "stop": "cancel",
+    "quit": "cancel",
+    "exit": "cancel",
+    "help": "help",
+    "?": "help",
+    "options": "help",
+}
+MAX_TEXT = 4000  # longer text is read only this far
+FUZZY_MAX = 40  # typo matching only for short replies
+
+_PARAM_UNITS = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "mil": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "t": 1e12,
+    "tn": 1e12,
+    "trillion": 1e12,
+    "trillions": 1e12,
+}
+_MS_UNITS = {
+    "ms": 1.0,
+    "msec": 1.0,
+    "msecs": 1.0,
+    "millisecond": 1.0,
+    "milliseconds": 1.0,
+    "s": 1000.0,
+    "sec": 1000.0,
+    "secs": 1000.0,
+    "second": 1000.0,
+    "seconds": 1000.0,
+}
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_BELOW = r"(?:under|below|less than|lower than|fewer than|sub|within|at most|up to|<=?|≤)"
+_ABOVE = r"(?:over|above|more than|greater than|higher than|exceeding|>=?|≥)"
+
+
+def _quantity_pattern(units: dict[str, float]) -> re.Pattern[str]:
+    names = "|".join(sorted((re.escape(u) for u in units), key=len, reverse=True))
+    return re.compile(
+        rf"(?:(?P<below>{_BELOW})|(?P<above>{_ABOVE}))?\s*-?\s*"
+        rf"(?<![\w.,])(?P<num>{_NUMBER})(?:\s*(?:-|–|to)\s*{_NUMBER})?\s*(?P<unit>{names})(?!\w)\+?",
+        re.IGNORECASE,
+    )
+
+
+_PARAMS = _quantity_pattern(_PARAM_UNITS)
+_PARAMS_PLAIN = re.compile(
+    rf"(?<![\w.,])(?P<num>{_NUMBER})\s*(?:params|parameters)\b", re.IGNORECASE
+)
+_MS = _quantity_pattern(_MS_UNITS)
+_BARE_NUMBER = re.compile(r"#?\s*(\d{1,3})\s*[.)]?")
+
+
+@dataclass(frozen=True)
+class Matched:
+    """The text chose `option`; `note` tells the person how it was read when not obvious."""
+
+    option: Option
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: CommandName
+
+
+@dataclass(frozen=True)
+class Unclear:
+    """No single option fits; `reason` says why in words safe to show (no user text)."""
+
+    reason: str
+
+
+Parsed = Matched | Command | Unclear
+
+
+def normalise(text: str) -> str:
+    """Case-folded, NFKC, single-spaced, trimmed of surrounding punctuation."""
+    text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).casefold()
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    return text.strip(" .!,;:'\"`*_~()[]")
+
+
+def parse_command(text: str) -> CommandName | None:
+    """`back`, `restart`, `cancel`, `help` (and a few synonyms) when they are the whole reply."""
+    return COMMANDS.get(normalise(text).lstrip("/!"))
+
+
+def parse_answer(question: Question, text: str) -> Parsed:
+    """Read a typed reply to `question`."""
+    said = normalise(text)
+    if not said:
+        return Unclear("That reply was empty.")
+    command = COMMANDS.get(said.lstrip("/!"))
+    if command:
+        return Command(command)
+    for step in (_by_index, _by_exact_word, _by_quantity, _by_contained_word, _by_prefix, _by_typo):
+        result = step(question, said)
+        if result is not None:
+            return result
+    return Unclear("I could not match that to one of the options.")
+
+
+@lru_cache(maxsize=1024)
+def _phrases(option: Option) -> tuple[str, ...]:
+    """The option's label and synonyms, normalised (cached: options are immutable)."""
+    return tuple(
+        dict.fromkeys(
+            p for p in (normalise(option.label), *(normalise(s) for s in option.synonyms)) if p
+        )
+    )
+
+
+@lru_cache(maxsize=1024)
+def _phrase_pattern(option: Option) -> re.Pattern[str]:
+    """One regex finding any of the option's phrases as whole words."""
+    alternatives = "|".join(re.escape(p) for p in sorted(_phrases(option), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def _by_index(question: Question, said: str) -> Parsed | None:
+    match = _BARE_NUMBER.fullmatch(said)
+    if not match:
+        return None
+    number = int(match.group(1))
+    if 1 <= number <= len(question.options):
+        return Matched(question.options[number - 1])
+    if question.unit == "params":
+        return Unclear(
+            f"{number} what? Give the size with a unit, such as {number}B or "
+            f"{number} billion, or pick 1 to {len(question.options)}."
+        )
+    if question.unit == "ms":
+        return Unclear(
+            f"{number} what? Give the latency with a unit, such as {number} ms or "
+            f"0.3 s, or pick 1 to {len(question.options)}."
+        )
+    return Unclear(f"There is no option {number}; pick 1 to {len(question.options)}.")
+
+
+def _by_exact_word(question: Question, said: str) -> Parsed | None:
+    for option in question.options:
+        if said in _phrases(option):
+            return Matched(option)
+    return None
+
+
+def _by_contained_word(question: Question, said: str) -> Parsed | None:
+    found = {o.index: o for o in question.options if _phrase_pattern(o).search(said)}
+    if len(found) == 1:
+        return Matched(next(iter(found.values())))
+    if len(found) > 1:
+        names = " and ".join(f"*{o.label}*" for o in found.values())
+        return Unclear(f"That reply mentions both {names}; which one is it?")
+    return None
+
+
+def _by_prefix(question: Question, said: str) -> Parsed | None:
+    found = {o.index: o for o in question.options if any(p.startswith(said) for p in _phrases(o))}
+    if len(found) == 1:
+        return Matched(next(iter(found.values())))
+    return None
+
+
+def _by_typo(question: Question, said: str) -> Parsed | None:
+    if len(said) > FUZZY_MAX or len(said) < 4:
+        return None
+    owners = {p: o for o in question.options for p in _phrases(o) if len(p) >= 4}
+    close = difflib.get_close_matches(said, list(owners), n=3, cutoff=0.8)
+    chosen = {owners[p].index: owners[p] for p in close}
+    if len(chosen) == 1:
+        option = owners[close[0]]
+        return Matched(option, f"I read that as *{option.label}*.")
+    return None
+
+
+def _by_quantity(question: Question, said: str) -> Parsed | None:
+    if question.unit is None:
+        return None
+    value = _read_quantity(question.unit, said)
+    if value is None:
+        return None
+    return _nearest(question, value)
+
+
+def _read_quantity(unit: str, said: str) -> float | None:
+    """The first quantity in `said` in the question's unit (parameters or milliseconds)."""
+    pattern, units = (_PARAMS, _PARAM_UNITS) if unit == "params" else (_MS, _MS_UNITS)
+    match = pattern.search(said)
+    if match:
+        scale = units[match.group("unit").lower()]
+        value = _number(match.group("num")) * scale
+        if match.group("below"):
+            return value - 1e-6 * scale
+        if match.group("above"):
+            return value + 1e-6 * scale
+        return value
+    if unit == "params":
+        plain = _PARAMS_PLAIN.search(said)
+        if plain:
+            return _number(plain.group("num"))
+    return None
+
+
+def _number(text: str) -> float:
+    """`1,000` is a thousand; `1,5` is one and a half (a decimal comma)."""
+    if re.fullmatch(r"\d+,\d{3}", text):
+        return float(text.replace(",", ""))
+    return float(text.replace(",", "."))
+
+
+def describe(value: float, unit: str) -> str:
+    """A quantity as people write it: 70B, 1.5T, 300M params; 80 ms, 2 s."""
+    if unit == "ms":
+        if value >= 1000:
+            return f"{value / 1000:g} s"
+        return f"{round(value, 3):g} ms"
+    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{round(value / scale, 3):g}{suffix} params"
+    return f"{value:g} params"
+
+
+def _nearest(question: Question, value: float) -> Matched:
+    ranged = [o for o in question.options if o.min is not None or o.max is not None]
+    for option in ranged:
+        if option.covers(value):
+            return Matched(option)
+    option = min(ranged, key=lambda o: o.distance(value))
+    side = "below" if option.min is not None and value < option.min else "above"
+    extreme = "smallest" if side == "below" else "largest"
+    return Matched(
+        option,
+        f"{describe(value, question.unit or '')} is {side} the {extreme} range in the flowchart, "
+        f"so I used the nearest branch, *{option.label}*.",
+    )

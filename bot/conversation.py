@@ -1,0 +1,299 @@
+"""A conversation's record and its moves: start, answer, back, restart, cancel.
+
+Pure logic: no Slack and no database. A `Conversation` pairs a compiled
+`Flow` (shared, with its one Machine) with a JSON-serialisable
+`ConversationRecord`; every move mutates the record in place and bumps `step`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from bot.answers import Command, Matched, Unclear, parse_answer
+from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
+from bot.flow.graph import Node
+from bot.flow.loader import FlowRegistry
+from bot.flow.words import NodeDetails
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Answer(BaseModel):
+    """One answered question: the decision node, the option chosen, what the person gave."""
+
+    decision: str
+    option: str
+    text: str = Field(default="", max_length=4000)
+    note: str | None = None
+    user: str | None = None
+
+
+class ConversationRecord(BaseModel):
+    """Everything needed to resume a conversation; stored as JSON."""
+
+    flow: str
+    flow_hash: str
+    state: str
+    answers: list[Answer] = []
+    step: int = 0
+    status: Status = Status.ACTIVE
+
+
+@dataclass(frozen=True)
+class RecommendedNode:
+    """A non-decision node on the chosen path, with its concrete offering."""
+
+    node: Node
+    details: NodeDetails | None
+
+    @property
+    def heading(self) -> str:
+        return self.details.heading if self.details else "Recommendation"
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    question: Question
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The end of a path: the instance node, then storage or caching, and how we got there."""
+
+    flow_title: str
+    prices_as_of: str
+    price_basis: str
+    nodes: tuple[RecommendedNode, ...]
+    answers: tuple[AnsweredQuestion, ...]
+
+    @property
+    def instance(self) -> RecommendedNode:
+        return self.nodes[0]
+
+    @property
+    def follow_up(self) -> RecommendedNode:
+        """Storage (training) or caching (inference): the last node of the path."""
+        return self.nodes[-1]
+
+    def summary(self) -> dict:
+        """A small JSON-able summary for history."""
+        return {
+            "nodes": [n.node.id for n in self.nodes],
+            "titles": [n.node.title for n in self.nodes],
+            "answers": [[a.question.title, a.answer.option] for a in self.answers],
+        }
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """An answer was taken; `answer` is what was recorded."""
+
+    answer: Answer
+    question: Question
+
+
+@dataclass(frozen=True)
+class Reprompt:
+    """The reply did not choose an option; ask again."""
+
+    question: Question
+    reason: str
+
+
+@dataclass(frozen=True)
+class CommandGiven:
+    """The reply was a command word; the caller decides what it does (see `Conversation.run`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class NotActive:
+    """The conversation has ended; nothing to answer."""
+
+    status: Status
+
+
+AnswerResult = Advanced | Reprompt | CommandGiven | NotActive
+
+
+class Conversation:
+    """A flow and a record; moves change the record in place."""
+
+    __slots__ = ("flow", "record")
+
+    def __init__(self, flow: Flow, record: ConversationRecord):
+        self.flow = flow
+        self.record = record
+
+    # -- creation and persistence -------------------------------------------------------
+
+    @classmethod
+    def start(cls, flow: Flow) -> Conversation:
+        record = ConversationRecord(flow=flow.name, flow_hash=flow.source_hash, state=flow.start)
+        conversation = cls(flow, record)
+        conversation._advance()
+        return conversation
+
+    @classmethod
+    def restore(cls, flows: FlowRegistry, data: str | bytes | dict) -> Conversation:
+        """Resume from JSON or a dict. A record from another version of its flow keeps that
+        version when this process knows it; otherwise its answers are replayed on the
+        current flow, keeping those that still apply."""
+        if isinstance(data, dict):
+            record = ConversationRecord.model_validate(data)
+        else:
+            record = ConversationRecord.model_validate_json(data)
+        flow = flows.get(record.flow, record.flow_hash)
+        if flow is not None:
+            return cls(flow, record)
+        conversation = cls(flows.current(record.flow), record)
+        conversation._replay(record.answers)
+        return conversation
+
+    def dump(self) -> str:
+        return self.record.model_dump_json()
+
+    def to_dict(self) -> dict:
+        return self.record.model_dump(mode="json")
+
+    # -- reading ------------------------------------------------------------------------
+
+    @property
+    def status(self) -> Status:
+        return self.record.status
+
+    @property
+    def step(self) -> int:
+        return self.record.step
+
+    def question(self) -> Question | None:
+        """The question waiting for an answer, if the conversation is active."""
+        if self.record.status is not Status.ACTIVE:
+            return None
+        return self.flow.questions.get(self.record.state)
+
+    def recommendation(self) -> Recommendation | None:
+        """The result, once the path reached a final node."""
+        if self.record.status is not Status.FINISHED:
+            return None
+        nodes: list[RecommendedNode] = []
+        answered: list[AnsweredQuestion] = []
+        by_decision = {a.decision: a for a in self.record.answers}
+        node_id: str | None = self.flow.start
+        while node_id is not None:
+            node = self.flow.node(node_id)
+            if node.is_decision:
+                answer = by_decision[node_id]
+                question = self.flow.questions[node_id]
+                answered.append(AnsweredQuestion(question, answer))
+                option = question.option(answer.option)
+                node_id = option.target if option else None
+                continue
+            if node_id != self.flow.start:
+                nodes.append(RecommendedNode(node, self.flow.details(node_id)))
+            edge = self.flow.next_of(node_id)
+            node_id = edge.target if edge else None
+        info = self.flow.words.flow
+        return Recommendation(
+            flow_title=info.title,
+            prices_as_of=info.prices_as_of.isoformat(),
+            price_basis=info.price_basis,
+            nodes=tuple(nodes),
+            answers=tuple(answered),
+        )
+
+    # -- moves --------------------------------------------------------------------------
+
+    def answer(self, given: str | int, *, user: str | None = None) -> AnswerResult:
+        """Answer the current question with typed text or an option index (1-based)."""
+        question = self.question()
+        if question is None:
+            return NotActive(self.record.status)
+        if isinstance(given, int):
+            option = question.option(given)
+            if option is None:
+                return Reprompt(question, f"There is no option {given}.")
+            return self._take(question, option, option.label, None, user)
+        parsed = parse_answer(question, given)
+        if isinstance(parsed, Command):
+            return CommandGiven(parsed.name)
+        if isinstance(parsed, Unclear):
+            return Reprompt(question, parsed.reason)
+        assert isinstance(parsed, Matched)
+        return self._take(question, parsed.option, given.strip()[:4000], parsed.note, user)
+
+    def back(self) -> bool:
+        """Undo the last answer (discarding everything after it); False when there is none."""
+        if not self.record.answers or self.record.status in (Status.CANCELLED, Status.EXPIRED):
+            return False
+        last = self.record.answers.pop()
+        self.record.state = last.decision
+        self.record.status = Status.ACTIVE
+        self.record.step += 1
+        return True
+
+    def restart(self) -> None:
+        """Back to the first question, all answers dropped; the flow version stays."""
+        self.record.answers = []
+        self.record.state = self.flow.start
+        self.record.status = Status.ACTIVE
+        self.record.step += 1
+        self._advance()
+
+    def cancel(self) -> bool:
+        if self.record.status is not Status.ACTIVE:
+            return False
+        self.record.status = Status.CANCELLED
+        self.record.step += 1
+        return True
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _take(
+        self, question: Question, option: Option, text: str, note: str | None, user: str | None
+    ) -> Advanced:
+        answer = Answer(
+            decision=question.node_id, option=option.label, text=text, note=note, user=user
+        )
+        self.flow.machine.events[ANSWER].trigger(self.record, option=option.label)
+        self.record.answers.append(answer)
+        self.record.step += 1
+        self._advance()
+        return Advanced(answer, question)
+
+    def _advance(self) -> None:
+        """Follow single edges by themselves; mark the conversation finished at a final node."""
+        events = self.flow.machine.events
+        while self.flow.next_of(self.record.state) is not None:
+            events[ADVANCE].trigger(self.record)
+        if self.flow.is_final(self.record.state):
+            self.record.status = Status.FINISHED
+
+    def _replay(self, answers: list[Answer]) -> None:
+        """Re-apply answers on this flow from its start; stop at the first that no longer fits."""
+        kept_status = self.record.status
+        self.record.answers = []
+        self.record.state = self.flow.start
+        self.record.status = Status.ACTIVE
+        self.record.flow_hash = self.flow.source_hash
+        self._advance()
+        for answer in answers:
+            question = self.question()
+            option = question.option(answer.option) if question else None
+            if question is None or question.node_id != answer.decision or option is None:
+                break
+            self.flow.machine.events[ANSWER].trigger(self.record, option=option.label)
+            self.record.answers.append(answer)
+            self._advance()
+        if kept_status in (Status.CANCELLED, Status.EXPIRED):
+            self.record.status = kept_status

@@ -1,0 +1,190 @@
+"""A validated flow ready to drive conversations: questions, options, details and one Machine."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from transitions import Machine
+
+from bot.flow.graph import Edge, FlowGraph, Node
+from bot.flow.words import FlowWords, NodeDetails, Unit
+
+ANSWER = "answer"
+ADVANCE = "advance"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer to a question: an outgoing edge of a decision."""
+
+    index: int  # 1-based, as shown to people
+    label: str  # the edge label, as the flowchart states it
+    target: str
+    synonyms: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    max_inclusive: bool = False
+
+    def covers(self, value: float) -> bool:
+        above = self.min is None or value >= self.min
+        if self.max is None:
+            return above
+        return above and (value <= self.max if self.max_inclusive else value < self.max)
+
+    def distance(self, value: float) -> float:
+        if self.covers(value):
+            return 0.0
+        if self.min is not None and value < self.min:
+            return self.min - value
+        return value - (self.max if self.max is not None else value)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A decision node as it is asked."""
+
+    node_id: str
+    title: str  # the flowchart's own label, e.g. "Model Size?"
+    text: str
+    help: str
+    options: tuple[Option, ...]
+    unit: Unit | None = None
+
+    def option(self, label_or_index: str | int) -> Option | None:
+        for option in self.options:
+            if option.index == label_or_index or option.label == label_or_index:
+                return option
+        return None
+
+
+class _Chose:
+    """Transition condition: the event's `option` keyword names this edge's label."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __call__(self, *args: object, option: str | None = None, **kwargs: object) -> bool:
+        return option == self.label
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A flow compiled once at start-up; shared by every conversation that runs on it."""
+
+    name: str
+    graph: FlowGraph
+    words: FlowWords
+    start: str
+    source_hash: str
+    questions: dict[str, Question] = field(repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.words.flow.title
+
+    @cached_property
+    def machine(self) -> Machine:
+        """The one transitions Machine for this flow (`model=None`, no auto transitions)."""
+        return build_machine(self.graph, self.start)
+
+    def node(self, node_id: str) -> Node:
+        return self.graph.nodes[node_id]
+
+    def details(self, node_id: str) -> NodeDetails | None:
+        return self.words.nodes.get(node_id)
+
+    def is_final(self, node_id: str) -> bool:
+        return not self.graph.outgoing(node_id)
+
+    def next_of(self, node_id: str) -> Edge | None:
+        """The single edge a non-decision node follows by itself, if any."""
+        node = self.graph.nodes[node_id]
+        edges = self.graph.outgoing(node_id)
+        return edges[0] if edges and not node.is_decision else None
+
+    def paths(self) -> list[tuple[str | Edge, ...]]:
+        return self.graph.paths(self.start)
+
+
+def flow_hash(*texts: str) -> str:
+    """A short stable hash of a flow's source files."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def compile_flow(
+    name: str, graph: FlowGraph, words: FlowWords, start: str, source_hash: str
+) -> Flow:
+    """Build questions from the graph and words; the Machine is built on first use."""
+    questions: dict[str, Question] = {}
+    for node in graph.nodes.values():
+        if not node.is_decision:
+            continue
+        said = words.decisions[node.id]
+        options = []
+        for index, edge in enumerate(graph.outgoing(node.id), start=1):
+            assert edge.label is not None  # validated
+            extra = said.options.get(edge.label)
+            options.append(
+                Option(
+                    index=index,
+                    label=edge.label,
+                    target=edge.target,
+                    synonyms=extra.synonyms if extra else (),
+                    min=extra.min if extra else None,
+                    max=extra.max if extra else None,
+                    max_inclusive=extra.max_inclusive if extra else False,
+                )
+            )
+        questions[node.id] = Question(
+            node_id=node.id,
+            title=node.text,
+            text=said.question,
+            help=said.help,
+            options=tuple(options),
+            unit=said.unit,
+        )
+    return Flow(
+        name=name,
+        graph=graph,
+        words=words,
+        start=start,
+        source_hash=source_hash,
+        questions=questions,
+    )
+
+
+def build_machine(graph: FlowGraph, start: str) -> Machine:
+    """States are nodes; a decision's options are conditional transitions on `answer`;
+    a node with one outgoing edge moves on `advance`; nodes with no edge are final."""
+    states = [{"name": node_id, "final": not graph.outgoing(node_id)} for node_id in graph.nodes]
+    transitions = []
+    for node in graph.nodes.values():
+        for edge in graph.outgoing(node.id):
+            if node.is_decision:
+                transitions.append(
+                    {
+                        "trigger": ANSWER,
+                        "source": node.id,
+                        "dest": edge.target,
+                        "conditions": [_Chose(edge.label or "")],
+                    }
+                )
+            else:
+                transitions.append({"trigger": ADVANCE, "source": node.id, "dest": edge.target})
+    return Machine(
+        model=None,
+        states=states,
+        transitions=transitions,
+        initial=start,
+        auto_transitions=False,
+        send_event=False,
+        ignore_invalid_triggers=False,
+    )

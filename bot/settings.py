@@ -1,0 +1,105 @@
+"""Configuration from the environment and `.env` (read through python-dotenv)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.flow.loader import DEFAULT_FLOW, DEFAULT_FLOWS_DIR
+
+
+class Settings(BaseSettings):
+    """Every variable is listed in `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str | None = None
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    slack_command: str = Field(
+        default="/llm-cost", validation_alias=AliasChoices("SLACK_COMMAND", "COMMAND_NAME")
+    )
+    answer_policy: Literal["starter", "anyone"] = "starter"
+    conversation_ttl_hours: float = Field(default=24.0, gt=0)
+    slack_channel_post_rate: float = Field(default=1.0, gt=0, le=100)
+    slack_channel_post_burst: int = Field(default=8, ge=1, le=100)
+    slack_api_timeout: float = Field(default=10.0, gt=0, le=60)
+    outbox_lease_seconds: float = Field(default=30.0, gt=0, le=600)
+    outbox_senders: int = Field(default=4, ge=1, le=64)
+    flows_dir: Path = DEFAULT_FLOWS_DIR
+    flow_name: str = DEFAULT_FLOW
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("slack_command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith("/") or len(value) < 2 or " " in value:
+            raise ValueError("must be a slash command such as /llm-cost")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+class ConfigError(Exception):
+    """Configuration that cannot work; the message names each variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise `ConfigError` with one line per bad or missing variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            if error["type"] == "missing":
+                lines.append(f"{name} is not set (see .env.example)")
+            else:
+                message = error["msg"].removeprefix("Value error, ")
+                lines.append(f"{name} {message}")
+        raise ConfigError("configuration error: " + "; ".join(lines)) from None

@@ -1,0 +1,47 @@
+"""The Bolt app: one factory, one `register(app, moves)` per listener module."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from bot.slack.listeners import actions, commands, messages
+from bot.slack.moves import Moves
+
+log = logging.getLogger(__name__)
+
+
+def create_app(*, client: WebClient, signing_secret: str, moves: Moves) -> App:
+    """A Bolt app that acks after one commit (`process_before_response=True`)."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        ignoring_self_events_enabled=True,
+    )
+    for module in (commands, actions, messages):
+        module.register(app, moves)
+
+    @app.error
+    def on_error(error: Exception, body: dict) -> BoltResponse:
+        """Never a 5xx: an unexpected failure (often a malformed payload) is logged without
+        the body (it holds what people typed); a slash command gets a reply people can read."""
+        log.error(
+            "listener failed: %s: %s",
+            type(error).__name__,
+            error,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+        if isinstance(body, dict) and body.get("command"):
+            return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SORRY})
+        return BoltResponse(status=400, body={"error": "bad request"})
+
+    return app
+
+
+SORRY = (
+    "Something went wrong on my side and nothing was changed. Please try again; "
+    "if it keeps happening, tell whoever runs this app (the error is in its log)."
+)

@@ -1,0 +1,249 @@
+"""Block Kit builders: pure functions from engine data to message payloads.
+
+Every builder returns {"text": fallback, "blocks": [...]}. Any text that came
+from a person, and every flowchart label, is escaped before it goes into mrkdwn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bot.conversation import Recommendation, RecommendedNode
+from bot.flow.compiled import Question
+
+ACTION_PREFIX = "llm_cost."
+ANSWER_ACTION = ACTION_PREFIX + "answer."
+RESTART_ACTION = ACTION_PREFIX + "restart"
+BACK_ACTION = ACTION_PREFIX + "back"
+MAX_ECHO = 200  # how much of a person's text we quote back
+SOURCE_TAGS = "(C) an AWS page · (S) a third party quoting AWS's price list · (U) no source found"
+
+
+def escape(text: str) -> str:
+    """Escape `&`, `<`, `>` so user text can never form a mention or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quote(text: str) -> str:
+    """A person's text, shortened, on one line, escaped, in quotes."""
+    flat = " ".join(text.split())
+    if len(flat) > MAX_ECHO:
+        flat = flat[: MAX_ECHO - 1] + "…"
+    return f"“{escape(flat)}”"
+
+
+def mention(user: str) -> str:
+    """A user mention; ids come from Slack's signed payloads, but keep them to id characters."""
+    safe = "".join(ch for ch in user if ch.isalnum())
+    return f"<@{safe}>"
+
+
+def button_value(conversation_id: str, step: int, choice: int | str = 0) -> str:
+    return f"{conversation_id}:{step}:{choice}"
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _context(*texts: str) -> dict:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": t[:3000]} for t in texts[:10]],
+    }
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text[:75], "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+HINT = (
+    "Or type the answer in this thread (a number, a name, or e.g. `70B`, `80 ms`), "
+    "or `back`, `restart`, `cancel`, `help`."
+)
+
+
+def root_message(user: str, flow_title: str) -> dict:
+    """The channel message that starts the thread."""
+    text = f"{mention(user)} is planning an LLM workload with the *{escape(flow_title)}* flowchart."
+    return {
+        "text": f"{mention(user)} is planning an LLM workload",
+        "blocks": [
+            _section(text),
+            _context("Answer in the thread :thread: — the result will be pinned here."),
+        ],
+    }
+
+
+def question_message(question: Question, conversation_id: str, step: int, number: int) -> dict:
+    """A question with one button per option."""
+    buttons = [
+        _button(
+            option.label,
+            f"{ANSWER_ACTION}{option.index}",
+            button_value(conversation_id, step, option.index),
+        )
+        for option in question.options
+    ]
+    blocks = [
+        _section(f"*{number}. {escape(question.text)}*"),
+        _context(escape(question.help)),
+        {"type": "actions", "block_id": f"q{step}", "elements": buttons[:25]},
+        _context(HINT),
+    ]
+    return {"text": f"{number}. {question.text}", "blocks": blocks}
+
+
+def answered_message(
+    question: Question,
+    number: int,
+    user: str,
+    option: str,
+    typed: str | None = None,
+    note: str | None = None,
+) -> dict:
+    """A question once answered: who chose what; no buttons."""
+    line = f"*{number}. {escape(question.text)}*\n{mention(user)} chose *{escape(option)}*"
+    if typed and typed.strip().casefold() != option.casefold():
+        line += f" (from {quote(typed)})"
+    blocks = [_section(line)]
+    if note:
+        blocks.append(_context(escape(note)))
+    return {"text": f"{number}. {question.text} — chose {option}", "blocks": blocks}
+
+
+def closed_message(question_text: str, number: int | None, what: str) -> dict:
+    """A question or result whose buttons no longer apply (went back, restarted, cancelled)."""
+    prefix = f"{number}. " if number is not None else ""
+    return {
+        "text": f"{prefix}{question_text} — {what}",
+        "blocks": [_section(f"*{prefix}{escape(question_text)}*"), _context(what)],
+    }
+
+
+def reprompt_message(question: Question, reason: str, typed: str | None = None) -> dict:
+    """A typed reply we could not read: why, and the options."""
+    options = "\n".join(f"{o.index}. {escape(o.label)}" for o in question.options)
+    heard = f"I read {quote(typed)}: " if typed else ""
+    text = f"{heard}{escape(reason)}\nReply with one of:\n{options}"
+    return {
+        "text": f"{reason} Reply with one of the options.",
+        "blocks": [_section(text), _context(HINT)],
+    }
+
+
+def help_message(question: Question | None, command: str) -> dict:
+    lines = [f"*{escape(question.text)}*\n{escape(question.help)}"] if question else []
+    lines.append(HELP_TEXT.format(command=command))
+    return {"text": "How to answer", "blocks": [_section("\n\n".join(lines))]}
+
+
+HELP_TEXT = (
+    "*How this works:* `{command}` starts a thread that asks one question per step of the "
+    "LLM cost-optimisation flowchart, then posts and pins the recommendation.\n"
+    "• Answer with the buttons, or type in the thread: an option's number or name, or a "
+    "phrase such as `we fine-tune a 70B model` or `p99 under 80 ms`.\n"
+    "• `back` changes the last answer, `restart` starts over, `cancel` stops.\n"
+    "• `{command} history` shows this channel's recent recommendations; "
+    "`{command} cancel` ends your open conversation here."
+)
+
+
+def note_message(text: str) -> dict:
+    """A short note; `text` must already be safe mrkdwn."""
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def _node_blocks(item: RecommendedNode, prices_as_of: str) -> list[dict]:
+    node, details = item.node, item.details
+    lines = [f"*{escape(item.heading)}: {escape(node.title)}*"]
+    if len(node.lines) > 1:
+        lines.append(" · ".join(escape(line) for line in node.lines[1:] if line))
+    if details:
+        lines.append(f"*Offering:* {escape(details.offering)}")
+        lines += [f"• {escape(fact)}" for fact in details.facts]
+        if details.price:
+            lines.append(f"*Price* (as of {prices_as_of}): {escape(details.price)}")
+    blocks = [_section("\n".join(lines))]
+    if details and details.caveats:
+        blocks.append(_context(*(f":warning: {escape(c)}" for c in details.caveats)))
+    return blocks
+
+
+def recommendation_message(
+    rec: Recommendation,
+    conversation_id: str | None = None,
+    step: int | None = None,
+    user: str | None = None,
+    footer: str | None = None,
+) -> dict:
+    """The result; with `conversation_id` and `step` it carries Start over / Change an answer.
+    `footer` (safe mrkdwn) says what happened to a result that no longer applies."""
+    titles = " + ".join(n.node.title for n in rec.nodes)
+    blocks: list[dict] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": f"Recommendation: {titles}"[:150],
+                "emoji": True,
+            },
+        }
+    ]
+    if user:
+        blocks.append(_context(f"For {mention(user)} · {escape(rec.flow_title)}"))
+    for item in rec.nodes:
+        blocks += _node_blocks(item, rec.prices_as_of)
+        blocks.append({"type": "divider"})
+    blocks.append(_section("*Because you answered*\n" + "\n".join(_answer_lines(rec))))
+    blocks.append(
+        _context(
+            f"Prices: {escape(rec.price_basis)}, as of {rec.prices_as_of}; "
+            f"they drift. Sources: {SOURCE_TAGS}."
+        )
+    )
+    if footer:
+        blocks.append(_context(footer))
+    if conversation_id is not None and step is not None:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"r{step}",
+                "elements": [
+                    _button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
+                    _button("Change an answer", BACK_ACTION, button_value(conversation_id, step)),
+                ],
+            }
+        )
+    return {"text": f"Recommendation: {titles}", "blocks": blocks[:50]}
+
+
+def _answer_lines(rec: Recommendation) -> Iterable[str]:
+    for answered in rec.answers:
+        line = f"• {escape(answered.question.title)} → *{escape(answered.answer.option)}*"
+        if answered.answer.note:
+            line += f" _({escape(answered.answer.note)})_"
+        yield line
+
+
+def history_message(rows: Sequence[tuple[str, str, Sequence[str]]], command: str) -> dict:
+    """Recent recommendations in a channel: (date, user, node titles) newest first."""
+    if not rows:
+        text = f"No recommendations in this channel yet. Start one with `{command}`."
+        return {"text": text, "blocks": [_section(text)]}
+    lines = [
+        f"• {escape(date)} {mention(user)}: *{escape(' + '.join(titles))}*"
+        for date, user, titles in rows
+    ]
+    return {
+        "text": "Recent recommendations in this channel",
+        "blocks": [_section("*Recent recommendations in this channel*\n" + "\n".join(lines))],
+    }

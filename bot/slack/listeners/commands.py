@@ -1,0 +1,56 @@
+"""The slash command: start, help, history, cancel."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, App
+
+from bot.slack import blocks
+from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
+from bot.slack.moves import Moves
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, moves: Moves) -> None:
+    @app.command(moves.command)
+    def on_command(ack: Ack, command: dict) -> None:
+        words = " ".join(str(command.get("text") or "").split()).lower()
+        team = str(command.get("team_id") or "")
+        channel = str(command.get("channel_id") or "")
+        user = str(command.get("user_id") or "")
+        try:
+            if words in ("help", "?"):
+                ack(**blocks.help_message(None, moves.command), response_type="ephemeral")
+            elif words == "history":
+                ack(**moves.history(team=team, channel=channel), response_type="ephemeral")
+            elif words in ("cancel", "stop"):
+                ended = moves.cancel_open(team=team, channel=channel, user=user)
+                ack(
+                    text="Cancelled your conversation in this channel."
+                    if ended
+                    else f"You have no open conversation in this channel. Start one with "
+                    f"`{moves.command}`.",
+                    response_type="ephemeral",
+                )
+            elif words in ("", "start", "new"):
+                if not (team and channel and user):
+                    ack(
+                        text="Slack sent an incomplete command; please try again.",
+                        response_type="ephemeral",
+                    )
+                    return
+                moves.start(
+                    team=team, channel=channel, user=user, response_url=command.get("response_url")
+                )
+                ack()
+            else:
+                ack(
+                    text=f"I don't know `{blocks.escape(words[:50])}`. Use `{moves.command}` "
+                    f"to start, or `{moves.command} help`.",
+                    response_type="ephemeral",
+                )
+        except UNAVAILABLE:
+            log.warning("slash command: database unavailable", exc_info=True)
+            ack(text=TRY_AGAIN, response_type="ephemeral")

@@ -1,0 +1,57 @@
+"""Typed replies in a conversation's thread; everything else is ignored cheaply."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
+from bot.slack.moves import Moves
+
+log = logging.getLogger(__name__)
+PERSON_SUBTYPES = {None, "thread_broadcast"}
+
+
+def register(app: App, moves: Moves) -> None:
+    @app.event("message")
+    def on_message(body: dict, event: dict, client: WebClient) -> None:
+        thread_ts = event.get("thread_ts")
+        if (
+            not thread_ts
+            or thread_ts == event.get("ts")
+            or event.get("bot_id")
+            or event.get("subtype") not in PERSON_SUBTYPES
+            or not event.get("user")
+        ):
+            return  # channel chatter, thread roots, bots and edits: no database work at all
+        text = event.get("text")
+        if not isinstance(text, str):
+            return
+        team = str(body.get("team_id") or event.get("team") or "")
+        channel = str(event.get("channel") or "")
+        key = str(body.get("event_id") or f"msg:{team}:{channel}:{event.get('ts')}")
+        try:
+            moves.typed(
+                team=team,
+                channel=channel,
+                thread_ts=str(thread_ts),
+                user=str(event["user"]),
+                text=text,
+                event_key=key,
+            )
+        except UNAVAILABLE:
+            log.warning("message: database unavailable", exc_info=True)
+            _tell(client, channel, str(event["user"]), str(thread_ts))
+
+    @app.event("app_mention")
+    def ignore_mentions() -> None:
+        return
+
+
+def _tell(client: WebClient, channel: str, user: str, thread_ts: str) -> None:
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=TRY_AGAIN)
+    except Exception:
+        log.warning("could not tell the person to try again", exc_info=True)

@@ -1,0 +1,355 @@
+"""What each thing a person does in Slack becomes: one committed step and its outbox.
+
+A listener calls one method here; it restores the conversation, makes the
+move with the pure engine, and commits the new record together with the
+messages to send (`Store.apply_step`). Nothing here calls Slack: the outbox
+deliverer does, after the ack.
+
+Message names inside a conversation: `root` is the channel message; `q<step>`
+is the question asked at that step and `r<step>` the recommendation posted at
+that step. A move from step s closes the message of step s (its buttons go)
+and posts the message of step s + 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.answers import parse_command
+from bot.conversation import (
+    Advanced,
+    CommandGiven,
+    Conversation,
+    NotActive,
+    Reprompt,
+    Status,
+)
+from bot.flow.loader import FlowRegistry
+from bot.slack import blocks
+from bot.slack.blocks import mention
+from bot.store import OutboxMessage, Store
+from bot.store.models import ConversationRow, Outcome
+
+log = logging.getLogger(__name__)
+
+Policy = Literal["starter", "anyone"]
+ROOT = {"$ref": "root"}
+ENDED = {
+    Status.CANCELLED: "This conversation was cancelled.",
+    Status.EXPIRED: "This conversation expired after being idle.",
+}
+
+
+@dataclass
+class Plan:
+    """Outbox messages for one step, in the order they must reach Slack."""
+
+    channel: str
+    messages: list[OutboxMessage] = field(default_factory=list)
+
+    def post(self, message: dict, ref: str | None = None) -> None:
+        payload = {"channel": self.channel, "thread_ts": ROOT, **message}
+        self.messages.append(OutboxMessage("post", payload, ref=ref))
+
+    def update(self, ref: str, message: dict) -> None:
+        payload = {"channel": self.channel, "ts": {"$ref": ref}, **message}
+        self.messages.append(OutboxMessage("update", payload))
+
+    def pin_root(self) -> None:
+        self.messages.append(OutboxMessage("pin", {"channel": self.channel, "timestamp": ROOT}))
+
+    def ephemeral(self, user: str, message: dict) -> None:
+        payload = {"channel": self.channel, "user": user, "thread_ts": ROOT, **message}
+        self.messages.append(OutboxMessage("ephemeral", payload))
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button press, as far as we need it."""
+
+    team: str
+    channel: str
+    user: str
+    action_id: str
+    value: str
+
+
+class Moves:
+    """The app's behaviour, independent of how requests arrive."""
+
+    def __init__(
+        self,
+        store: Store,
+        flows: FlowRegistry,
+        *,
+        flow_name: str,
+        command: str,
+        policy: Policy = "starter",
+        on_commit: Callable[[], None] = lambda: None,
+    ):
+        self.store = store
+        self.flows = flows
+        self.flow_name = flow_name
+        self.command = command
+        self.policy = policy
+        self.on_commit = on_commit
+
+    # -- slash command ------------------------------------------------------------------
+
+    def start(self, *, team: str, channel: str, user: str, response_url: str | None) -> str:
+        """Open a thread: root message in the channel, first question in its thread.
+        A person's earlier open conversation in the same channel is ended first."""
+        previous = self.store.find_open_for_user(team, channel, user)
+        if previous is not None:
+            self._end(previous, user, "Replaced by a newer conversation.")
+        flow = self.flows.current(self.flow_name)
+        conversation = Conversation.start(flow)
+        conversation_id = uuid.uuid4().hex
+        plan = Plan(channel)
+        root = {"channel": channel, **blocks.root_message(user, flow.title)}
+        if response_url:
+            root["_response_url"] = response_url  # for telling the person if posting fails
+        plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
+        self._open(plan, conversation, conversation_id, user)
+        self.store.create_conversation(
+            conversation_id=conversation_id,
+            team=team,
+            channel=channel,
+            user=user,
+            flow_name=flow.name,
+            flow_hash=flow.source_hash,
+            record=conversation.to_dict(),
+            outbox=plan.messages,
+        )
+        self.on_commit()
+        return conversation_id
+
+    def cancel_open(self, *, team: str, channel: str, user: str) -> bool:
+        """`/llm-cost cancel`: end the caller's open conversation here; False if none."""
+        row = self.store.find_open_for_user(team, channel, user)
+        if row is None:
+            return False
+        return self._end(row, user, f"Cancelled by {mention(user)}.")
+
+    def history(self, *, team: str, channel: str) -> dict:
+        rows = self.store.recent_recommendations(team, channel, limit=10)
+        items = [
+            (r.created_at.strftime("%Y-%m-%d"), r.user, r.summary.get("titles", [])) for r in rows
+        ]
+        return blocks.history_message(items, self.command)
+
+    # -- buttons ------------------------------------------------------------------------
+
+    def click(self, click: Click) -> None:
+        """A button on a question or a recommendation."""
+        parsed = _parse_value(click.value)
+        if parsed is None:
+            log.warning("ignoring a button with a malformed value")
+            return
+        conversation_id, step, choice = parsed
+        row = self.store.get(conversation_id)
+        if row is None or row.team != click.team or row.channel != click.channel:
+            log.warning("ignoring a button that points at no conversation of this channel")
+            return
+        if not self._may_answer(row, click.user):
+            self._note(
+                row,
+                click.user,
+                f"Only {mention(row.user)} can answer this one. "
+                f"Start your own with `{self.command}`.",
+            )
+            return
+        conversation = Conversation.restore(self.flows, row.record)
+        ended = Status(row.status) if row.status in ENDED else conversation.status
+        if ended in ENDED:
+            self._note(row, click.user, f"{ENDED[ended]} Start a new one with `{self.command}`.")
+            return
+        if step != conversation.step:
+            self._note(
+                row, click.user, "That was already answered; the thread shows the current question."
+            )
+            return
+        if click.action_id.startswith(blocks.ANSWER_ACTION):
+            if choice is None or conversation.question() is None:
+                return
+            result = conversation.answer(choice, user=click.user)
+            self._after_answer(row, conversation, result, click.user, typed=None)
+        elif click.action_id == blocks.RESTART_ACTION:
+            self._move(row, conversation, click.user, "restart")
+        elif click.action_id == blocks.BACK_ACTION:
+            self._move(row, conversation, click.user, "back")
+
+    # -- typed replies in a thread --------------------------------------------------------
+
+    def typed(
+        self, *, team: str, channel: str, thread_ts: str, user: str, text: str, event_key: str
+    ) -> None:
+        """A person's reply in a thread. Unrelated threads cost one indexed read."""
+        row = self.store.find_by_thread(team, channel, thread_ts)
+        if row is None or not self._may_answer(row, user) or row.status in ENDED:
+            return
+        if not self.store.mark_seen(event_key):
+            return  # a retry or a repeated event: seen once
+        conversation = Conversation.restore(self.flows, row.record)
+        result = conversation.answer(text, user=user)
+        if isinstance(result, NotActive):
+            command = parse_command(text)
+            if command in ("back", "restart"):
+                self._move(row, conversation, user, command)
+            elif command == "help":
+                self._enqueue(row, _thread_post(row, blocks.help_message(None, self.command)))
+            return  # other chatter under a finished result is just conversation
+        self._after_answer(row, conversation, result, user, typed=text)
+
+    # -- shared ---------------------------------------------------------------------------
+
+    def _after_answer(
+        self,
+        row: ConversationRow,
+        conversation: Conversation,
+        result: object,
+        user: str,
+        typed: str | None,
+    ) -> None:
+        if isinstance(result, Reprompt):
+            message = blocks.reprompt_message(result.question, result.reason, typed)
+            self._enqueue(row, _thread_post(row, message))
+        elif isinstance(result, CommandGiven):
+            if result.name == "help":
+                message = blocks.help_message(conversation.question(), self.command)
+                self._enqueue(row, _thread_post(row, message))
+            elif result.name == "cancel":
+                self._end(row, user, f"Cancelled by {mention(user)}.", conversation)
+            else:
+                self._move(row, conversation, user, result.name)
+        elif isinstance(result, Advanced):
+            plan = Plan(row.channel)
+            number = len(conversation.record.answers)
+            plan.update(
+                f"q{conversation.step - 1}",
+                blocks.answered_message(
+                    result.question, number, user, result.answer.option, typed, result.answer.note
+                ),
+            )
+            self._open(plan, conversation, row.id, row.user)
+            self._commit(row, conversation, plan, user)
+
+    def _move(self, row: ConversationRow, conversation: Conversation, user: str, move: str) -> None:
+        """`back` or `restart`: close the current message, post the new current one."""
+        before_step = conversation.step
+        before_status = conversation.status
+        question = conversation.question()
+        number = len(conversation.record.answers) + 1
+        recommendation = conversation.recommendation()
+        if move == "back" and not conversation.back():
+            self._note(row, user, "This is the first question; there is nothing to go back to.")
+            return
+        if move == "restart":
+            conversation.restart()
+        plan = Plan(row.channel)
+        what = (
+            f"{mention(user)} went back to change an answer."
+            if move == "back"
+            else f"{mention(user)} started over."
+        )
+        if before_status is Status.FINISHED and recommendation is not None:
+            closed = blocks.recommendation_message(recommendation, user=row.user, footer=what)
+            plan.update(f"r{before_step}", closed)
+        elif question is not None:
+            plan.update(f"q{before_step}", blocks.closed_message(question.text, number, what))
+        self._open(plan, conversation, row.id, row.user)
+        self._commit(row, conversation, plan, user)
+
+    def _open(
+        self, plan: Plan, conversation: Conversation, conversation_id: str, starter: str
+    ) -> None:
+        """Post what the current step shows: the next question, or the result (pinned)."""
+        step = conversation.step
+        question = conversation.question()
+        if question is not None:
+            number = len(conversation.record.answers) + 1
+            plan.post(
+                blocks.question_message(question, conversation_id, step, number), ref=f"q{step}"
+            )
+            return
+        recommendation = conversation.recommendation()
+        if recommendation is None:
+            return
+        plan.post(
+            blocks.recommendation_message(recommendation, conversation_id, step, starter),
+            ref=f"r{step}",
+        )
+        plan.update("root", blocks.recommendation_message(recommendation, user=starter))
+        plan.pin_root()
+
+    def _end(
+        self, row: ConversationRow, user: str, what: str, conversation: Conversation | None = None
+    ) -> bool:
+        """Cancel: close the current message and say so in the thread."""
+        conversation = conversation or Conversation.restore(self.flows, row.record)
+        question = conversation.question()
+        number = len(conversation.record.answers) + 1
+        step = conversation.step
+        if not conversation.cancel():
+            return False
+        plan = Plan(row.channel)
+        if question is not None:
+            plan.update(f"q{step}", blocks.closed_message(question.text, number, what))
+        plan.post(blocks.note_message(f"{what} Start again any time with `{self.command}`."))
+        return self._commit(row, conversation, plan, user)
+
+    def _commit(
+        self, row: ConversationRow, conversation: Conversation, plan: Plan, user: str
+    ) -> bool:
+        recommendation = conversation.recommendation()
+        result = self.store.apply_step(
+            row.id,
+            row.version,
+            conversation.to_dict(),
+            plan.messages,
+            status=conversation.status.value,
+            recommendation=recommendation.summary() if recommendation else None,
+        )
+        if result.outcome is Outcome.APPLIED:
+            self.on_commit()
+            return True
+        if result.outcome is Outcome.EXPIRED:
+            self._note(row, user, f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`.")
+        elif result.outcome is Outcome.STALE:
+            self._note(
+                row,
+                user,
+                "Someone answered at the same moment; the thread shows the current question.",
+            )
+        return False
+
+    def _may_answer(self, row: ConversationRow, user: str) -> bool:
+        return self.policy == "anyone" or user == row.user
+
+    def _note(self, row: ConversationRow, user: str, text: str) -> None:
+        plan = Plan(row.channel)
+        plan.ephemeral(user, blocks.note_message(text))
+        self._enqueue(row, plan.messages)
+
+    def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage]) -> None:
+        self.store.enqueue(row.id, messages)
+        self.on_commit()
+
+
+def _thread_post(row: ConversationRow, message: dict) -> list[OutboxMessage]:
+    plan = Plan(row.channel)
+    plan.post(message)
+    return plan.messages
+
+
+def _parse_value(value: str) -> tuple[str, int, int | None] | None:
+    """`<conversation id>:<step>:<option index>` from a button value."""
+    parts = value.split(":") if isinstance(value, str) and len(value) <= 200 else []
+    if len(parts) != 3 or not parts[0].isalnum() or not parts[1].isdigit():
+        return None
+    choice = int(parts[2]) if parts[2].isdigit() and parts[2] != "0" else None
+    return parts[0], int(parts[1]), choice

@@ -1,0 +1,83 @@
+"""Everything a running app needs, built once per process from the settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.flow.loader import FlowRegistry, load_flow
+from bot.settings import Settings
+from bot.slack.app import create_app
+from bot.slack.keepalive import KeepAliveWebClient
+from bot.slack.moves import Moves
+from bot.slack.pacing import ChannelPacer
+from bot.slack.sender import SlackSender
+from bot.store import Deliverer, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    client: WebClient
+    app: App
+    moves: Moves
+    deliverer: Deliverer
+
+    @classmethod
+    def create(cls, settings: Settings, *, poll_interval: float = 0.2) -> Runtime:
+        """Load the flow, open the store, check the token with auth.test, wire it up."""
+        flows = FlowRegistry([load_flow(settings.flow_name, settings.flows_dir)])
+        store = Store.from_url(
+            settings.database_url,
+            settings.data_dir,
+            idle_timeout=timedelta(hours=settings.conversation_ttl_hours),
+        )
+        client = KeepAliveWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            timeout=settings.slack_api_timeout,  # type: ignore[arg-type] - urlopen takes floats
+            **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}),
+        )
+        auth = client.auth_test()
+        pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
+        sender = SlackSender(
+            client,
+            command=settings.slack_command,
+            bot_name=str(auth.get("user") or "the app"),
+            pacer=pacer,
+        )
+        deliverer = Deliverer(
+            store,
+            sender,
+            poll_interval=poll_interval,
+            lease=settings.outbox_lease_seconds,
+            workers=settings.outbox_senders,
+        )
+        moves = Moves(
+            store,
+            flows,
+            flow_name=settings.flow_name,
+            command=settings.slack_command,
+            policy=settings.answer_policy,
+            on_commit=deliverer.wake,
+        )
+        app = create_app(
+            client=client,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            moves=moves,
+        )
+        return cls(settings, store, client, app, moves, deliverer)
+
+    def start(self) -> Runtime:
+        self.deliverer.start()
+        return self
+
+    def stop(self) -> None:
+        self.deliverer.stop()
+        self.store.dispose()

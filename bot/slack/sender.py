@@ -1,0 +1,161 @@
+"""Outbox kinds -> Slack Web API calls, and Slack's errors -> retry or give up."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.slack import blocks
+from bot.slack.pacing import ChannelPacer
+from bot.store import OutboxMessage, OutboxRow, PermanentFailure, Postpone, RetryLater
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = {
+    "ratelimited",
+    "rate_limited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+}
+NOT_THERE = {"not_in_channel", "channel_not_found", "is_archived"}
+PIN_REASONS = {
+    "too_many_pins": "this channel has reached Slack's limit of pinned items; unpin something "
+    "old and pin the result above by hand",
+    "not_pinnable": "Slack does not allow pinning this message",
+    "restricted_action": "a workspace setting stops apps from pinning here; pin the result "
+    "above by hand",
+    "not_in_channel": "I am not a member of this channel",
+    "message_not_found": "the result message was deleted",
+}
+
+
+class SlackSender:
+    """Implements the store's `Sender` with a slack_sdk `WebClient`."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        command: str = "/llm-cost",
+        bot_name: str = "the app",
+        response_timeout: float = 10.0,
+        pacer: ChannelPacer | None = None,
+    ):
+        self.client = client
+        self.pacer = pacer or ChannelPacer()
+        self.command = command
+        self.bot_name = bot_name
+        self.response_timeout = response_timeout
+
+    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
+        args = {k: v for k, v in payload.items() if not k.startswith("_")}
+        channel = str(args.get("channel", ""))
+        if row.kind == "post":
+            wait = self.pacer.reserve(channel, key=row.id)
+            if wait > 0:
+                raise Postpone("paced: about 1 message per second per channel", wait)
+        try:
+            if row.kind == "post":
+                return self.client.chat_postMessage(**args)["ts"]
+            if row.kind == "update":
+                self.client.chat_update(**args)
+                return args.get("ts")
+            if row.kind == "pin":
+                return self._pin(args)
+            if row.kind == "ephemeral":
+                return self.client.chat_postEphemeral(**args).get("message_ts")
+            if row.kind == "respond":
+                self._respond(args)
+                return None
+        except SlackApiError as exc:
+            problem = _classify(exc)
+            if isinstance(problem, Postpone) and row.kind == "post":
+                self.pacer.block(channel, problem.delay)
+            raise problem from None
+        except (SlackRequestError, OSError) as exc:  # timeouts, resets, DNS
+            raise RetryLater(f"{type(exc).__name__}: {exc}") from None
+        raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
+
+    def _pin(self, args: dict[str, Any]) -> str | None:
+        try:
+            self.client.pins_add(channel=args["channel"], timestamp=args["timestamp"])
+        except SlackApiError as exc:
+            if exc.response.get("error") == "already_pinned":
+                return args["timestamp"]  # the pin holds the updated root: nothing to do
+            raise
+        return args["timestamp"]
+
+    def _respond(self, args: dict[str, Any]) -> None:
+        url = args.pop("response_url")
+        body = json.dumps(args).encode()
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.response_timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 429 or exc.code >= 500:
+                raise RetryLater(f"response_url answered {exc.code}") from None
+            raise PermanentFailure(f"response_url answered {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise RetryLater(f"response_url: {exc}") from None
+
+    def on_failure(self, row: OutboxRow, error: str) -> Sequence[OutboxMessage]:
+        """Tell people what went wrong where it matters; never lose the result silently."""
+        code = error.split()[0].rstrip(":") if error else ""
+        if row.ref == "root" and code in NOT_THERE and row.payload.get("_response_url"):
+            text = (
+                f"I can't post in this channel because I'm not a member of it. "
+                f"Invite me with `/invite @{self.bot_name}` (or add the app from the "
+                f"channel's settings), then run `{self.command}` again."
+            )
+            return [
+                OutboxMessage(
+                    "respond",
+                    {
+                        "response_url": row.payload["_response_url"],
+                        "response_type": "ephemeral",
+                        "text": text,
+                    },
+                )
+            ]
+        if row.kind == "pin" and not error.startswith("depends on"):
+            reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code)}`")
+            text = (
+                f":pushpin: I couldn't pin the recommendation: {reason}. "
+                "The result is still in this thread and in the channel message above."
+            )
+            payload = {
+                "channel": row.payload["channel"],
+                "thread_ts": {"$ref": "root"},
+                **blocks.note_message(text),
+            }
+            return [OutboxMessage("post", payload)]
+        return ()
+
+
+def _classify(exc: SlackApiError) -> Exception:
+    response = exc.response
+    status = getattr(response, "status_code", 200)
+    error = str(response.get("error") or f"http_{status}") if response is not None else "unknown"
+    if status == 429:
+        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        try:
+            seconds = float(retry_after[0] if isinstance(retry_after, list) else retry_after)
+        except (TypeError, ValueError):
+            seconds = 1.0
+        return Postpone("ratelimited by Slack (429)", seconds)
+    if status >= 500 or error in TRANSIENT:
+        return RetryLater(error)
+    return PermanentFailure(error)

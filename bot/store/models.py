@@ -1,0 +1,155 @@
+"""Plain value types the store takes and returns (frozen dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+ACTIVE: Final = "active"
+FINISHED: Final = "finished"
+CANCELLED: Final = "cancelled"
+EXPIRED: Final = "expired"
+CONVERSATION_STATUSES: Final = frozenset({ACTIVE, FINISHED, CANCELLED, EXPIRED})
+
+PENDING: Final = "pending"
+SENT: Final = "sent"
+FAILED: Final = "failed"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Outcome(StrEnum):
+    """What happened to a compare-and-set step; compares equal to its string value."""
+
+    APPLIED = "applied"
+    STALE = "stale"
+    EXPIRED = "expired"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """Result of :meth:`Store.apply_step` / :meth:`Store.cancel`.
+
+    ``version`` is the new version when applied, the current version otherwise,
+    and None when the conversation does not exist.
+    """
+
+    outcome: Outcome
+    version: int | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the step was applied."""
+        return self.outcome is Outcome.APPLIED
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message to enqueue: ``kind`` is opaque to the store, ``payload`` a JSON dict.
+
+    ``ref`` names the message within its conversation so later payloads can point
+    at its Slack ts with ``{"$ref": name}``; ``sets_thread`` makes its ts the
+    conversation's ``thread_ts`` once sent.
+    """
+
+    kind: str
+    payload: dict[str, Any]
+    ref: str | None = None
+    sets_thread: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, str) or not self.kind:
+            raise ValueError("OutboxMessage.kind must be a non-empty string")
+        if not isinstance(self.payload, dict):
+            raise TypeError("OutboxMessage.payload must be a dict")
+        if self.ref is not None and (not isinstance(self.ref, str) or not self.ref):
+            raise ValueError("OutboxMessage.ref must be a non-empty string or None")
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """A stored conversation; ``record`` is the engine's opaque dict."""
+
+    id: str
+    team: str
+    channel: str
+    thread_ts: str | None
+    user: str
+    flow_name: str
+    flow_hash: str
+    record: dict[str, Any]
+    version: int
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Active and not past its expiry time."""
+        return self.status == ACTIVE and self.expires_at > (now or utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A stored outbox message (``payload`` still holds unresolved ``$ref`` markers)."""
+
+    id: int
+    conversation_id: str
+    seq: int
+    kind: str
+    ref: str | None
+    sets_thread: bool
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    claimed_until: datetime | None
+    slack_ts: str | None
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    claim_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendationRow:
+    """A finished conversation's result, kept for the channel's history."""
+
+    id: int
+    conversation_id: str
+    team: str
+    channel: str
+    user: str
+    flow_name: str
+    summary: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCounts:
+    """Rows removed by a retention pass (``expired``: conversations marked expired)."""
+
+    seen_events: int = 0
+    outbox: int = 0
+    expired: int = 0
+
+    @property
+    def total(self) -> int:
+        """All rows removed."""
+        return self.seen_events + self.outbox
+
+
+@dataclass(frozen=True, slots=True)
+class RefTarget:
+    """What a ``{"$ref": name}`` points at: the latest earlier row with that ref."""
+
+    seq: int
+    status: str
+    slack_ts: str | None
+    error: str | None

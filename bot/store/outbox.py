@@ -1,0 +1,416 @@
+"""The outbox deliverer: sends committed outbox rows to Slack, in order, exactly once.
+
+Guarantees and the one gap:
+
+* Rows are written in the same transaction as the step that produced them, so a
+  crash between commit and send loses nothing: any deliverer (this process after
+  a restart, or another replica) picks them up.
+* A row is claimed (``claimed_until`` lease + claim token) before it is sent, so
+  several deliverers (threads or processes, SQLite or PostgreSQL) never send the
+  same row twice in normal operation. A dead deliverer's claims are retaken when
+  its lease runs out.
+* Per conversation, a later row is never sent before an earlier one is sent or
+  given up.
+* At-least-once window: if the process dies (or loses its lease because a send took
+  longer than the lease) after Slack accepted a message but before the row was
+  recorded as sent, the row is sent again once the lease expires. Keep the
+  Sender's HTTP timeout well below ``lease``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.store.models import FAILED, SENT, OutboxMessage, OutboxRow, RefTarget
+from bot.store.retention import run_retention
+from bot.store.store import Store
+
+logger = logging.getLogger(__name__)
+
+REF_KEY = "$ref"
+KNOWN_CONVERSATIONS = 5000  # conversations whose sent refs are kept in memory
+
+
+class Sender(Protocol):
+    """Sends one outbox message to Slack."""
+
+    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
+        """Send ``payload`` (refs resolved); return the message ts, if there is one.
+
+        Raise :class:`Postpone` to wait without it counting as an attempt (pacing),
+        :class:`RetryLater` for transient trouble and :class:`PermanentFailure`
+        when retrying cannot help.
+        """
+        ...
+
+    def on_failure(self, row: OutboxRow, error: str) -> Sequence[OutboxMessage]:
+        """Called once when ``row`` is given up; returned messages are enqueued for the
+        same conversation (e.g. an ephemeral note telling the user what to do)."""
+        ...
+
+
+class RetryLater(Exception):
+    """Transient failure (429, 5xx, timeout); ``retry_after`` seconds if Slack said."""
+
+    def __init__(self, error: str, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.retry_after = retry_after
+
+
+class Postpone(Exception):
+    """Not a failure: send again after ``delay`` seconds (rate-limit pacing, a 429).
+
+    Unlike :class:`RetryLater` it does not count as an attempt, so a long backlog
+    under rate limiting is delivered in full instead of being given up.
+    """
+
+    def __init__(self, reason: str, delay: float) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = max(MIN_POSTPONE, delay)
+
+
+MIN_POSTPONE = 0.02  # seconds; keeps a zero Retry-After from spinning
+
+
+class PermanentFailure(Exception):
+    """A failure retrying cannot fix (e.g. ``not_in_channel``)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class UnresolvedRef(Exception):
+    """A payload points at a message that failed or was never sent."""
+
+
+def resolve_refs(payload: Any, targets: Mapping[str, RefTarget]) -> Any:
+    """Copy ``payload`` with every ``{"$ref": name}`` replaced by that message's ts."""
+    if isinstance(payload, dict):
+        if len(payload) == 1 and REF_KEY in payload and isinstance(payload[REF_KEY], str):
+            return _ref_ts(payload[REF_KEY], targets)
+        return {key: resolve_refs(value, targets) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [resolve_refs(value, targets) for value in payload]
+    return payload
+
+
+def ref_names(payload: Any) -> set[str]:
+    """The names of every ``{"$ref": name}`` marker in ``payload``."""
+    if isinstance(payload, dict):
+        if len(payload) == 1 and isinstance(payload.get(REF_KEY), str):
+            return {payload[REF_KEY]}
+        found: set[str] = set()
+        for value in payload.values():
+            found |= ref_names(value)
+        return found
+    if isinstance(payload, list):
+        found = set()
+        for value in payload:
+            found |= ref_names(value)
+        return found
+    return set()
+
+
+def has_refs(payload: Any) -> bool:
+    """True when ``payload`` holds a ``{"$ref": name}`` marker anywhere."""
+    return bool(ref_names(payload))
+
+
+def _ref_ts(name: str, targets: Mapping[str, RefTarget]) -> str:
+    target = targets.get(name)
+    if target is None:
+        raise UnresolvedRef(f"depends on {name}, which was never queued before it")
+    if target.status == FAILED or not target.slack_ts:
+        reason = target.error or "it has no message ts"
+        raise UnresolvedRef(f"depends on {name}, which failed: {reason}")
+    return target.slack_ts
+
+
+class Deliverer:
+    """Claims due outbox rows and sends them through a :class:`Sender`."""
+
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        *,
+        max_attempts: int = 8,
+        base_backoff: float = 0.5,
+        max_backoff: float = 60.0,
+        batch: int = 50,
+        lease: float = 30.0,
+        poll_interval: float = 0.2,
+        clock: Callable[[], datetime] | None = None,
+        maintenance_interval: float | None = 600.0,
+        workers: int = 8,
+    ) -> None:
+        if max_attempts < 1 or batch < 1 or lease <= 0 or workers < 1:
+            raise ValueError("max_attempts, batch and workers must be >= 1 and lease > 0")
+        self.store = store
+        self.sender = sender
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.batch = batch
+        self.lease = timedelta(seconds=lease)
+        self.poll_interval = poll_interval
+        self.maintenance_interval = maintenance_interval
+        self._clock = clock or store.clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-send")
+        self._in_flight: dict[Future[int], list[OutboxRow]] = {}
+        self._room = threading.Condition()
+        # The Slack ts of messages this process sent, per conversation (most recent
+        # conversations only): most refs resolve here without a query.
+        self._known: OrderedDict[str, dict[str, RefTarget]] = OrderedDict()
+        self._known_lock = threading.Lock()
+
+    # ---- one pass ------------------------------------------------------------------
+
+    def deliver_due(self) -> int:
+        """One pass, for tests and tools: claim due rows, send them (conversations in
+        parallel, each in order), record the results; returns rows sent."""
+        futures = self._dispatch(self.batch)
+        return sum(future.result() for future in futures)
+
+    def _dispatch(self, limit: int) -> list[Future[int]]:
+        """Claim up to ``limit`` due rows and hand each conversation to a sender thread."""
+        rows = self.store.claim_outbox(lease=self.lease, batch=limit, now=self._clock())
+        groups: dict[str, list[OutboxRow]] = {}
+        for row in rows:
+            groups.setdefault(row.conversation_id, []).append(row)
+        futures = []
+        for group in groups.values():
+            future = self._pool.submit(self._deliver_group, group)
+            with self._room:
+                self._in_flight[future] = group
+            future.add_done_callback(self._finished)
+            futures.append(future)
+        return futures
+
+    def _known_targets(self, conversation_id: str) -> dict[str, RefTarget]:
+        with self._known_lock:
+            return dict(self._known.get(conversation_id, {}))
+
+    def _remember(self, conversation_id: str, ref: str, target: RefTarget) -> None:
+        with self._known_lock:
+            self._known.setdefault(conversation_id, {})[ref] = target
+            self._known.move_to_end(conversation_id)
+            while len(self._known) > KNOWN_CONVERSATIONS:
+                self._known.popitem(last=False)
+
+    def _finished(self, future: Future[int]) -> None:
+        with self._room:
+            self._in_flight.pop(future, None)
+            self._room.notify_all()
+        self._wake.set()  # the conversation may have more rows waiting behind these
+
+    def _deliver_group(self, rows: list[OutboxRow]) -> int:
+        """Send one conversation's claimed rows; on an unexpected error give back the claims
+        at once, so they are retried on the next pass rather than after the lease."""
+        try:
+            return self._deliver_conversation(rows)
+        except Exception:
+            logger.exception("outbox: delivering conversation %s failed", rows[0].conversation_id)
+            try:
+                self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
+            except Exception:
+                logger.warning("outbox: could not release claims; they expire with the lease")
+            return 0
+
+    def _deliver_conversation(self, rows: list[OutboxRow]) -> int:
+        token = rows[0].claim_token
+        until = rows[0].claimed_until
+        assert token is not None and until is not None
+        conversation_id = rows[0].conversation_id
+        targets = self._known_targets(conversation_id)
+        wanted: set[str] = set()
+        for row in rows:
+            wanted |= ref_names(row.payload)
+        wanted -= {row.ref for row in rows if row.ref}  # sent earlier in this very group
+        if not wanted <= targets.keys():
+            targets = self.store.ref_targets(conversation_id, rows[0].seq)
+        sent = 0
+        for i, row in enumerate(rows):
+            now = self._clock()
+            if now >= until - self.lease / 2:
+                remaining = [r.id for r in rows[i:]]
+                until = now + self.lease
+                if self.store.extend_claims(remaining, token, until) < len(remaining):
+                    logger.warning(
+                        "outbox: lost the claim on conversation %s at seq %s; leaving it",
+                        row.conversation_id,
+                        row.seq,
+                    )
+                    return sent
+            outcome, ts, error = self._attempt(row, targets)
+            if row.ref is not None and outcome in (SENT, FAILED):
+                targets[row.ref] = RefTarget(row.seq, outcome, ts, error)
+                self._remember(conversation_id, row.ref, targets[row.ref])
+            if outcome == SENT:
+                sent += 1
+            elif outcome != FAILED:
+                # Retry later (or claim lost): later rows must wait for this one.
+                self.store.release_claims([r.id for r in rows[i + 1 :]], token)
+                break
+        return sent
+
+    def _attempt(
+        self, row: OutboxRow, targets: Mapping[str, RefTarget]
+    ) -> tuple[str, str | None, str | None]:
+        """Send one row and record the result: (sent|failed|retry|lost, ts, error)."""
+        try:
+            payload = resolve_refs(row.payload, targets)
+        except UnresolvedRef as exc:
+            return self._give_up(row, str(exc), row.attempts)
+        logger.debug("outbox: sending row %s (%s) payload=%r", row.id, row.kind, payload)
+        try:
+            ts = self.sender.send(row, payload)
+        except Postpone as exc:
+            next_at = self._clock() + timedelta(seconds=exc.delay)
+            kept = self.store.record_retry(
+                row, attempts=row.attempts, next_attempt_at=next_at, error=exc.reason
+            )
+            return ("retry" if kept else "lost"), None, exc.reason
+        except RetryLater as exc:
+            return self._retry(row, exc.error, exc.retry_after)
+        except PermanentFailure as exc:
+            return self._give_up(row, exc.error, row.attempts + 1)
+        except Exception as exc:
+            logger.warning(
+                "outbox: sender raised %s on row %s (conversation %s); will retry",
+                type(exc).__name__,
+                row.id,
+                row.conversation_id,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
+            return self._retry(row, f"{type(exc).__name__}: {exc}", None)
+        if not self.store.record_sent(row, ts, now=self._clock()):
+            logger.warning(
+                "outbox: row %s was sent but its claim had expired; it may be sent twice",
+                row.id,
+            )
+            return "lost", ts, None
+        logger.debug("outbox: sent row %s seq %s ts=%s", row.id, row.seq, ts)
+        return SENT, ts, None
+
+    def _retry(
+        self, row: OutboxRow, error: str, retry_after: float | None
+    ) -> tuple[str, str | None, str | None]:
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            return self._give_up(row, f"{error} (gave up after {attempts} attempts)", attempts)
+        backoff = min(self.max_backoff, self.base_backoff * 2 ** (attempts - 1))
+        delay = max(retry_after or 0.0, backoff)
+        next_at = self._clock() + timedelta(seconds=delay)
+        logger.info(
+            "outbox: row %s (conversation %s) failed with %s; retry %s in %.1fs",
+            row.id,
+            row.conversation_id,
+            error,
+            attempts,
+            delay,
+        )
+        ok = self.store.record_retry(row, attempts=attempts, next_attempt_at=next_at, error=error)
+        return ("retry" if ok else "lost"), None, error
+
+    def _give_up(
+        self, row: OutboxRow, error: str, attempts: int
+    ) -> tuple[str, str | None, str | None]:
+        logger.warning(
+            "outbox: giving up row %s (conversation %s, %s): %s",
+            row.id,
+            row.conversation_id,
+            row.kind,
+            error,
+        )
+        notices: Sequence[OutboxMessage] = ()
+        try:
+            notices = list(self.sender.on_failure(row, error) or ())
+        except Exception:
+            logger.exception("outbox: on_failure raised for row %s", row.id)
+        ok = self.store.record_failed(
+            row, attempts=attempts, error=error, notices=notices, now=self._clock()
+        )
+        return (FAILED if ok else "lost"), None, error
+
+    # ---- background thread ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Run delivery passes in a daemon thread until :meth:`stop`."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox-deliverer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Stop claiming, give back claims not yet started, and wait up to ``timeout``
+        seconds for sends under way."""
+        self._stop.set()
+        self._wake.set()
+        with self._room:
+            self._room.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        with self._room:
+            waiting = [(f, rows) for f, rows in self._in_flight.items() if f.cancel()]
+        for _, rows in waiting:
+            try:
+                self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
+            except Exception:
+                logger.warning("outbox: could not release claims at stop")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        with self._room:
+            while self._in_flight and time.monotonic() < deadline:
+                self._room.wait(deadline - time.monotonic())
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="outbox-send")
+
+    def wake(self) -> None:
+        """Deliver now (call after committing a step in this process)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        next_maintenance = time.monotonic()
+        failures = 0
+        limit = 2 * self.workers  # conversations queued for the sender threads at most
+        while not self._stop.is_set():
+            self._wake.clear()
+            wait = self.poll_interval
+            try:
+                with self._room:
+                    while len(self._in_flight) >= limit and not self._stop.is_set():
+                        self._room.wait(self.poll_interval)
+                    room = limit - len(self._in_flight)
+                if self._stop.is_set():
+                    break
+                if self._dispatch(min(self.batch, room * 4)):
+                    wait = 0.0  # there may be more: claim again at once
+                failures = 0
+            except Exception:
+                failures += 1
+                wait = min(5.0, self.poll_interval * 2**failures)
+                logger.exception("outbox: delivery pass failed; retrying in %.1fs", wait)
+            if self.maintenance_interval and time.monotonic() >= next_maintenance:
+                next_maintenance = time.monotonic() + self.maintenance_interval
+                try:
+                    run_retention(self.store)
+                except Exception:
+                    logger.exception("outbox: retention pass failed")
+            if wait:
+                self._wake.wait(wait)

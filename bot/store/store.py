@@ -1,0 +1,654 @@
+"""The Store: the only code that reads or writes the database.
+
+Every write runs in one short transaction (``BEGIN IMMEDIATE`` on SQLite, READ
+COMMITTED on PostgreSQL). Steps are compare-and-set on ``version``: of several
+writers racing for the same version exactly one wins, the others get ``stale``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from bot.store.engine import make_engine, prepare_sqlite, write_transaction
+from bot.store.errors import ConversationNotFound
+from bot.store.models import (
+    ACTIVE,
+    CANCELLED,
+    CONVERSATION_STATUSES,
+    EXPIRED,
+    FAILED,
+    FINISHED,
+    PENDING,
+    SENT,
+    ConversationRow,
+    OutboxMessage,
+    OutboxRow,
+    Outcome,
+    PurgeCounts,
+    RecommendationRow,
+    RefTarget,
+    StepResult,
+    utcnow,
+)
+from bot.store.schema import (
+    JSONText,
+    UTCDateTime,
+    conversations,
+    ensure_schema,
+    outbox,
+    recommendations,
+    seen_events,
+)
+
+_conv = conversations.c
+_out = outbox.c
+#: Statuses a step may move from: a finished conversation can still go back or start over.
+MOVABLE = (ACTIVE, FINISHED)
+
+# Hot-path statements are built once: SQLAlchemy then reuses their cache keys and
+# compiled forms, which is most of the per-call cost.
+_CONV_COLUMNS = [c for c in conversations.columns if c.name != "outbox_seq"]
+_NOW = sa.bindparam("now", type_=UTCDateTime)
+_SELECT_BY_ID = sa.select(*_CONV_COLUMNS).where(_conv.id == sa.bindparam("cid"))
+_SELECT_BY_THREAD = sa.select(*_CONV_COLUMNS).where(
+    _conv.team == sa.bindparam("team"),
+    _conv.channel == sa.bindparam("channel"),
+    _conv.thread_ts == sa.bindparam("thread_ts"),
+)
+_SELECT_OPEN_FOR_USER = (
+    sa.select(*_CONV_COLUMNS)
+    .where(
+        _conv.team == sa.bindparam("team"),
+        _conv.channel == sa.bindparam("channel"),
+        _conv.user == sa.bindparam("user"),
+        _conv.status == ACTIVE,
+        _conv.expires_at > _NOW,
+    )
+    .order_by(_conv.created_at.desc(), _conv.id.desc())
+    .limit(1)
+)
+_STEP_UPDATE = (
+    conversations.update()
+    .where(
+        _conv.id == sa.bindparam("cid"),
+        _conv.version == sa.bindparam("expected"),
+        _conv.status.in_(MOVABLE),
+        _conv.expires_at > _NOW,
+    )
+    .values(
+        record=sa.bindparam("record", type_=JSONText),
+        version=_conv.version + 1,
+        status=sa.func.coalesce(sa.bindparam("status", type_=sa.String), _conv.status),
+        updated_at=_NOW,
+        expires_at=sa.bindparam("expires_at", type_=UTCDateTime),
+        outbox_seq=_conv.outbox_seq + sa.bindparam("n", type_=sa.Integer),
+    )
+    .returning(
+        _conv.version, _conv.outbox_seq, _conv.team, _conv.channel, _conv.user, _conv.flow_name
+    )
+)
+# Claiming: a conversation is due when its lowest-seq pending row is due and unclaimed.
+_earlier = outbox.alias("earlier")
+_CLAIM_HEADS = (
+    sa.select(_out.id, _out.conversation_id)
+    .where(
+        _out.status == PENDING,
+        _out.next_attempt_at <= _NOW,
+        sa.or_(_out.claimed_until.is_(None), _out.claimed_until < _NOW),
+        ~sa.exists().where(
+            _earlier.c.conversation_id == _out.conversation_id,
+            _earlier.c.status == PENDING,
+            _earlier.c.seq < _out.seq,
+        ),
+    )
+    .order_by(_out.next_attempt_at, _out.id)
+    .limit(sa.bindparam("batch", type_=sa.Integer))
+)
+_CLAIM_HEADS_PG = _CLAIM_HEADS.with_for_update(skip_locked=True, of=outbox)
+_PENDING_OF = (
+    sa.select(outbox)
+    .where(_out.conversation_id.in_(sa.bindparam("cids", expanding=True)), _out.status == PENDING)
+    .order_by(_out.conversation_id, _out.seq)
+)
+_REF_TARGETS = (
+    sa.select(_out.seq, _out.ref, _out.status, _out.slack_ts, _out.error)
+    .where(
+        _out.conversation_id == sa.bindparam("cid"),
+        _out.ref.is_not(None),
+        _out.seq < sa.bindparam("seq", type_=sa.Integer),
+    )
+    .order_by(_out.seq)
+)
+_RESERVE_SEQ = (
+    conversations.update()
+    .where(_conv.id == sa.bindparam("cid"))
+    .values(outbox_seq=_conv.outbox_seq + sa.bindparam("n", type_=sa.Integer))
+    .returning(_conv.outbox_seq)
+)
+_INSERT_OUTBOX = outbox.insert()
+
+
+class Store:
+    """Conversations, their outbox, seen events and finished recommendations."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        idle_timeout: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        prepare_sqlite(engine)
+        self.engine = engine
+        self.idle_timeout = idle_timeout
+        self.clock = clock
+        self._postgres = engine.dialect.name == "postgresql"
+        self._insert = pg_dialect.insert if self._postgres else sqlite_dialect.insert
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str | None,
+        data_dir: Path,
+        *,
+        engine_kw: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> Store:
+        """Build the engine (SQLite under ``data_dir`` when ``url`` is empty), create or
+        upgrade the schema, and return a Store; ``kw`` goes to :class:`Store`."""
+        engine = make_engine(url, data_dir, **(engine_kw or {}))
+        ensure_schema(engine)
+        return cls(engine, **kw)
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("Store clock must return timezone-aware datetimes")
+        return now
+
+    # ---- conversations -------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        *,
+        team: str,
+        channel: str,
+        user: str,
+        flow_name: str,
+        flow_hash: str,
+        record: dict[str, Any],
+        status: str = ACTIVE,
+        thread_ts: str | None = None,
+        outbox: Sequence[OutboxMessage] = (),
+        conversation_id: str | None = None,
+    ) -> ConversationRow:
+        """Insert a conversation at version 1 together with its first outbox messages.
+
+        A second conversation on the same (team, channel, thread_ts) raises
+        :class:`sqlalchemy.exc.IntegrityError` and stores nothing.
+        """
+        _check_status(status)
+        now = self._now()
+        row = ConversationRow(
+            id=conversation_id or uuid.uuid4().hex,
+            team=team,
+            channel=channel,
+            thread_ts=thread_ts,
+            user=user,
+            flow_name=flow_name,
+            flow_hash=flow_hash,
+            record=record,
+            version=1,
+            status=status,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.idle_timeout,
+        )
+        values = {col.name: getattr(row, col.name) for col in _CONV_COLUMNS}
+        with write_transaction(self.engine) as conn:
+            conn.execute(conversations.insert().values(outbox_seq=len(outbox), **values))
+            self._insert_outbox(conn, row.id, outbox, now, first_seq=1)
+        return row
+
+    def get(self, conversation_id: str) -> ConversationRow | None:
+        """The conversation with this id, or None."""
+        return self._one_conversation(_SELECT_BY_ID, {"cid": conversation_id})
+
+    def find_by_thread(self, team: str, channel: str, thread_ts: str) -> ConversationRow | None:
+        """The conversation whose root message is ``thread_ts`` in this channel."""
+        return self._one_conversation(
+            _SELECT_BY_THREAD, {"team": team, "channel": channel, "thread_ts": thread_ts}
+        )
+
+    def find_open_for_user(self, team: str, channel: str, user: str) -> ConversationRow | None:
+        """The user's newest active, unexpired conversation in this channel."""
+        return self._one_conversation(
+            _SELECT_OPEN_FOR_USER,
+            {"team": team, "channel": channel, "user": user, "now": self._now()},
+        )
+
+    def _one_conversation(
+        self, query: sa.Select[Any], params: dict[str, Any]
+    ) -> ConversationRow | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(query, params).first()
+        return None if found is None else ConversationRow(*found)
+
+    def apply_step(
+        self,
+        conversation_id: str,
+        expected_version: int,
+        new_record: dict[str, Any],
+        outbox_messages: Sequence[OutboxMessage] = (),
+        *,
+        status: str | None = None,
+        recommendation: dict[str, Any] | None = None,
+    ) -> StepResult:
+        """Compare-and-set the record on ``expected_version``; all or nothing.
+
+        Applied: record saved, version + 1, expiry pushed out, outbox rows and the
+        recommendation (if given) stored in the same transaction. Otherwise nothing
+        changes except that an active conversation past its expiry is marked expired.
+        """
+        if status is not None:
+            _check_status(status)
+        now = self._now()
+        params = {
+            "cid": conversation_id,
+            "expected": expected_version,
+            "now": now,
+            "record": new_record,
+            "status": status,
+            "expires_at": now + self.idle_timeout,
+            "n": len(outbox_messages),
+        }
+        with write_transaction(self.engine) as conn:
+            updated = conn.execute(_STEP_UPDATE, params).first()
+            if updated is None:
+                return self._explain_refusal(conn, conversation_id, now)
+            first_seq = updated.outbox_seq - len(outbox_messages) + 1
+            self._insert_outbox(conn, conversation_id, outbox_messages, now, first_seq=first_seq)
+            if recommendation is not None:
+                self._upsert_recommendation(conn, conversation_id, updated, recommendation, now)
+        return StepResult(Outcome.APPLIED, updated.version)
+
+    def cancel(self, conversation_id: str, expected_version: int | None = None) -> StepResult:
+        """Mark an active conversation cancelled (version + 1); any version when None."""
+        now = self._now()
+        stmt = (
+            conversations.update()
+            .where(_conv.id == conversation_id, _conv.status == ACTIVE, _conv.expires_at > now)
+            .values(status=CANCELLED, version=_conv.version + 1, updated_at=now)
+            .returning(_conv.version)
+        )
+        if expected_version is not None:
+            stmt = stmt.where(_conv.version == expected_version)
+        with write_transaction(self.engine) as conn:
+            updated = conn.execute(stmt).first()
+            if updated is None:
+                return self._explain_refusal(conn, conversation_id, now)
+        return StepResult(Outcome.APPLIED, updated.version)
+
+    def _explain_refusal(
+        self, conn: sa.Connection, conversation_id: str, now: datetime
+    ) -> StepResult:
+        current = conn.execute(
+            sa.select(_conv.version, _conv.status, _conv.expires_at).where(
+                _conv.id == conversation_id
+            )
+        ).first()
+        if current is None:
+            return StepResult(Outcome.MISSING, None)
+        if current.status == EXPIRED:
+            return StepResult(Outcome.EXPIRED, current.version)
+        if current.status in MOVABLE and current.expires_at <= now:
+            conn.execute(
+                conversations.update()
+                .where(_conv.id == conversation_id, _conv.status.in_(MOVABLE))
+                .values(status=EXPIRED, updated_at=now)
+            )
+            return StepResult(Outcome.EXPIRED, current.version)
+        return StepResult(Outcome.STALE, current.version)
+
+    def set_thread_ts(self, conversation_id: str, thread_ts: str) -> None:
+        """Record the Slack ts of the conversation's root message."""
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(
+                conversations.update()
+                .where(_conv.id == conversation_id)
+                .values(thread_ts=thread_ts, updated_at=self._now())
+            )
+            if result.rowcount == 0:
+                raise ConversationNotFound(conversation_id)
+
+    def expire_idle(self) -> int:
+        """Mark active conversations past their expiry time expired; returns how many."""
+        now = self._now()
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(
+                conversations.update()
+                .where(_conv.status == ACTIVE, _conv.expires_at <= now)
+                .values(status=EXPIRED, updated_at=now)
+            )
+        return result.rowcount
+
+    # ---- events, history, retention ------------------------------------------------
+
+    def mark_seen(self, key: str) -> bool:
+        """True the first time ``key`` (a Slack event_id or action key) is seen."""
+        stmt = (
+            self._insert(seen_events)
+            .values(key=key, seen_at=self._now())
+            .on_conflict_do_nothing(index_elements=[seen_events.c.key])
+            .returning(seen_events.c.key)
+        )
+        with write_transaction(self.engine) as conn:
+            return conn.execute(stmt).first() is not None
+
+    def recent_recommendations(
+        self, team: str, channel: str, limit: int = 5
+    ) -> list[RecommendationRow]:
+        """The channel's latest recommendations, newest first."""
+        query = (
+            sa.select(recommendations)
+            .where(recommendations.c.team == team, recommendations.c.channel == channel)
+            .order_by(recommendations.c.created_at.desc(), recommendations.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [RecommendationRow(**r._mapping) for r in conn.execute(query)]
+
+    def purge(
+        self,
+        *,
+        seen_older_than: timedelta = timedelta(days=1),
+        delivered_older_than: timedelta = timedelta(days=7),
+    ) -> PurgeCounts:
+        """Delete old seen events and old finished outbox rows.
+
+        Outbox rows go when sent (by ``sent_at``) or failed (by ``created_at``) before
+        the cutoff, except rows with a ``ref`` in a still-active conversation: later
+        messages may still point at their ts.
+        """
+        now = self._now()
+        cutoff = now - delivered_older_than
+        active_conv = sa.exists().where(_conv.id == _out.conversation_id, _conv.status == ACTIVE)
+        with write_transaction(self.engine) as conn:
+            seen = conn.execute(
+                seen_events.delete().where(seen_events.c.seen_at < now - seen_older_than)
+            ).rowcount
+            rows = conn.execute(
+                outbox.delete().where(
+                    sa.or_(
+                        sa.and_(_out.status == SENT, _out.sent_at < cutoff),
+                        sa.and_(_out.status == FAILED, _out.created_at < cutoff),
+                    ),
+                    sa.not_(sa.and_(_out.ref.is_not(None), active_conv)),
+                )
+            ).rowcount
+        return PurgeCounts(seen_events=seen, outbox=rows)
+
+    # ---- outbox --------------------------------------------------------------------
+
+    def enqueue(self, conversation_id: str, messages: Sequence[OutboxMessage]) -> None:
+        """Add messages to a conversation's outbox outside a step (e.g. a failure notice)."""
+        if not messages:
+            return
+        now = self._now()
+        with write_transaction(self.engine) as conn:
+            first_seq = self._reserve_seq(conn, conversation_id, len(messages))
+            self._insert_outbox(conn, conversation_id, messages, now, first_seq=first_seq)
+
+    def outbox_pending(self) -> int:
+        """How many outbox rows still wait to be sent (tests wait for zero)."""
+        query = sa.select(sa.func.count()).select_from(outbox).where(_out.status == PENDING)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def failed_outbox(self, limit: int = 100) -> list[OutboxRow]:
+        """Rows given up (newest first), for operators and tests."""
+        query = sa.select(outbox).where(_out.status == FAILED).order_by(_out.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [OutboxRow(**r._mapping) for r in conn.execute(query)]
+
+    def healthy(self) -> bool:
+        """True when the database answers a trivial query (for /healthz)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    def outbox_rows(self, conversation_id: str) -> list[OutboxRow]:
+        """All of a conversation's outbox rows in seq order (tests, debugging)."""
+        query = sa.select(outbox).where(_out.conversation_id == conversation_id).order_by(_out.seq)
+        with self.engine.connect() as conn:
+            return [OutboxRow(**r._mapping) for r in conn.execute(query)]
+
+    def claim_outbox(
+        self, *, lease: timedelta, batch: int, now: datetime | None = None
+    ) -> list[OutboxRow]:
+        """Claim due messages for delivery (used by the Deliverer).
+
+        A conversation is due when its lowest-seq pending row is due and unclaimed;
+        that row and the pending rows after it (up to ``batch`` rows in all, heads
+        first) are leased until ``now + lease`` under one fresh claim token. Rows
+        come back grouped by conversation, in seq order.
+        """
+        now = now or self._now()
+        heads_query = _CLAIM_HEADS_PG if self._postgres else _CLAIM_HEADS
+        token = uuid.uuid4().hex
+        until = now + lease
+        with write_transaction(self.engine) as conn:
+            heads = conn.execute(heads_query, {"now": now, "batch": batch}).all()
+            if not heads:
+                return []
+            order = [h.conversation_id for h in heads]
+            pending = conn.execute(_PENDING_OF, {"cids": order}).all()
+            by_conv: dict[str, list[Any]] = {cid: [] for cid in order}
+            for row in pending:
+                by_conv[row.conversation_id].append(row)
+            head_ids = {h.id for h in heads}
+            room = batch - len(heads)
+            chosen: list[Any] = []
+            for cid in order:
+                rows = by_conv[cid]
+                # The head seen by the first query must still lead this conversation.
+                if not rows or rows[0].id not in head_ids:
+                    continue
+                chosen.append(rows[0])
+                for follower in rows[1:]:
+                    # Stop at a row someone else still holds: order must stay contiguous.
+                    if room <= 0 or _held(follower.claimed_until, now):
+                        break
+                    chosen.append(follower)
+                    room -= 1
+            if not chosen:
+                return []
+            conn.execute(
+                outbox.update()
+                .where(_out.id.in_([r.id for r in chosen]))
+                .values(claimed_until=until, claim_token=token)
+            )
+        return [
+            replace(OutboxRow(**r._mapping), claimed_until=until, claim_token=token) for r in chosen
+        ]
+
+    def ref_targets(self, conversation_id: str, before_seq: int) -> dict[str, RefTarget]:
+        """For each ref name, the latest row of the conversation before ``before_seq``."""
+        with self.engine.connect() as conn:
+            return {
+                r.ref: RefTarget(seq=r.seq, status=r.status, slack_ts=r.slack_ts, error=r.error)
+                for r in conn.execute(_REF_TARGETS, {"cid": conversation_id, "seq": before_seq})
+            }
+
+    def extend_claims(self, ids: Iterable[int], token: str, until: datetime) -> int:
+        """Push the lease on still-claimed rows out to ``until``; returns rows extended."""
+        ids = list(ids)
+        if not ids:
+            return 0
+        with write_transaction(self.engine) as conn:
+            return conn.execute(
+                outbox.update()
+                .where(_out.id.in_(ids), _out.claim_token == token, _out.status == PENDING)
+                .values(claimed_until=until)
+            ).rowcount
+
+    def release_claims(self, ids: Iterable[int], token: str) -> None:
+        """Give claimed rows back without attempting them."""
+        ids = list(ids)
+        if not ids:
+            return
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                outbox.update()
+                .where(_out.id.in_(ids), _out.claim_token == token, _out.status == PENDING)
+                .values(claimed_until=None, claim_token=None)
+            )
+
+    def record_sent(
+        self, row: OutboxRow, slack_ts: str | None, *, now: datetime | None = None
+    ) -> bool:
+        """Mark a claimed row sent (and set the conversation's thread_ts if the row says so).
+
+        False when the claim was lost (lease expired and retaken); nothing changes then.
+        """
+        now = now or self._now()
+        with write_transaction(self.engine) as conn:
+            done = _settle_claim(
+                conn, row, status=SENT, slack_ts=slack_ts, sent_at=now, attempts=row.attempts + 1
+            )
+            if done and row.sets_thread and slack_ts:
+                conn.execute(
+                    conversations.update()
+                    .where(_conv.id == row.conversation_id)
+                    .values(thread_ts=slack_ts, updated_at=now)
+                )
+        return bool(done)
+
+    def record_retry(
+        self, row: OutboxRow, *, attempts: int, next_attempt_at: datetime, error: str
+    ) -> bool:
+        """Put a claimed row back for a later attempt; False when the claim was lost."""
+        with write_transaction(self.engine) as conn:
+            return _settle_claim(
+                conn, row, attempts=attempts, next_attempt_at=next_attempt_at, error=error
+            )
+
+    def record_failed(
+        self,
+        row: OutboxRow,
+        *,
+        attempts: int,
+        error: str,
+        notices: Sequence[OutboxMessage] = (),
+        now: datetime | None = None,
+    ) -> bool:
+        """Give a claimed row up and enqueue ``notices`` for its conversation, atomically.
+
+        False when the claim was lost; nothing changes then.
+        """
+        now = now or self._now()
+        with write_transaction(self.engine) as conn:
+            done = _settle_claim(conn, row, status=FAILED, attempts=attempts, error=error)
+            if done and notices:
+                first_seq = self._reserve_seq(conn, row.conversation_id, len(notices))
+                self._insert_outbox(conn, row.conversation_id, notices, now, first_seq=first_seq)
+        return bool(done)
+
+    # ---- helpers -------------------------------------------------------------------
+
+    def _reserve_seq(self, conn: sa.Connection, conversation_id: str, n: int) -> int:
+        """Hand out ``n`` outbox seq numbers (locking the conversation row); the first."""
+        last = conn.execute(_RESERVE_SEQ, {"cid": conversation_id, "n": n}).scalar()
+        if last is None:
+            raise ConversationNotFound(conversation_id)
+        return last - n + 1
+
+    def _insert_outbox(
+        self,
+        conn: sa.Connection,
+        conversation_id: str,
+        messages: Sequence[OutboxMessage],
+        now: datetime,
+        *,
+        first_seq: int,
+    ) -> None:
+        """Insert messages numbered from ``first_seq`` (reserved by the caller)."""
+        if not messages:
+            return
+        rows = [
+            {
+                "conversation_id": conversation_id,
+                "seq": first_seq + i,
+                "kind": m.kind,
+                "ref": m.ref,
+                "sets_thread": m.sets_thread,
+                "payload": m.payload,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for i, m in enumerate(messages)
+        ]
+        conn.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
+
+    def _upsert_recommendation(
+        self,
+        conn: sa.Connection,
+        conversation_id: str,
+        conv: Any,
+        summary: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        stmt = self._insert(recommendations).values(
+            conversation_id=conversation_id,
+            team=conv.team,
+            channel=conv.channel,
+            user=conv.user,
+            flow_name=conv.flow_name,
+            summary=summary,
+            created_at=now,
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[recommendations.c.conversation_id],
+                set_={"summary": stmt.excluded.summary, "created_at": stmt.excluded.created_at},
+            )
+        )
+
+
+def _held(claimed_until: datetime | None, now: datetime) -> bool:
+    return claimed_until is not None and claimed_until >= now
+
+
+def _check_status(status: str) -> None:
+    if status not in CONVERSATION_STATUSES:
+        raise ValueError(
+            f"unknown conversation status {status!r}; use one of {sorted(CONVERSATION_STATUSES)}"
+        )
+
+
+def _settle_claim(conn: sa.Connection, row: OutboxRow, **values: Any) -> bool:
+    """Release our claim on a pending row, setting ``values``; False if the claim was lost."""
+    released = conn.execute(
+        outbox.update()
+        .where(_out.id == row.id, _out.claim_token == row.claim_token, _out.status == PENDING)
+        .values(claimed_until=None, claim_token=None, **values)
+    )
+    return bool(released.rowcount)

@@ -1,0 +1,88 @@
+"""The command line: piped chat, flow paths, the help text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_piped_chat_prints_the_recommendation_and_exits_0() -> None:
+    done = run("chat", stdin="training\n70B\nactive\n")
+    assert done.returncode == 0, done.stderr
+    assert "P5en" in done.stdout
+    assert "EBS gp3" in done.stdout
+    assert "p5en.48xlarge" in done.stdout
+    assert "2026-09-19" in done.stdout
+
+
+def test_chat_handles_commands_and_reprompts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr(
+        sys,
+        "stdin",
+        io.StringIO(
+            "help\nbanana\ninference\nback\ntraining\n7B\nrestart\ninference\n80ms\nmedium\n"
+            "kv cache\n"
+        ),
+    )
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "I could not match that" in out
+    assert "Starting over." in out
+    assert "P5e Inference" in out
+    assert "ElastiCache" in out
+    assert "10x lower latency" in out  # the flowchart's words, with the caveat beside them
+    assert "Inf2-vs-Inf1" in out
+
+
+def test_chat_that_runs_out_of_input_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("training\n"))
+    assert main(["chat"]) == 1
+    assert "Input ended" in capsys.readouterr().out
+
+
+def test_chat_cancel_exits_0(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("cancel\n"))
+    assert main(["chat"]) == 0
+    assert "Cancelled" in capsys.readouterr().out
+
+
+def test_no_arguments_explains_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "python -m bot chat" in out and "python -m bot run" in out
+
+
+def test_unknown_flow_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flow", "paths", "nope"]) == 1
+    assert "nope.mmd: cannot read the file" in capsys.readouterr().err

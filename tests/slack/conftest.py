@@ -1,0 +1,70 @@
+"""Fixtures: the fake Slack, and the real app over HTTP on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from slack_sdk.models.blocks import Block
+
+from tests.fake_slack import FakeSlack
+from tests.slack.harness import Slack, processes, running, settings_for
+from tests.store.conftest import pg_admin  # noqa: F401 - shared fixture
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack(team_id="T0001") as server:
+        yield server
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql-2-processes", marks=pytest.mark.postgres)]
+)
+def slack(request: pytest.FixtureRequest, fake: FakeSlack, tmp_path: Path) -> Iterator[Slack]:
+    """The real app: in this process on a SQLite file, or as two `python -m bot run`
+    processes (gunicorn) sharing one PostgreSQL database, requests alternating."""
+    if request.param == "sqlite":
+        with running(settings_for(fake, tmp_path / "data"), fake) as driver:
+            yield driver
+    else:
+        url = request.getfixturevalue("pg_url")
+        with processes(fake, url, tmp_path / "data") as driver:
+            yield driver
+    assert_every_message_is_valid(fake)
+
+
+def assert_every_message_is_valid(fake: FakeSlack) -> None:
+    """Every message the app sent passes slack_sdk's Block Kit validation, has a text
+    fallback and at most 50 blocks."""
+    for call in fake.calls():
+        if call.method not in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            continue
+        params = call.params
+        assert (params.get("text") or "").strip(), f"{call.method} without a text fallback"
+        found = params.get("blocks") or []
+        assert len(found) <= 50, f"{call.method} with {len(found)} blocks"
+        for block in found:
+            Block.parse(block).validate_json()
+
+
+@pytest.fixture
+def pg_url(pg_admin: tuple[str, sa.Engine]) -> Iterator[str]:  # noqa: F811
+    """A PostgreSQL URL whose connections use a fresh schema, dropped afterwards."""
+    url, admin = pg_admin
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

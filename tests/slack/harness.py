@@ -1,0 +1,393 @@
+"""Drive the real app the way Slack does: signed HTTP requests in, a fake Web API out."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from bot.settings import Settings
+from bot.slack.runtime import Runtime
+from bot.slack.wsgi import make_wsgi
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import (
+    SlackClientSim,
+    block_actions_body,
+    message_event_body,
+    slash_command_body,
+)
+
+SECRET = "test-signing-secret"
+TEAM = "T0001"
+CHANNEL = "C0001"
+ALICE = "U0ALICE"
+BOB = "U0BOB"
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:  # skip the reverse DNS lookup of the stock server
+        import socketserver
+
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+        self.setup_environ()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def settings_for(
+    fake: FakeSlack, data_dir: Path, database_url: str | None = None, **extra: Any
+) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.base_url,
+        database_url=database_url,
+        data_dir=data_dir,
+        **extra,
+    )
+
+
+@dataclass
+class AppServer:
+    """The real app (Runtime + WSGI) served over HTTP on 127.0.0.1."""
+
+    runtime: Runtime
+    server: WSGIServer
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/slack/events"
+
+    @classmethod
+    def start(cls, settings: Settings) -> AppServer:
+        runtime = Runtime.create(settings, poll_interval=0.05)
+        runtime.client.proxy = None  # loopback only, whatever the environment says
+        runtime.start()
+        server = make_server(
+            "127.0.0.1",
+            0,
+            make_wsgi(runtime),
+            server_class=_ThreadingServer,
+            handler_class=_QuietHandler,
+        )
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        return cls(runtime, server, thread)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.runtime.stop()
+
+
+@dataclass
+class Slack:
+    """What Slack does on behalf of people, and what the fake Web API received."""
+
+    fake: FakeSlack
+    apps: list[AppServer]
+    client: SlackClientSim = field(default_factory=SlackClientSim)
+    probes: list[Any] = field(default_factory=list)
+    _turn: int = 0
+    _ts: float = field(default_factory=lambda: 1_800_000_000.0)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _url(self) -> str:
+        """Alternate between app processes when there are several."""
+        self._turn += 1
+        return self.apps[self._turn % len(self.apps)].url
+
+    def post(self, body: bytes, **kw: Any) -> tuple[int, bytes]:
+        status, _, data = self.client.post(self._url(), body, secret=kw.pop("secret", SECRET), **kw)
+        return status, data
+
+    def command(
+        self,
+        text: str = "",
+        *,
+        user: str = ALICE,
+        channel: str = CHANNEL,
+        team: str = TEAM,
+        response_token: str = "r1",
+        **kw: Any,
+    ) -> tuple[int, bytes]:
+        body = slash_command_body(
+            text=text,
+            user_id=user,
+            channel_id=channel,
+            team_id=team,
+            response_url=self.fake.response_url(response_token),
+        )
+        return self.post(body, **kw)
+
+    def click(
+        self,
+        message: dict,
+        label: str,
+        *,
+        user: str = ALICE,
+        channel: str = CHANNEL,
+        team: str = TEAM,
+        **kw: Any,
+    ) -> tuple[int, bytes]:
+        button = find_button(message, label)
+        body = block_actions_body(
+            action_id=button["action_id"],
+            value=button["value"],
+            block_id=button["_block"],
+            message_ts=message["ts"],
+            thread_ts=message.get("thread_ts"),
+            channel_id=channel,
+            user_id=user,
+            team_id=team,
+            message_blocks=message.get("blocks"),
+            button_text=button["text"]["text"],
+            response_url=self.fake.response_url("click"),
+        )
+        return self.post(body, **kw)
+
+    def say(
+        self,
+        text: str,
+        *,
+        thread_ts: str | None,
+        user: str = ALICE,
+        channel: str = CHANNEL,
+        team: str = TEAM,
+        **kw: Any,
+    ) -> tuple[int, bytes]:
+        self._ts += 1
+        event_keys = {k: kw.pop(k) for k in ("event_id", "bot_id", "subtype") if k in kw}
+        body = message_event_body(
+            text=text,
+            user_id=user,
+            channel_id=channel,
+            ts=f"{self._ts:.6f}",
+            thread_ts=thread_ts,
+            team_id=team,
+            **event_keys,
+        )
+        return self.post(body, **kw)
+
+    # -- reading what the app sent -------------------------------------------------------
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every app's outbox is empty (everything due was sent or failed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(p.runtime.store.outbox_pending() == 0 for p in self.probes or self.apps):
+                return
+            time.sleep(0.01)
+        raise AssertionError("the outbox did not drain in time")
+
+    def root(self, channel: str = CHANNEL) -> dict:
+        roots = [m for m in self.fake.messages(channel) if not m.get("thread_ts")]
+        assert roots, "no root message was posted"
+        return roots[-1]
+
+    def thread(self, channel: str = CHANNEL) -> list[dict]:
+        root = self.root(channel)
+        return [
+            m for m in self.fake.messages_in_thread(channel, root["ts"]) if m["ts"] != root["ts"]
+        ]
+
+    def current(self, channel: str = CHANNEL) -> dict:
+        """The newest thread message that still has buttons."""
+        for message in reversed(self.thread(channel)):
+            if any(b.get("type") == "actions" for b in message.get("blocks") or []):
+                return message
+        raise AssertionError("no message with buttons in the thread")
+
+    def answer(self, label: str, **kw: Any) -> None:
+        """Click `label` on the current question and wait for the app to finish."""
+        status, _ = self.click(self.current(kw.get("channel", CHANNEL)), label, **kw)
+        assert status == 200
+        self.settle()
+
+
+def find_button(message: dict, label: str) -> dict:
+    for block in message.get("blocks") or []:
+        if block.get("type") != "actions":
+            continue
+        for element in block["elements"]:
+            if element["text"]["text"] == label:
+                return {**element, "_block": block.get("block_id", "b")}
+    labels = [
+        e["text"]["text"]
+        for b in message.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+    ]
+    raise AssertionError(f"no button {label!r}; buttons: {labels}")
+
+
+def text_of(message: dict) -> str:
+    """All visible text of a message, for assertions."""
+    parts = [message.get("text") or ""]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                parts.append(node["text"])
+            for value in node.values():
+                if isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks") or [])
+    return "\n".join(parts)
+
+
+def form(body: bytes) -> dict:
+    return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+
+
+def payload_json(data: bytes) -> Any:
+    return json.loads(data) if data else None
+
+
+@contextmanager
+def running(settings: Settings, fake: FakeSlack, copies: int = 1) -> Iterator[Slack]:
+    apps = [AppServer.start(settings) for _ in range(copies)]
+    try:
+        slack = Slack(fake, apps)
+        yield slack
+        slack.client.close()
+    finally:
+        for app in apps:
+            app.stop()
+
+
+class AppProcess:
+    """`python -m bot run` in its own OS process (gunicorn), configured by environment."""
+
+    def __init__(self, env: dict[str, str], port: int):
+        import subprocess
+        import sys
+
+        self.port = port
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env=env,
+            cwd=str(Path(__file__).parents[2]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the app exited: {self.process.stderr.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/healthz", timeout=2
+                ) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("the app did not become healthy in time")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class _StoreProbe:
+    """Lets `Slack.settle` see the outbox of app processes it cannot reach into."""
+
+    url: str
+    probe_store: Any = None
+
+    @property
+    def runtime(self) -> Any:
+        return self
+
+    @property
+    def store(self) -> Any:
+        if self.probe_store is None:
+            from bot.store import Store
+
+            self.probe_store = Store.from_url(self.url, Path("/nonexistent"))
+        return self.probe_store
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def processes(
+    fake: FakeSlack, database_url: str, data_dir: Path, copies: int = 2, **extra_env: str
+) -> Iterator[Slack]:
+    """Several app processes on one database, each at its own URL; requests alternate."""
+    import os
+
+    base = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+    base.update(
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.base_url,
+        DATABASE_URL=database_url,
+        DATA_DIR=str(data_dir),
+        HOST="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        SLACK_APP_TOKEN="",
+        WEB_CONCURRENCY="1",
+        **extra_env,
+    )
+    apps = [
+        AppProcess({**base, "PORT": str(port)}, port)
+        for port in (free_port() for _ in range(copies))
+    ]
+    probe = _StoreProbe(database_url)
+    try:
+        for app in apps:
+            app.wait_ready()
+        slack = Slack(fake, apps)  # type: ignore[arg-type]
+        slack.probes = [probe]
+        yield slack
+        slack.client.close()  # open keep-alive connections would hold up gunicorn's exit
+    finally:
+        for app in apps:
+            app.stop()
+        if probe.probe_store is not None:
+            probe.probe_store.dispose()

@@ -1,0 +1,111 @@
+"""Block Kit builders on plain data: valid blocks, text fallbacks, escaping, limits."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from slack_sdk.models.blocks import Block
+
+from bot.conversation import Conversation
+from bot.flow.loader import load_flow
+from bot.slack import blocks
+from tests.engine.test_paths import EXPECTED
+from tests.slack.harness import text_of
+
+FLOW = load_flow()
+
+
+def valid(message: dict) -> dict:
+    assert message["text"].strip()
+    assert 0 < len(message["blocks"]) <= 50
+    for block in message["blocks"]:
+        Block.parse(block).validate_json()
+    return message
+
+
+def finished(answers: tuple[str, ...]) -> Conversation:
+    conversation = Conversation.start(FLOW)
+    for label in answers:
+        question = conversation.question()
+        assert question is not None
+        option = question.option(label)
+        assert option is not None
+        conversation.answer(option.index)
+    return conversation
+
+
+def test_escape_stops_mentions_and_links() -> None:
+    assert blocks.escape("<!channel> & <@U1|x>") == "&lt;!channel&gt; &amp; &lt;@U1|x&gt;"
+    assert blocks.quote("a" * 500).endswith("…”")
+    assert blocks.mention("U1>&<!here") == "<@U1here>"
+
+
+@pytest.mark.parametrize("node", sorted(FLOW.questions))
+def test_each_question_has_one_button_per_option(node: str) -> None:
+    question = FLOW.questions[node]
+    message = valid(blocks.question_message(question, "abc123", 7, 2))
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert len(actions) == 1
+    values = [e["value"] for e in actions[0]["elements"]]
+    assert values == [f"abc123:7:{o.index}" for o in question.options]
+    labels = [e["text"]["text"] for e in actions[0]["elements"]]
+    assert labels == [o.label for o in question.options]  # plain_text: not escaped
+
+
+@pytest.mark.parametrize("answers", sorted(EXPECTED), ids=" > ".join)
+def test_every_recommendation_is_a_valid_message(answers: tuple[str, ...]) -> None:
+    conversation = finished(answers)
+    rec = conversation.recommendation()
+    assert rec is not None
+    message = valid(blocks.recommendation_message(rec, "abc", conversation.step, "U1"))
+    text = text_of(message)
+    assert rec.instance.node.title in message["text"]
+    assert rec.follow_up.node.title in message["text"]
+    assert "as of 2026-09-19" in text
+    for caveat in rec.instance.details.caveats if rec.instance.details else ():
+        assert blocks.escape(caveat) in text
+    assert [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ] == [blocks.RESTART_ACTION, blocks.BACK_ACTION]
+    root = valid(blocks.recommendation_message(rec))
+    assert not [b for b in root["blocks"] if b["type"] == "actions"]
+
+
+def test_answered_message_quotes_the_typed_text_escaped() -> None:
+    question = FLOW.questions["TrainSize"]
+    message = valid(
+        blocks.answered_message(question, 2, "U1", "10-100B params", "<!here> 70B", "a note")
+    )
+    text = text_of(message)
+    assert "<@U1> chose *10-100B params*" in text
+    assert "&lt;!here&gt; 70B" in text and "<!here>" not in text
+
+
+def test_other_builders_are_valid() -> None:
+    question = FLOW.questions["Type"]
+    valid(blocks.root_message("U1", FLOW.title))
+    valid(blocks.reprompt_message(question, "I could not match that.", "<!channel>"))
+    valid(blocks.help_message(question, "/llm-cost"))
+    valid(blocks.help_message(None, "/llm-cost"))
+    valid(blocks.closed_message(question.text, 1, "went back"))
+    valid(blocks.note_message("hello"))
+    valid(blocks.history_message([], "/llm-cost"))
+    valid(
+        blocks.history_message(
+            [("2026-11-27", "U1", ["P5en Instances", "EBS gp3"])] * 10, "/llm-cost"
+        )
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=5000))
+def test_any_typed_text_makes_a_valid_safe_message(text: str) -> None:
+    question = FLOW.questions["Storage"]
+    for message in (
+        blocks.reprompt_message(question, "reason", text),
+        blocks.answered_message(question, 1, "U1", "Active", text),
+    ):
+        valid(message)
+        rendered = text_of(message)
+        assert "<!" not in rendered.replace("<@U1>", "")

@@ -1,0 +1,102 @@
+"""Fault injection: Slack failing for a while, the database going away, a process killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.fake_slack import FakeSlack
+from tests.slack.harness import ALICE, CHANNEL, processes, running, settings_for, text_of
+from tests.slack.tcp_proxy import TcpProxy
+from tests.slack.test_scenarios import assert_finished, start
+
+
+def test_slack_500s_and_timeouts_for_a_while_then_recovers(fake: FakeSlack, tmp_path: Path) -> None:
+    settings = settings_for(fake, tmp_path / "data", slack_api_timeout=0.3)
+    with running(settings, fake) as slack:
+        root = start(slack)
+        fake.fail_for("chat.postMessage", 1.5, status=500)
+        fake.fail_for("chat.update", 1.5, status=503)
+        slack.answer("Training")
+        fake.fail_next("chat.postMessage", delay=0.6, error="internal_error", times=2)
+        slack.say("7B", thread_ts=root["ts"])
+        slack.settle(timeout=30)
+        slack.answer("Cost")
+        slack.answer("Active")
+        slack.settle(timeout=30)
+        assert_finished(slack, "P4d", "EBS")
+        assert not slack.apps[0].runtime.store.failed_outbox()
+        statuses = {c.status for c in fake.calls() if c.method.startswith("chat.")}
+        assert {503, 200} <= statuses
+        assert any(c.error == "internal_error" for c in fake.calls("chat.postMessage"))
+        questions = [m for m in slack.thread() if "buttons" not in m and "?" in text_of(m)]
+        assert len({text_of(q).split("\n")[0] for q in questions}) == len(questions), (
+            "a question was posted twice"
+        )
+
+
+@pytest.mark.postgres
+def test_database_down_then_back(fake: FakeSlack, tmp_path: Path, pg_url: str) -> None:
+    """While PostgreSQL cannot be reached people are told to try again; nothing crashes,
+    and afterwards the conversation continues from where it was."""
+    parts = urlsplit(pg_url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    via_proxy = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+    try:
+        with running(settings_for(fake, tmp_path / "d", database_url=via_proxy), fake) as slack:
+            root = start(slack)
+            question = slack.current()
+            proxy.cut()
+            status, body = slack.command()
+            assert status == 200 and "try again in a minute" in json.loads(body)["text"]
+            assert slack.click(question, "Inference")[0] == 200
+            assert "try again" in fake.calls("response_url")[-1].params["text"]
+            assert slack.say("inference", thread_ts=root["ts"])[0] == 200
+            assert any("try again" in text_of(e) for e in fake.ephemerals(CHANNEL, ALICE))
+            import urllib.error
+            import urllib.request
+
+            health = slack.apps[0].url.replace("/slack/events", "/healthz")
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(health, timeout=10)
+            assert caught.value.code == 503
+            time.sleep(0.5)  # the deliverer keeps running through the outage
+            proxy.restore()
+            slack.answer("Inference")
+            for label in ("Ultra-low <100ms", "Medium", "No Cache"):
+                slack.answer(label)
+            assert_finished(slack, "P5eInf", "Direct")
+            assert len([m for m in slack.thread() if "chose" in text_of(m)]) == 4
+    finally:
+        proxy.close()
+
+
+@pytest.mark.postgres
+def test_one_of_two_processes_killed_mid_run(fake: FakeSlack, tmp_path: Path, pg_url: str) -> None:
+    """SIGKILL one app process while conversations are under way: none is lost or stuck;
+    the survivor takes over its undelivered messages once their lease runs out."""
+    with processes(fake, pg_url, tmp_path / "d", OUTBOX_LEASE_SECONDS="2") as slack:
+        channels = [f"CKILL{i}" for i in range(6)]
+        for channel in channels:
+            start(slack, channel=channel)
+            slack.answer("Training", channel=channel)
+        victim, survivor = slack.apps
+        for channel in channels:  # clicks land on both processes, alternately
+            slack.click(slack.current(channel), "10-100B params", channel=channel)
+        os.kill(victim.process.pid, signal.SIGKILL)
+        victim.process.wait(timeout=10)
+        slack.apps = [survivor]
+        slack.settle(timeout=30)
+        for channel in channels:
+            current = slack.current(channel)
+            if "How large is the model" in text_of(current):  # that click died with the victim
+                slack.answer("10-100B params", channel=channel)
+            slack.answer("Checkpoints", channel=channel)
+        for channel in channels:
+            assert_finished(slack, "P5en", "S3Std", channel)

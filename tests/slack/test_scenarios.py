@@ -1,0 +1,385 @@
+"""Scenarios: the real Bolt app over HTTP, signed requests, the fake Web API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.engine.test_paths import EXPECTED
+from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, text_of
+
+TITLES = {
+    "P6e": "P6e-GB200 UltraServers",
+    "Trn2Ultra": "Trn2 UltraServers",
+    "P5en": "P5en Instances",
+    "P5e": "P5e Instances",
+    "P4d": "P4d Instances",
+    "P6B200": "P6-B200",
+    "P5eInf": "P5e Inference",
+    "Inf2": "Inf2 Instances",
+    "Distill": "Model Distillation",
+    "C7g": "C7g Graviton",
+    "EBS": "EBS gp3",
+    "S3Glacier": "S3 Glacier",
+    "S3Std": "S3 Standard",
+    "ElastiCache": "ElastiCache Redis",
+    "BedrockCache": "Bedrock Caching",
+    "Direct": "Direct Serving",
+}
+
+
+def start(slack: Slack, **kw: object) -> dict:
+    status, body = slack.command(**kw)
+    assert status == 200, body
+    assert body in (b"", b"{}") or not json.loads(body).get("text"), body
+    slack.settle()
+    return slack.root(kw.get("channel", CHANNEL))  # type: ignore[arg-type]
+
+
+def assert_finished(slack: Slack, instance: str, follow_up: str, channel: str = CHANNEL) -> None:
+    root = slack.root(channel)
+    title = f"Recommendation: {TITLES[instance]} + {TITLES[follow_up]}"
+    assert title in text_of(root), text_of(root)
+    result = slack.thread(channel)[-1]
+    assert title in text_of(result)
+    assert [b for b in result["blocks"] if b["type"] == "actions"], "result has no buttons"
+    assert root["ts"] in slack.fake.pins(channel)
+
+
+def test_command_opens_a_thread_with_the_first_question(slack: Slack) -> None:
+    root = start(slack)
+    assert f"<@{ALICE}> is planning an LLM workload" in text_of(root)
+    question = slack.current()
+    assert question["thread_ts"] == root["ts"]
+    assert "Is this workload training or inference?" in text_of(question)
+    buttons = [
+        e["text"]["text"]
+        for b in question["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert buttons == ["Training", "Inference"]
+    assert "type the answer in this thread" in text_of(question)
+    assert "`back`, `restart`, `cancel`, `help`" in text_of(question)
+
+
+def test_every_path_by_buttons(slack: Slack) -> None:
+    for index, (answers, (instance, follow_up)) in enumerate(sorted(EXPECTED.items())):
+        channel = f"C{index:04d}X"
+        start(slack, channel=channel)
+        for label in answers:
+            slack.answer(label, channel=channel)
+        assert_finished(slack, instance, follow_up, channel)
+        answered = [m for m in slack.thread(channel) if "chose" in text_of(m)]
+        assert len(answered) == len(answers)
+        assert all(not [b for b in m["blocks"] if b["type"] == "actions"] for m in answered)
+
+
+def test_a_path_by_typed_answers(slack: Slack) -> None:
+    root = start(slack)
+    for text in ("we fine-tune a 70B model", "70B", "checkpoints"):
+        status, _ = slack.say(text, thread_ts=root["ts"])
+        assert status == 200
+        slack.settle()
+    assert_finished(slack, "P5en", "S3Std")
+    thread_text = "\n".join(text_of(m) for m in slack.thread())
+    assert f"<@{ALICE}> chose *10-100B params* (from “70B”)" in thread_text
+
+
+def test_typed_value_outside_the_flowchart_goes_to_the_nearest_branch(slack: Slack) -> None:
+    root = start(slack)
+    slack.say("inference", thread_ts=root["ts"])
+    slack.settle()
+    slack.say("about 2 s is fine", thread_ts=root["ts"])
+    slack.settle()
+    answered = [m for m in slack.thread() if "Standard 100-500ms" in text_of(m)]
+    assert answered and "nearest branch" in text_of(answered[0])
+
+
+def test_unparseable_reply_gets_the_options(slack: Slack) -> None:
+    root = start(slack)
+    slack.say("banana", thread_ts=root["ts"])
+    slack.settle()
+    reply = slack.thread()[-1]
+    assert "I could not match that" in text_of(reply)
+    assert "1. Training" in text_of(reply) and "2. Inference" in text_of(reply)
+    assert slack.current()["ts"] != reply["ts"]
+
+
+def test_mention_injection_is_escaped(slack: Slack) -> None:
+    root = start(slack)
+    slack.say("<!channel> <@U999> & friends", thread_ts=root["ts"])
+    slack.settle()
+    slack.say("train <!here>", thread_ts=root["ts"])
+    slack.settle()
+    for call in slack.fake.calls():
+        raw = json.dumps(call.params)
+        assert "<!channel>" not in raw and "<!here>" not in raw and "<@U999>" not in raw
+    assert "&lt;!channel&gt;" in text_of(slack.thread()[1])
+    assert "&lt;!here&gt;" in "\n".join(text_of(m) for m in slack.thread())
+
+
+def test_back_and_restart_by_buttons_and_words(slack: Slack) -> None:
+    root = start(slack)
+    for label in ("Inference", "Ultra-low <100ms", "High", "KV Cache"):
+        slack.answer(label)
+    assert_finished(slack, "P6B200", "ElastiCache")
+    slack.answer("Change an answer")
+    assert "Which caching would help" in text_of(slack.current())
+    slack.answer("No Cache")
+    assert_finished(slack, "P6B200", "Direct")
+    slack.say("restart", thread_ts=root["ts"])
+    slack.settle()
+    assert "training or inference" in text_of(slack.current())
+    slack.say("inference", thread_ts=root["ts"])
+    slack.settle()
+    slack.say("back", thread_ts=root["ts"])
+    slack.settle()
+    assert "training or inference" in text_of(slack.current())
+    history = slack.command("history")[1].decode()
+    # One history row per conversation: its latest result.
+    assert "P6-B200 + Direct Serving" in history
+    assert "ElastiCache" not in history
+
+
+def test_help_and_cancel(slack: Slack) -> None:
+    status, body = slack.command("help")
+    assert status == 200 and "How this works" in body.decode()
+    status, body = slack.command("cancel")
+    assert "no open conversation" in body.decode()
+    root = start(slack)
+    slack.say("help", thread_ts=root["ts"])
+    slack.settle()
+    assert "How this works" in text_of(slack.thread()[-1])
+    status, body = slack.command("cancel")
+    assert "Cancelled" in body.decode()
+    slack.settle()
+    assert "Cancelled by" in text_of(slack.thread()[-1])
+    with pytest.raises(AssertionError):
+        slack.current()
+
+
+def test_bad_signature_is_refused_and_nothing_is_sent(slack: Slack) -> None:
+    before = len(slack.fake.calls())
+    status, body = slack.command(secret="wrong-secret")
+    assert status == 401
+    assert json.loads(body) == {"error": "invalid request"}
+    slack.settle()
+    assert len(slack.fake.calls()) == before
+
+
+def test_stale_timestamp_is_refused(slack: Slack) -> None:
+    import time
+
+    before = len(slack.fake.calls())
+    status, _ = slack.command(timestamp=int(time.time()) - 600)
+    assert status == 401
+    assert len(slack.fake.calls()) == before
+
+
+def test_event_retry_and_repeated_event_id_are_seen_once(slack: Slack) -> None:
+    root = start(slack)
+    slack.say("training", thread_ts=root["ts"], event_id="Ev1")
+    slack.say(
+        "training", thread_ts=root["ts"], event_id="Ev1", retry_num=1, retry_reason="http_timeout"
+    )
+    slack.settle()
+    questions = [m for m in slack.thread() if "How large is the model" in text_of(m)]
+    assert len(questions) == 1
+    assert len([m for m in slack.thread() if "chose" in text_of(m)]) == 1
+
+
+def test_double_click_changes_nothing(slack: Slack) -> None:
+    start(slack)
+    question = slack.current()
+    assert slack.click(question, "Training")[0] == 200
+    assert slack.click(question, "Training")[0] == 200
+    slack.settle()
+    assert len([m for m in slack.thread() if "chose" in text_of(m)]) == 1
+    notes = slack.fake.ephemerals(CHANNEL, ALICE)
+    assert any("already answered" in text_of(n) for n in notes)
+
+
+def test_another_users_click_gets_a_note(slack: Slack) -> None:
+    start(slack)
+    question = slack.current()
+    assert slack.click(question, "Training", user=BOB)[0] == 200
+    slack.settle()
+    assert not [m for m in slack.thread() if "chose" in text_of(m)]
+    notes = slack.fake.ephemerals(CHANNEL, BOB)
+    assert any(f"Only <@{ALICE}> can answer" in text_of(n) for n in notes)
+
+
+def test_others_typing_in_the_thread_is_ignored(slack: Slack) -> None:
+    root = start(slack)
+    before = len(slack.fake.calls())
+    slack.say("training", thread_ts=root["ts"], user=BOB)
+    slack.settle()
+    assert len(slack.fake.calls()) == before
+
+
+def test_stale_button_on_a_finished_conversation(slack: Slack) -> None:
+    start(slack)
+    first = slack.current()
+    for label in ("Training", "Trillion+ params", "Archive"):
+        slack.answer(label)
+    before = len(slack.thread())
+    slack.click(first, "Inference")
+    slack.settle()
+    assert len(slack.thread()) == before
+    assert any("already answered" in text_of(n) for n in slack.fake.ephemerals(CHANNEL, ALICE))
+
+
+def test_bot_messages_and_unrelated_chatter_send_nothing(slack: Slack) -> None:
+    root = start(slack)
+    before = len(slack.fake.calls())
+    slack.say("training", thread_ts=root["ts"], bot_id="B0BOT")
+    slack.say("training", thread_ts=root["ts"], bot_id="B0OTHER", subtype="bot_message")
+    slack.say("training", thread_ts=None)
+    slack.say("training", thread_ts="1699999999.000100")
+    slack.say("training", thread_ts=root["ts"], channel="C0OTHER")
+    slack.settle()
+    assert len(slack.fake.calls()) == before
+
+
+def test_rate_limited_then_delivered(slack: Slack) -> None:
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    start(slack)
+    slack.settle()
+    assert "training or inference" in text_of(slack.current())
+    statuses = [c.status for c in slack.fake.calls("chat.postMessage")]
+    assert statuses[0] == 429 and 200 in statuses
+
+
+def test_server_error_then_delivered(slack: Slack) -> None:
+    slack.fake.fail_next("chat.postMessage", status=500, times=2)
+    start(slack)
+    slack.settle()
+    assert "training or inference" in text_of(slack.current())
+
+
+def test_not_in_channel_tells_the_person_how_to_invite(slack: Slack) -> None:
+    slack.fake.fail_next("chat.postMessage", error="not_in_channel")
+    slack.command()
+    slack.settle()
+    replies = slack.fake.calls("response_url")
+    assert replies, "no response_url reply"
+    text = replies[-1].params.get("text", "")
+    assert "/invite" in text and "/llm-cost" in text
+    assert replies[-1].params.get("response_type") == "ephemeral"
+    assert not slack.fake.messages(CHANNEL)
+
+
+def test_pin_failure_keeps_the_result_and_says_why(slack: Slack) -> None:
+    slack.fake.fail_next("pins.add", error="too_many_pins")
+    start(slack)
+    for label in ("Training", "100B+ params", "Active"):
+        slack.answer(label)
+    root = slack.root()
+    assert "Recommendation: Trn2 UltraServers + EBS gp3" in text_of(root)
+    last = slack.thread()[-1]
+    assert "couldn't pin" in text_of(last) and "limit of pinned items" in text_of(last)
+
+
+def test_restart_of_the_app_mid_conversation(fake, tmp_path) -> None:
+    from tests.slack.harness import running, settings_for
+
+    settings = settings_for(fake, tmp_path / "data")
+    with running(settings, fake) as slack:
+        root = start(slack)
+        slack.answer("Inference")
+    with running(settings, fake) as slack:
+        slack.say("under 80 ms", thread_ts=root["ts"])
+        slack.settle()
+        slack.answer("Medium")
+        slack.answer("Prompt Cache")
+        assert_finished(slack, "P5eInf", "BedrockCache")
+
+
+def test_anyone_may_answer_when_configured(fake, tmp_path) -> None:
+    from tests.slack.harness import running, settings_for
+
+    with running(settings_for(fake, tmp_path / "d", answer_policy="anyone"), fake) as slack:
+        root = start(slack)
+        slack.answer("Training", user=BOB)
+        slack.say("7B", thread_ts=root["ts"], user=BOB)
+        slack.settle()
+        assert "For this small model" in text_of(slack.current())
+
+
+@pytest.mark.postgres
+def test_two_app_processes_on_postgresql(fake, tmp_path, pg_url) -> None:
+    from tests.slack.harness import running, settings_for
+
+    with running(settings_for(fake, tmp_path / "d", database_url=pg_url), fake, copies=2) as slack:
+        for index, (answers, (instance, follow_up)) in enumerate(sorted(EXPECTED.items())[:6]):
+            channel = f"CPG{index}"
+            start(slack, channel=channel)
+            for label in answers:
+                slack.answer(label, channel=channel)
+            assert_finished(slack, instance, follow_up, channel)
+
+
+def test_health_check_and_unknown_paths(slack: Slack) -> None:
+    import urllib.error
+    import urllib.request
+
+    base = slack.apps[0].url.rsplit("/slack/events", 1)[0]
+    with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+        assert response.status == 200
+        assert json.loads(response.read()) == {"ok": True, "database": "ok"}
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(base + "/nope", timeout=5)
+    assert caught.value.code == 404
+
+
+def test_a_conversation_in_a_direct_message(slack: Slack) -> None:
+    dm = "D0ALICE"
+    root = start(slack, channel=dm)
+    slack.say("serving a chatbot", thread_ts=root["ts"], channel=dm)
+    slack.settle()
+    for label in ("Standard 100-500ms", "Throughput", "Prompt Cache"):
+        slack.answer(label, channel=dm)
+    assert_finished(slack, "Inf2", "BedrockCache", dm)
+
+
+def test_garbage_requests_get_no_5xx_and_change_nothing(slack: Slack) -> None:
+    from urllib.parse import urlencode
+
+    before = len(slack.fake.calls())
+    bodies = [
+        b"payload=" + b"{not json",
+        urlencode(
+            {
+                "payload": json.dumps(
+                    {
+                        "type": "block_actions",
+                        "actions": [{"action_id": "llm_cost.answer.1", "value": "nope"}],
+                    }
+                )
+            }
+        ).encode(),
+        urlencode(
+            {
+                "payload": json.dumps(
+                    {
+                        "type": "block_actions",
+                        "team": {"id": "T0001"},
+                        "channel": {"id": CHANNEL},
+                        "user": {"id": ALICE},
+                        "actions": [{"action_id": "llm_cost.answer.1", "value": "0123abcd:0:1"}],
+                    }
+                )
+            }
+        ).encode(),
+        json.dumps(
+            {"type": "event_callback", "event": {"type": "message", "thread_ts": 5}}
+        ).encode(),
+        b"",
+    ]
+    for body in bodies:
+        status, _ = slack.post(body)
+        assert status < 500, body
+    slack.settle()
+    assert len(slack.fake.calls()) == before

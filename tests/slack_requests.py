@@ -1,0 +1,345 @@
+"""Signed, realistic Slack request bodies and a cheap keep-alive sender.
+
+Bodies are ``bytes`` exactly as Slack sends them: slash commands and
+interactivity as ``application/x-www-form-urlencoded`` (interactivity as a
+single ``payload=<json>`` field), events as JSON. ``sign`` adds the
+``X-Slack-Request-Timestamp`` / ``X-Slack-Signature`` headers
+(``v0=`` + HMAC-SHA256 of ``v0:{ts}:{body}``) and the Content-Type.
+
+Default ``response_url``s point at ``http://127.0.0.1:9/...`` (the discard
+port: connection refused at once) so nothing ever reaches the internet; pass
+``FakeSlack.response_url(token)`` to record them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import secrets
+import socket
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+__all__ = [
+    "SlackClientSim",
+    "block_actions_body",
+    "message_event_body",
+    "sign",
+    "slash_command_body",
+    "url_verification_body",
+]
+
+VERIFICATION_TOKEN = "fake-verification-token"
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+_UNROUTED = "http://127.0.0.1:9/response"
+_event_counter = itertools.count(1)
+
+
+def _compact(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _trigger_id() -> str:
+    return f"{secrets.randbelow(10**13)}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+
+
+def _default_response_url(team_id: str) -> str:
+    return f"{_UNROUTED}/{team_id}-{secrets.randbelow(10**13)}-{secrets.token_urlsafe(18)}"
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers Slack adds to a request: signature, timestamp and Content-Type."""
+    ts = str(int(time.time()) if timestamp is None else int(timestamp))
+    base = b"v0:" + ts.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    is_json = body.lstrip()[:1] in (b"{", b"[")
+    return {
+        "Content-Type": "application/json" if is_json else "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+
+
+def slash_command_body(
+    command: str = "/llm-cost",
+    text: str = "",
+    *,
+    team_id: str = "T0001",
+    team_domain: str = "acme",
+    channel_id: str = "C0001",
+    channel_name: str = "general",
+    user_id: str = "U0001",
+    user_name: str = "ada",
+    response_url: str | None = None,
+    trigger_id: str | None = None,
+    api_app_id: str = "A0001",
+    enterprise_id: str | None = None,
+    enterprise_name: str = "Acme Grid",
+    token: str = VERIFICATION_TOKEN,
+) -> bytes:
+    """The form body of a slash command invocation, fields in Slack's order."""
+    fields: list[tuple[str, str]] = [
+        ("token", token),
+        ("team_id", team_id),
+        ("team_domain", team_domain),
+    ]
+    if enterprise_id:
+        fields += [("enterprise_id", enterprise_id), ("enterprise_name", enterprise_name)]
+    fields += [
+        ("channel_id", channel_id),
+        ("channel_name", channel_name),
+        ("user_id", user_id),
+        ("user_name", user_name),
+        ("command", command),
+        ("text", text),
+        ("api_app_id", api_app_id),
+        ("is_enterprise_install", "false"),
+        ("response_url", response_url or _default_response_url(team_id)),
+        ("trigger_id", trigger_id or _trigger_id()),
+    ]
+    return urlencode(fields).encode()
+
+
+def block_actions_payload(
+    *,
+    action_id: str,
+    value: str,
+    block_id: str,
+    message_ts: str,
+    channel_id: str = "C0001",
+    user_id: str = "U0001",
+    team_id: str = "T0001",
+    thread_ts: str | None = None,
+    message_blocks: list[dict[str, Any]] | None = None,
+    message_text: str = "",
+    response_url: str | None = None,
+    button_text: str = "Choose",
+    user_name: str = "ada",
+    team_domain: str = "acme",
+    channel_name: str = "general",
+    api_app_id: str = "A0001",
+    trigger_id: str | None = None,
+    action_ts: str | None = None,
+    bot_id: str = BOT_ID,
+    bot_user_id: str = BOT_USER_ID,
+    token: str = VERIFICATION_TOKEN,
+) -> dict[str, Any]:
+    """The decoded ``payload`` of a button click on a bot message (block_actions)."""
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel_id,
+        "is_ephemeral": False,
+    }
+    message: dict[str, Any] = {
+        "user": bot_user_id,
+        "type": "message",
+        "ts": message_ts,
+        "bot_id": bot_id,
+        "app_id": api_app_id,
+        "text": message_text,
+        "team": team_id,
+        "blocks": message_blocks if message_blocks is not None else [],
+    }
+    if thread_ts:
+        container["thread_ts"] = thread_ts
+        message["thread_ts"] = thread_ts
+        if thread_ts != message_ts:
+            message["parent_user_id"] = bot_user_id
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": token,
+        "container": container,
+        "trigger_id": trigger_id or _trigger_id(),
+        "team": {"id": team_id, "domain": team_domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": channel_name},
+        "message": message,
+        "state": {"values": {}},
+        "response_url": response_url or _default_response_url(team_id),
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": button_text, "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": action_ts or f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def block_actions_body(**kwargs: Any) -> bytes:
+    """``payload=<json>`` form body; keyword arguments as ``block_actions_payload``."""
+    return urlencode({"payload": _compact(block_actions_payload(**kwargs))}).encode()
+
+
+def new_event_id() -> str:
+    return f"Ev{next(_event_counter):04d}{secrets.token_hex(4).upper()}"
+
+
+def message_event(
+    *,
+    text: str,
+    user_id: str,
+    channel_id: str,
+    ts: str,
+    thread_ts: str | None = None,
+    team_id: str = "T0001",
+    event_id: str | None = None,
+    bot_id: str | None = None,
+    subtype: str | None = None,
+    channel_type: str = "channel",
+    client_msg_id: str | None = None,
+    parent_user_id: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+    api_app_id: str = "A0001",
+    bot_user_id: str = BOT_USER_ID,
+    event_time: int | None = None,
+    token: str = VERIFICATION_TOKEN,
+) -> dict[str, Any]:
+    """The decoded event_callback envelope of a ``message`` event.
+
+    A user message gets a ``client_msg_id`` (generated unless given); a message
+    with ``bot_id`` gets none. In a thread, ``parent_user_id`` defaults to the bot
+    (the app's threads start with its own message).
+    """
+    event: dict[str, Any] = {"type": "message"}
+    if subtype:
+        event["subtype"] = subtype
+    if bot_id is None:
+        event["client_msg_id"] = client_msg_id or str(uuid.uuid4())
+    elif client_msg_id:
+        event["client_msg_id"] = client_msg_id
+    event.update({"text": text, "user": user_id, "ts": ts, "team": team_id})
+    if bot_id is not None:
+        event["bot_id"] = bot_id
+    if blocks is not None:
+        event["blocks"] = blocks
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+        if thread_ts != ts:
+            event["parent_user_id"] = parent_user_id or bot_user_id
+    event.update({"channel": channel_id, "event_ts": ts, "channel_type": channel_type})
+    return {
+        "token": token,
+        "team_id": team_id,
+        "context_team_id": team_id,
+        "context_enterprise_id": None,
+        "api_app_id": api_app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or new_event_id(),
+        "event_time": int(time.time()) if event_time is None else event_time,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-{secrets.token_urlsafe(24)}",
+    }
+
+
+def message_event_body(**kwargs: Any) -> bytes:
+    """JSON body; keyword arguments as ``message_event``."""
+    return _compact(message_event(**kwargs)).encode()
+
+
+def url_verification_body(challenge: str, token: str = VERIFICATION_TOKEN) -> bytes:
+    return _compact({"token": token, "challenge": challenge, "type": "url_verification"}).encode()
+
+
+class SlackClientSim:
+    """Posts signed requests like Slack, over persistent keep-alive connections.
+
+    ``post`` returns ``(status, headers, body)`` with lower-cased header names.
+    A connection the server closed while idle is reopened once (only when no
+    byte of the response arrived).
+    """
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self._conns: dict[tuple[str, int], http.client.HTTPConnection] = {}
+        self.connects = 0  # connections opened, for keep-alive checks
+
+    def _conn(self, host: str, port: int, fresh: bool = False) -> http.client.HTTPConnection:
+        conn = self._conns.get((host, port))
+        if conn is None or fresh:
+            if conn is not None:
+                conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            self._conns[(host, port)] = conn
+        if conn.sock is None:
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connects += 1
+        return conn
+
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        secret: str,
+        headers_extra: dict[str, str] | None = None,
+        timestamp: int | None = None,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        headers = sign(body, secret, timestamp)
+        headers["User-Agent"] = "Slackbot 1.0 (+https://api.slack.com/robots)"
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+        if retry_reason is not None:
+            headers["X-Slack-Retry-Reason"] = retry_reason
+        if headers_extra:
+            headers.update(headers_extra)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        for attempt in (0, 1):
+            before = self.connects
+            conn = self._conn(host, port, fresh=attempt > 0)
+            opened_now = self.connects != before
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                resp = conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                if attempt or opened_now:
+                    raise
+                continue
+            data = resp.read()
+            out_headers = {k.lower(): v for k, v in resp.getheaders()}
+            if resp.will_close:
+                conn.close()
+            return resp.status, out_headers, data
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
+
+    def __enter__(self) -> SlackClientSim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

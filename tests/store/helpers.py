@@ -1,0 +1,91 @@
+"""Test doubles: a settable clock and a scripted, recording Sender."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.store import OutboxMessage, OutboxRow, Store
+
+START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, seconds: float = 0, **kw: float) -> datetime:
+        with self._lock:
+            self.now += timedelta(seconds=seconds, **kw)
+            return self.now
+
+
+@dataclass
+class Sent:
+    row_id: int
+    conversation_id: str
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    ts: str | None
+
+
+@dataclass
+class FakeSender:
+    """Records every send; ``script[(conversation_id, seq)]`` lists exceptions to raise
+    (consumed one per attempt) before the send succeeds; ``behaviour`` can override."""
+
+    script: dict[tuple[str, int], list[BaseException]] = field(default_factory=dict)
+    failure_messages: Sequence[OutboxMessage] = ()
+    behaviour: Callable[[OutboxRow, dict[str, Any]], str | None] | None = None
+    sent: list[Sent] = field(default_factory=list)
+    attempts: list[tuple[str, int]] = field(default_factory=list)
+    failures: list[tuple[OutboxRow, str]] = field(default_factory=list)
+    _counter: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
+        with self._lock:
+            self.attempts.append((row.conversation_id, row.seq))
+            pending = self.script.get((row.conversation_id, row.seq))
+            if pending:
+                raise pending.pop(0)
+        ts = self.behaviour(row, payload) if self.behaviour else None
+        with self._lock:
+            if self.behaviour is None:
+                self._counter += 1
+                ts = f"1700000000.{self._counter:06d}"
+            self.sent.append(Sent(row.id, row.conversation_id, row.seq, row.kind, payload, ts))
+        return ts
+
+    def on_failure(self, row: OutboxRow, error: str) -> Sequence[OutboxMessage]:
+        with self._lock:
+            self.failures.append((row, error))
+        return self.failure_messages
+
+    def seqs(self, conversation_id: str) -> list[int]:
+        return [s.seq for s in self.sent if s.conversation_id == conversation_id]
+
+
+def new_conversation(store: Store, messages: Sequence[OutboxMessage] = (), **kw: Any) -> str:
+    """Create an active conversation with defaults; returns its id."""
+    fields: dict[str, Any] = {
+        "team": "T1",
+        "channel": "C1",
+        "user": "U1",
+        "flow_name": "llm_cost",
+        "flow_hash": "abc123",
+        "record": {"state": "start"},
+    }
+    fields.update(kw)
+    return store.create_conversation(outbox=messages, **fields).id

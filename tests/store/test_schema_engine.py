@@ -1,0 +1,166 @@
+"""Schema versioning and engine configuration."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.store import (
+    SCHEMA_VERSION,
+    Store,
+    StoreConfigError,
+    current_schema_version,
+    ensure_schema,
+    make_engine,
+)
+from bot.store import schema as schema_module
+from bot.store.engine import DB_FILENAME, write_transaction
+from tests.store.conftest import Database
+from tests.store.helpers import new_conversation
+
+
+def test_schema_version_recorded_and_idempotent(db: Database) -> None:
+    store = db.make_store()
+    assert current_schema_version(store.engine) == SCHEMA_VERSION
+    cid = new_conversation(store)
+    assert ensure_schema(store.engine) == SCHEMA_VERSION
+    assert ensure_schema(store.engine) == SCHEMA_VERSION
+    again = db.make_store()
+    assert again.get(cid) is not None
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar() == 1
+
+
+def test_upgrades_run_once_in_order(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = db.make_store()
+    calls: list[int] = []
+
+    def upgrade_to_2(conn: sa.Connection) -> None:
+        calls.append(2)
+        conn.execute(sa.text("CREATE TABLE extra_v2 (id INTEGER PRIMARY KEY)"))
+
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(schema_module.UPGRADES, 2, upgrade_to_2)
+    assert ensure_schema(store.engine) == 2
+    assert ensure_schema(store.engine) == 2
+    assert calls == [2]
+    assert current_schema_version(store.engine) == 2
+    assert sa.inspect(store.engine).has_table("extra_v2")
+
+
+def test_newer_schema_is_refused(db: Database) -> None:
+    store = db.make_store()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE schema_version SET version = 99"))
+    with pytest.raises(StoreConfigError, match="version 99"):
+        ensure_schema(store.engine)
+
+
+def test_concurrent_ensure_schema(db: Database) -> None:
+    engine = make_engine(db.url, db.data_dir, **db.engine_kw)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            ensure_schema(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert errors == []
+
+
+def test_sqlite_default_file_and_pragmas(tmp_path: Path) -> None:
+    data_dir = tmp_path / "a" / "b"
+    store = Store.from_url(None, data_dir)
+    assert (data_dir / DB_FILENAME).exists()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.dispose()
+
+
+def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None:
+    """A write transaction holds the write lock from BEGIN, so another connection's
+    BEGIN IMMEDIATE (another process, say) cannot start until it commits."""
+    import sqlite3
+
+    store = Store.from_url(None, tmp_path)
+    other = sqlite3.connect(tmp_path / DB_FILENAME, isolation_level=None, timeout=0)
+    try:
+        with write_transaction(store.engine) as conn:
+            conn.exec_driver_sql("SELECT 1")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        with store.engine.connect() as conn:  # reads stay deferred
+            conn.exec_driver_sql("SELECT 1")
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+        store.dispose()
+
+
+def test_unwritable_data_dir_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    target = blocker / "data"
+    with pytest.raises(StoreConfigError) as info:
+        Store.from_url(None, target)
+    message = str(info.value)
+    assert str(target) in message
+    assert "DATA_DIR" in message and "DATABASE_URL" in message
+
+
+def test_unwritable_sqlite_url_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreConfigError, match=str(blocker)):
+        make_engine(f"sqlite:///{blocker}/sub/db.sqlite3", tmp_path)
+
+
+def test_in_memory_sqlite_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreConfigError, match="in-memory"):
+        make_engine("sqlite://", tmp_path)
+
+
+def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
+    for url in ("postgres://u:p@db.example/app", "postgresql://u:p@db.example/app"):
+        engine = make_engine(url, tmp_path)
+        assert engine.url.drivername == "postgresql+psycopg"
+        assert engine.pool._pre_ping  # type: ignore[attr-defined]
+        engine.dispose()
+
+
+def test_conversation_row_matches_columns() -> None:
+    from dataclasses import fields
+
+    from bot.store import ConversationRow
+    from bot.store.store import _CONV_COLUMNS
+
+    assert [c.name for c in _CONV_COLUMNS] == [f.name for f in fields(ConversationRow)]
+
+
+def test_store_prepares_engines_built_elsewhere(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    store = Store(engine)
+    ensure_schema(engine)
+    cid = new_conversation(store)
+    assert store.apply_step(cid, 1, {}).ok
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
