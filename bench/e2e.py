@@ -1229,6 +1229,12 @@ def main(argv: list[str] | None = None) -> int:
         "with --quick: add it to the quick run)",
     )
     ap.add_argument("--logs", default=None, help="keep gunicorn's stderr of every server here")
+    ap.add_argument(
+        "--only",
+        choices=["ours", "a", "b", "c"],
+        default=None,
+        help="run one variant and print its line (for profiling; no ratios, no targets)",
+    )
     args = ap.parse_args(argv)
     if args.logs:
         os.environ["E2E_LOG_DIR"] = str(Path(args.logs).absolute())
@@ -1263,7 +1269,19 @@ def main(argv: list[str] | None = None) -> int:
             fake, fake_url = start_fake()
             remote = FakeSlackRemote(fake_url.rsplit("/api/", 1)[0] + "/")
             results: dict[str, Result] = {}
+            if args.only:
+                name = {"ours": OURS, "a": BARE_PBR, "b": BARE_DEFAULT, "c": NAIVE}[args.only]
+                only = run_variant(name, fake_url, remote, opts, tmp)
+                s = only.stats
+                log(
+                    f"{name}: {s.steps_per_s:.0f} steps/s, ack p50/p99 "
+                    f"{ms(pct(s.click_ack, 50))}/{ms(pct(s.click_ack, 99))} ms, c2n p50/p99 "
+                    f"{ms(pct(s.click_to_next, 50))}/{ms(pct(s.click_to_next, 99))} ms, "
+                    f"{s.finished} conversations, {s.lost} lost"
+                )
+                return 0
             results[OURS] = run_variant(OURS, fake_url, remote, opts, tmp)
+
             ours_rate = results[OURS].stats.steps_per_s
             for name in (BARE_PBR, BARE_DEFAULT):
                 results[name] = run_variant(name, fake_url, remote, opts, tmp, ours_rate)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -89,14 +88,12 @@ class Moves:
         flow_name: str,
         command: str,
         policy: Policy = "starter",
-        on_commit: Callable[[], None] = lambda: None,
     ):
         self.store = store
         self.flows = flows
         self.flow_name = flow_name
         self.command = command
         self.policy = policy
-        self.on_commit = on_commit
 
     # -- slash command ------------------------------------------------------------------
 
@@ -125,7 +122,6 @@ class Moves:
             record=conversation.to_dict(),
             outbox=plan.messages,
         )
-        self.on_commit()
         return conversation_id
 
     def cancel_open(self, *, team: str, channel: str, user: str) -> bool:
@@ -315,7 +311,6 @@ class Moves:
             recommendation=recommendation.summary() if recommendation else None,
         )
         if result.outcome is Outcome.APPLIED:
-            self.on_commit()
             return True
         if result.outcome is Outcome.EXPIRED:
             self._note(row, user, f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`.")
@@ -337,7 +332,6 @@ class Moves:
 
     def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage]) -> None:
         self.store.enqueue(row.id, messages)
-        self.on_commit()
 
 
 def _thread_post(row: ConversationRow, message: dict) -> list[OutboxMessage]:

@@ -42,6 +42,9 @@ PIN_REASONS = {
 class SlackSender:
     """Implements the store's `Sender` with a slack_sdk `WebClient`."""
 
+    #: Sending these twice does no harm (an edit, a pin): see `Sender`.
+    repeatable = frozenset({"update", "pin"})
+
     def __init__(
         self,
         client: WebClient,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,7 +81,7 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
     Do not nest write transactions on the same SQLite database in one thread.
     """
-    lock = _sqlite_write_locks.get(_lock_key(engine)) if is_sqlite(engine) else None
+    lock = _write_lock_of(engine)
     if lock is not None and not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000 * 6):
         raise StoreError("timed out waiting for the SQLite write lock held by another thread")
     try:
@@ -117,6 +118,22 @@ def _sqlite_engine(path: Path, engine_kw: dict[str, Any]) -> sa.Engine:
 
 def _lock_key(engine: sa.Engine) -> str:
     return str(Path(engine.url.database or "").absolute())
+
+
+_engine_locks: weakref.WeakKeyDictionary[sa.Engine, threading.Lock | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_lock_of(engine: sa.Engine) -> threading.Lock | None:
+    """The process-wide write lock of an SQLite database file (None for other databases);
+    looked up once per engine, as it sits on every write's path."""
+    try:
+        return _engine_locks[engine]
+    except KeyError:
+        lock = _sqlite_write_locks.get(_lock_key(engine)) if is_sqlite(engine) else None
+        _engine_locks[engine] = lock
+        return lock
 
 
 def _check_writable(path: Path) -> None:
@@ -166,7 +183,7 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_begin(conn: sa.Connection) -> None:
-    if conn.get_execution_options().get(WRITE_OPTION):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+    # Straight to the driver: this runs before every transaction, and SQLAlchemy's
+    # statement machinery would cost more than the statement itself.
+    write = conn.get_execution_options().get(WRITE_OPTION)
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")

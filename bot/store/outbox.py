@@ -39,7 +39,13 @@ KNOWN_CONVERSATIONS = 5000  # conversations whose sent refs are kept in memory
 
 
 class Sender(Protocol):
-    """Sends one outbox message to Slack."""
+    """Sends one outbox message to Slack.
+
+    A sender may also have ``repeatable``: the kinds whose sending twice does no
+    harm (an edit, a pin). Their success is recorded together with the next
+    message's, which saves a transaction; every other kind is recorded as soon
+    as it is sent, so a crash can repeat at most repeatable ones.
+    """
 
     def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
         """Send ``payload`` (refs resolved); return the message ts, if there is one.
@@ -79,6 +85,7 @@ class Postpone(Exception):
 
 
 MIN_POSTPONE = 0.02  # seconds; keeps a zero Retry-After from spinning
+DELIVERED = "delivered"  # sent, not yet recorded
 
 
 class PermanentFailure(Exception):
@@ -170,13 +177,20 @@ class Deliverer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.workers = workers
+        self._repeatable = frozenset(getattr(sender, "repeatable", ()))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-send")
         self._in_flight: dict[Future[int], list[OutboxRow]] = {}
+        # The claim loop's own groups: it claims more only while these leave room.
+        self._polled: set[Future[int]] = set()
         self._room = threading.Condition()
         # The Slack ts of messages this process sent, per conversation (most recent
         # conversations only): most refs resolve here without a query.
         self._known: OrderedDict[str, dict[str, RefTarget]] = OrderedDict()
         self._known_lock = threading.Lock()
+        # Conversations a sender thread is on, and those of them with rows queued since.
+        self._sending: set[str] = set()
+        self._behind: set[str] = set()
+        self._chase_lock = threading.Lock()
 
     # ---- one pass ------------------------------------------------------------------
 
@@ -192,14 +206,37 @@ class Deliverer:
         groups: dict[str, list[OutboxRow]] = {}
         for row in rows:
             groups.setdefault(row.conversation_id, []).append(row)
-        futures = []
-        for group in groups.values():
-            future = self._pool.submit(self._deliver_group, group)
-            with self._room:
-                self._in_flight[future] = group
-            future.add_done_callback(self._finished)
-            futures.append(future)
-        return futures
+        return [self._submit(group, polled=True) for group in groups.values()]
+
+    def _submit(self, group: list[OutboxRow], *, polled: bool = False) -> Future[int]:
+        """Hand one conversation's claimed rows to a sender thread."""
+        future = self._pool.submit(self._deliver_group, group)
+        with self._room:
+            self._in_flight[future] = group
+            if polled:
+                self._polled.add(future)
+        future.add_done_callback(self._finished)
+        return future
+
+    def _take(self, conversation_id: str, rows: list[OutboxRow]) -> None:
+        """The store's claim receiver: rows claimed as they were committed go straight
+        to a sender thread. An empty list means the conversation has rows queued behind
+        others: the thread sending those takes them next (see `_chase`); if none of
+        ours is sending them, the claim loop wakes up."""
+        if not rows:
+            with self._chase_lock:
+                if conversation_id in self._sending:
+                    self._behind.add(conversation_id)
+                    return
+            self._wake.set()
+            return
+        if not self._stop.is_set():
+            try:
+                self._submit(rows)
+                return
+            except RuntimeError:  # the pool is shutting down
+                pass
+        self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
 
     def _known_targets(self, conversation_id: str) -> dict[str, RefTarget]:
         with self._known_lock:
@@ -215,14 +252,55 @@ class Deliverer:
     def _finished(self, future: Future[int]) -> None:
         with self._room:
             self._in_flight.pop(future, None)
+            polled = future in self._polled
+            self._polled.discard(future)
             self._room.notify_all()
-        self._wake.set()  # the conversation may have more rows waiting behind these
+        if polled:
+            self._wake.set()  # a claim pass stops at `batch` rows: there may be more
 
     def _deliver_group(self, rows: list[OutboxRow]) -> int:
-        """Send one conversation's claimed rows; on an unexpected error give back the claims
-        at once, so they are retried on the next pass rather than after the lease."""
+        """Send one conversation's claimed rows, then any queued behind them meanwhile."""
+        conversation_id = rows[0].conversation_id
+        with self._chase_lock:
+            self._sending.add(conversation_id)
+        sent = 0
+        try:
+            while rows:
+                sent += self._deliver_claimed(rows)
+                rows = self._chase(conversation_id)
+        finally:
+            with self._chase_lock:
+                self._sending.discard(conversation_id)
+                missed = conversation_id in self._behind
+                self._behind.discard(conversation_id)
+            if missed:
+                self._wake.set()
+        return sent
+
+    def _chase(self, conversation_id: str) -> list[OutboxRow]:
+        """Claim the rows committed for this conversation while its earlier ones were being
+        sent; empty when there are none (the conversation is then no longer ours)."""
+        with self._chase_lock:
+            if conversation_id not in self._behind or self._stop.is_set():
+                self._sending.discard(conversation_id)
+                self._behind.discard(conversation_id)
+                return []
+            self._behind.discard(conversation_id)
+        try:
+            return self.store.claim_conversation(
+                conversation_id, lease=self.lease, now=self._clock()
+            )
+        except Exception:
+            logger.warning("outbox: could not claim queued rows; the claim loop will")
+            self._wake.set()
+            return []
+
+    def _deliver_claimed(self, rows: list[OutboxRow]) -> int:
+        """Send claimed rows of one conversation; on an unexpected error give back the
+        claims at once, so they are retried on the next pass rather than after the lease."""
         try:
             return self._deliver_conversation(rows)
+
         except Exception:
             logger.exception("outbox: delivering conversation %s failed", rows[0].conversation_id)
             try:
@@ -244,9 +322,28 @@ class Deliverer:
         if not wanted <= targets.keys():
             targets = self.store.ref_targets(conversation_id, rows[0].seq)
         sent = 0
+        unrecorded: list[tuple[OutboxRow, str | None]] = []
+
+        def record() -> bool:
+            """Record the sends not yet recorded; False when the claim was lost."""
+            nonlocal sent
+            if not unrecorded:
+                return True
+            done = self.store.record_sent_many(unrecorded, now=self._clock())
+            sent += len(done)
+            lost = [row.id for row, _ in unrecorded if row.id not in done]
+            unrecorded.clear()
+            if lost:
+                logger.warning(
+                    "outbox: rows %s were sent but their claim had expired; they may be sent twice",
+                    lost,
+                )
+            return not lost
+
         for i, row in enumerate(rows):
             now = self._clock()
             if now >= until - self.lease / 2:
+                record()
                 remaining = [r.id for r in rows[i:]]
                 until = now + self.lease
                 if self.store.extend_claims(remaining, token, until) < len(remaining):
@@ -257,21 +354,28 @@ class Deliverer:
                     )
                     return sent
             outcome, ts, error = self._attempt(row, targets)
+            if outcome == DELIVERED:
+                outcome = SENT
+                unrecorded.append((row, ts))
+                if row.kind not in self._repeatable and not record():
+                    return sent  # the claim was lost: whoever holds it now goes on
+
             if row.ref is not None and outcome in (SENT, FAILED):
                 targets[row.ref] = RefTarget(row.seq, outcome, ts, error)
                 self._remember(conversation_id, row.ref, targets[row.ref])
-            if outcome == SENT:
-                sent += 1
-            elif outcome != FAILED:
+            if outcome not in (SENT, FAILED):
                 # Retry later (or claim lost): later rows must wait for this one.
+                record()
                 self.store.release_claims([r.id for r in rows[i + 1 :]], token)
                 break
+        record()
         return sent
 
     def _attempt(
         self, row: OutboxRow, targets: Mapping[str, RefTarget]
     ) -> tuple[str, str | None, str | None]:
-        """Send one row and record the result: (sent|failed|retry|lost, ts, error)."""
+        """Send one row: (delivered|failed|retry|lost, ts, error). Failures are recorded
+        here; a delivery is left for the caller to record."""
         try:
             payload = resolve_refs(row.payload, targets)
         except UnresolvedRef as exc:
@@ -298,14 +402,8 @@ class Deliverer:
                 exc_info=logger.isEnabledFor(logging.DEBUG),
             )
             return self._retry(row, f"{type(exc).__name__}: {exc}", None)
-        if not self.store.record_sent(row, ts, now=self._clock()):
-            logger.warning(
-                "outbox: row %s was sent but its claim had expired; it may be sent twice",
-                row.id,
-            )
-            return "lost", ts, None
         logger.debug("outbox: sent row %s seq %s ts=%s", row.id, row.seq, ts)
-        return SENT, ts, None
+        return DELIVERED, ts, None
 
     def _retry(
         self, row: OutboxRow, error: str, retry_after: float | None
@@ -356,11 +454,14 @@ class Deliverer:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="outbox-deliverer", daemon=True)
         self._thread.start()
+        self.store.hand_claims_to(self._take, self.lease)
 
     def stop(self, timeout: float = 5) -> None:
         """Stop claiming, give back claims not yet started, and wait up to ``timeout``
         seconds for sends under way."""
+        self.store.hand_claims_to(None)
         self._stop.set()
+
         self._wake.set()
         with self._room:
             self._room.notify_all()
@@ -394,9 +495,10 @@ class Deliverer:
             wait = self.poll_interval
             try:
                 with self._room:
-                    while len(self._in_flight) >= limit and not self._stop.is_set():
+                    while len(self._polled) >= limit and not self._stop.is_set():
                         self._room.wait(self.poll_interval)
-                    room = limit - len(self._in_flight)
+                    room = limit - len(self._polled)
+
                 if self._stop.is_set():
                     break
                 if self._dispatch(min(self.batch, room * 4)):

@@ -7,6 +7,7 @@ writers racing for the same version exactly one wins, the others get ``stale``.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -49,7 +50,10 @@ from bot.store.schema import (
     seen_events,
 )
 
+logger = logging.getLogger(__name__)
+
 _conv = conversations.c
+
 _out = outbox.c
 #: Statuses a step may move from: a finished conversation can still go back or start over.
 MOVABLE = (ACTIVE, FINISHED)
@@ -81,7 +85,8 @@ _STEP_UPDATE = (
     .where(
         _conv.id == sa.bindparam("cid"),
         _conv.version == sa.bindparam("expected"),
-        _conv.status.in_(MOVABLE),
+        # Two comparisons, not IN: an IN list is re-rendered on every execution.
+        sa.or_(_conv.status == ACTIVE, _conv.status == FINISHED),
         _conv.expires_at > _NOW,
     )
     .values(
@@ -128,13 +133,60 @@ _REF_TARGETS = (
     )
     .order_by(_out.seq)
 )
+_CLAIM_FREE = (
+    outbox.update()
+    .where(
+        _out.id.in_(sa.bindparam("ids", expanding=True)),
+        _out.status == PENDING,
+        sa.or_(_out.claimed_until.is_(None), _out.claimed_until < _NOW),
+    )
+    .values(
+        claimed_until=sa.bindparam("until", type_=UTCDateTime),
+        claim_token=sa.bindparam("token", type_=sa.String),
+    )
+)
 _RESERVE_SEQ = (
     conversations.update()
     .where(_conv.id == sa.bindparam("cid"))
     .values(outbox_seq=_conv.outbox_seq + sa.bindparam("n", type_=sa.Integer))
     .returning(_conv.outbox_seq)
 )
+_INSERT_CONVERSATION = conversations.insert()
 _INSERT_OUTBOX = outbox.insert()
+_INSERT_OUTBOX_IDS = outbox.insert().returning(_out.id, sort_by_parameter_order=True)
+_EARLIER_PENDING = (
+    sa.select(_out.id)
+    .where(
+        _out.conversation_id == sa.bindparam("cid"),
+        _out.status == PENDING,
+        _out.seq < sa.bindparam("seq", type_=sa.Integer),
+    )
+    .limit(1)
+)
+_MARK_SENT = (
+    outbox.update()
+    .where(
+        _out.id == sa.bindparam("row_id"),
+        _out.claim_token == sa.bindparam("token"),
+        _out.status == PENDING,
+    )
+    .values(
+        status=SENT,
+        slack_ts=sa.bindparam("ts", type_=sa.String),
+        sent_at=_NOW,
+        attempts=sa.bindparam("tries", type_=sa.Integer),
+        claimed_until=None,
+        claim_token=None,
+    )
+)
+_SET_THREAD = (
+    conversations.update()
+    .where(_conv.id == sa.bindparam("cid"))
+    .values(thread_ts=sa.bindparam("ts", type_=sa.String), updated_at=_NOW)
+)
+
+#: Receives rows claimed in the transaction that enqueued them (see Store.hand_claims_to).
+ClaimReceiver = Callable[[str, list[OutboxRow]], None]
 
 
 class Store:
@@ -153,6 +205,46 @@ class Store:
         self.clock = clock
         self._postgres = engine.dialect.name == "postgresql"
         self._insert = pg_dialect.insert if self._postgres else sqlite_dialect.insert
+        self._direct: tuple[ClaimReceiver, timedelta] | None = None
+        # Dialect-specific statements, built once (see the module's prebuilt ones).
+        self._mark_seen = (
+            self._insert(seen_events)
+            .on_conflict_do_nothing(index_elements=[seen_events.c.key])
+            .returning(seen_events.c.key)
+        )
+        upsert = self._insert(recommendations)
+        self._upsert_recommendation_stmt = upsert.on_conflict_do_update(
+            index_elements=[recommendations.c.conversation_id],
+            set_={"summary": upsert.excluded.summary, "created_at": upsert.excluded.created_at},
+        )
+
+    def hand_claims_to(
+        self, receiver: ClaimReceiver | None, lease: timedelta | None = None
+    ) -> None:
+        """The deliverer's fast path. While a receiver is set, messages enqueued at the
+        head of their conversation's queue (nothing earlier still pending) are claimed
+        for ``lease`` in the very transaction that commits them, and handed to
+        ``receiver`` after the commit, so no claim query stands between a step and its
+        messages. Messages queued behind pending ones are left for the claim queries
+        (:meth:`claim_conversation`, :meth:`claim_outbox`); the receiver then gets an
+        empty list, meaning "this conversation has new work"."""
+        if receiver is not None and (lease is None or lease <= timedelta(0)):
+            raise ValueError("a claim receiver needs a positive lease")
+        self._direct = None if receiver is None else (receiver, lease)  # type: ignore[assignment]
+
+    def _hand_off(
+        self,
+        direct: tuple[ClaimReceiver, timedelta] | None,
+        conversation_id: str,
+        rows: list[OutboxRow],
+    ) -> None:
+        """After a commit that enqueued messages: give the claimed rows to the receiver."""
+        if direct is None:
+            return
+        try:
+            direct[0](conversation_id, rows)
+        except Exception:  # the claims then run out with their lease; nothing is lost
+            logger.exception("outbox: handing claimed rows to the deliverer failed")
 
     @classmethod
     def from_url(
@@ -218,9 +310,11 @@ class Store:
             expires_at=now + self.idle_timeout,
         )
         values = {col.name: getattr(row, col.name) for col in _CONV_COLUMNS}
+        direct = self._direct if outbox else None
         with write_transaction(self.engine) as conn:
-            conn.execute(conversations.insert().values(outbox_seq=len(outbox), **values))
-            self._insert_outbox(conn, row.id, outbox, now, first_seq=1)
+            conn.execute(_INSERT_CONVERSATION, {**values, "outbox_seq": len(outbox)})
+            claimed = self._insert_outbox(conn, row.id, outbox, now, first_seq=1, direct=direct)
+        self._hand_off(direct, row.id, claimed)
         return row
 
     def get(self, conversation_id: str) -> ConversationRow | None:
@@ -275,14 +369,18 @@ class Store:
             "expires_at": now + self.idle_timeout,
             "n": len(outbox_messages),
         }
+        direct = self._direct if outbox_messages else None
         with write_transaction(self.engine) as conn:
             updated = conn.execute(_STEP_UPDATE, params).first()
             if updated is None:
                 return self._explain_refusal(conn, conversation_id, now)
             first_seq = updated.outbox_seq - len(outbox_messages) + 1
-            self._insert_outbox(conn, conversation_id, outbox_messages, now, first_seq=first_seq)
+            claimed = self._insert_outbox(
+                conn, conversation_id, outbox_messages, now, first_seq=first_seq, direct=direct
+            )
             if recommendation is not None:
                 self._upsert_recommendation(conn, conversation_id, updated, recommendation, now)
+        self._hand_off(direct, conversation_id, claimed)
         return StepResult(Outcome.APPLIED, updated.version)
 
     def cancel(self, conversation_id: str, expected_version: int | None = None) -> StepResult:
@@ -349,14 +447,9 @@ class Store:
 
     def mark_seen(self, key: str) -> bool:
         """True the first time ``key`` (a Slack event_id or action key) is seen."""
-        stmt = (
-            self._insert(seen_events)
-            .values(key=key, seen_at=self._now())
-            .on_conflict_do_nothing(index_elements=[seen_events.c.key])
-            .returning(seen_events.c.key)
-        )
+        params = {"key": key, "seen_at": self._now()}
         with write_transaction(self.engine) as conn:
-            return conn.execute(stmt).first() is not None
+            return conn.execute(self._mark_seen, params).first() is not None
 
     def recent_recommendations(
         self, team: str, channel: str, limit: int = 5
@@ -408,9 +501,13 @@ class Store:
         if not messages:
             return
         now = self._now()
+        direct = self._direct
         with write_transaction(self.engine) as conn:
             first_seq = self._reserve_seq(conn, conversation_id, len(messages))
-            self._insert_outbox(conn, conversation_id, messages, now, first_seq=first_seq)
+            claimed = self._insert_outbox(
+                conn, conversation_id, messages, now, first_seq=first_seq, direct=direct
+            )
+        self._hand_off(direct, conversation_id, claimed)
 
     def outbox_pending(self) -> int:
         """How many outbox rows still wait to be sent (tests wait for zero)."""
@@ -470,13 +567,9 @@ class Store:
                 # The head seen by the first query must still lead this conversation.
                 if not rows or rows[0].id not in head_ids:
                     continue
-                chosen.append(rows[0])
-                for follower in rows[1:]:
-                    # Stop at a row someone else still holds: order must stay contiguous.
-                    if room <= 0 or _held(follower.claimed_until, now):
-                        break
-                    chosen.append(follower)
-                    room -= 1
+                run = _contiguous(rows, now, room)
+                room -= len(run) - 1
+                chosen.extend(run)
             if not chosen:
                 return []
             conn.execute(
@@ -484,6 +577,33 @@ class Store:
                 .where(_out.id.in_([r.id for r in chosen]))
                 .values(claimed_until=until, claim_token=token)
             )
+        return [
+            replace(OutboxRow(**r._mapping), claimed_until=until, claim_token=token) for r in chosen
+        ]
+
+    def claim_conversation(
+        self, conversation_id: str, *, lease: timedelta, now: datetime | None = None
+    ) -> list[OutboxRow]:
+        """Claim one conversation's pending rows, in seq order, when its first pending
+        row is due and nobody holds it (the deliverer chasing messages that were queued
+        while it was sending the ones before them). Empty when there is nothing to take."""
+        now = now or self._now()
+        token = uuid.uuid4().hex
+        until = now + lease
+        try:
+            with write_transaction(self.engine) as conn:
+                rows = conn.execute(_PENDING_OF, {"cids": [conversation_id]}).all()
+                if not rows or _held(rows[0].claimed_until, now) or rows[0].next_attempt_at > now:
+                    return []
+                chosen = _contiguous(rows, now, len(rows))
+                ids = [r.id for r in chosen]
+                taken = conn.execute(
+                    _CLAIM_FREE, {"ids": ids, "now": now, "until": until, "token": token}
+                ).rowcount
+                if taken != len(ids):  # another deliverer got there first (PostgreSQL)
+                    raise _Raced
+        except _Raced:
+            return []
         return [
             replace(OutboxRow(**r._mapping), claimed_until=until, claim_token=token) for r in chosen
         ]
@@ -527,18 +647,34 @@ class Store:
 
         False when the claim was lost (lease expired and retaken); nothing changes then.
         """
+        return bool(self.record_sent_many([(row, slack_ts)], now=now))
+
+    def record_sent_many(
+        self, sent: Sequence[tuple[OutboxRow, str | None]], *, now: datetime | None = None
+    ) -> set[int]:
+        """:meth:`record_sent` for several claimed rows in one transaction; returns the
+        ids recorded (the others had lost their claim)."""
         now = now or self._now()
+        done: set[int] = set()
+        if not sent:
+            return done
         with write_transaction(self.engine) as conn:
-            done = _settle_claim(
-                conn, row, status=SENT, slack_ts=slack_ts, sent_at=now, attempts=row.attempts + 1
-            )
-            if done and row.sets_thread and slack_ts:
-                conn.execute(
-                    conversations.update()
-                    .where(_conv.id == row.conversation_id)
-                    .values(thread_ts=slack_ts, updated_at=now)
-                )
-        return bool(done)
+            for row, slack_ts in sent:
+                params = {
+                    "row_id": row.id,
+                    "token": row.claim_token,
+                    "ts": slack_ts,
+                    "now": now,
+                    "tries": row.attempts + 1,
+                }
+                if not conn.execute(_MARK_SENT, params).rowcount:
+                    continue
+                done.add(row.id)
+                if row.sets_thread and slack_ts:
+                    conn.execute(
+                        _SET_THREAD, {"cid": row.conversation_id, "ts": slack_ts, "now": now}
+                    )
+        return done
 
     def record_retry(
         self, row: OutboxRow, *, attempts: int, next_attempt_at: datetime, error: str
@@ -568,6 +704,10 @@ class Store:
             if done and notices:
                 first_seq = self._reserve_seq(conn, row.conversation_id, len(notices))
                 self._insert_outbox(conn, row.conversation_id, notices, now, first_seq=first_seq)
+        if done and notices:
+            self._hand_off(
+                self._direct, row.conversation_id, []
+            )  # queued behind the group still being sent
         return bool(done)
 
     # ---- helpers -------------------------------------------------------------------
@@ -587,10 +727,17 @@ class Store:
         now: datetime,
         *,
         first_seq: int,
-    ) -> None:
-        """Insert messages numbered from ``first_seq`` (reserved by the caller)."""
+        direct: tuple[ClaimReceiver, timedelta] | None = None,
+    ) -> list[OutboxRow]:
+        """Insert messages numbered from ``first_seq`` (reserved by the caller). With
+        ``direct``, claim them too when nothing earlier is pending; returns the claimed."""
         if not messages:
-            return
+            return []
+        token = until = None
+        if direct is not None:
+            earlier = conn.execute(_EARLIER_PENDING, {"cid": conversation_id, "seq": first_seq})
+            if earlier.first() is None:
+                token, until = uuid.uuid4().hex, now + direct[1]
         rows = [
             {
                 "conversation_id": conversation_id,
@@ -603,10 +750,19 @@ class Store:
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
+                "claimed_until": until,
+                "claim_token": token,
             }
             for i, m in enumerate(messages)
         ]
-        conn.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
+        if token is None:
+            conn.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
+            return []
+        ids = conn.execute(_INSERT_OUTBOX_IDS, rows).scalars().all()
+        return [
+            OutboxRow(id=row_id, slack_ts=None, error=None, sent_at=None, **row)
+            for row_id, row in zip(ids, rows, strict=True)
+        ]
 
     def _upsert_recommendation(
         self,
@@ -616,25 +772,35 @@ class Store:
         summary: dict[str, Any],
         now: datetime,
     ) -> None:
-        stmt = self._insert(recommendations).values(
-            conversation_id=conversation_id,
-            team=conv.team,
-            channel=conv.channel,
-            user=conv.user,
-            flow_name=conv.flow_name,
-            summary=summary,
-            created_at=now,
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[recommendations.c.conversation_id],
-                set_={"summary": stmt.excluded.summary, "created_at": stmt.excluded.created_at},
-            )
-        )
+        params = {
+            "conversation_id": conversation_id,
+            "team": conv.team,
+            "channel": conv.channel,
+            "user": conv.user,
+            "flow_name": conv.flow_name,
+            "summary": summary,
+            "created_at": now,
+        }
+        conn.execute(self._upsert_recommendation_stmt, params)
 
 
 def _held(claimed_until: datetime | None, now: datetime) -> bool:
     return claimed_until is not None and claimed_until >= now
+
+
+def _contiguous(rows: Sequence[Any], now: datetime, room: int) -> list[Any]:
+    """A conversation's head row and the pending rows right after it, up to ``room``
+    followers, stopping at one someone else holds: order must stay contiguous."""
+    run = [rows[0]]
+    for follower in rows[1:]:
+        if len(run) > room or _held(follower.claimed_until, now):
+            break
+        run.append(follower)
+    return run
+
+
+class _Raced(Exception):
+    """Rolls back a claim that another deliverer partly took first."""
 
 
 def _check_status(status: str) -> None:

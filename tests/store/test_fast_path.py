@@ -1,0 +1,172 @@
+"""The deliverer's fast path: rows claimed in the transaction that commits them,
+chased when queued behind others, and sends recorded per non-repeatable message."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from bot.store import Deliverer, OutboxMessage, OutboxRow, Store
+from tests.store.conftest import Database
+from tests.store.helpers import FakeClock, FakeSender, new_conversation
+
+LEASE = timedelta(seconds=30)
+
+
+def posts(n: int, start: int = 1) -> list[OutboxMessage]:
+    return [OutboxMessage("post", {"n": i}) for i in range(start, start + n)]
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[OutboxRow]]] = []
+
+    def __call__(self, conversation_id: str, rows: list[OutboxRow]) -> None:
+        self.calls.append((conversation_id, rows))
+
+
+def test_rows_at_the_head_are_claimed_at_commit(store: Store, clock: FakeClock) -> None:
+    receiver = Receiver()
+    store.hand_claims_to(receiver, LEASE)
+    cid = new_conversation(store, posts(2))
+    [(got_cid, rows)] = receiver.calls
+    assert got_cid == cid and [r.seq for r in rows] == [1, 2]
+    stored = store.outbox_rows(cid)
+    assert [r.id for r in stored] == [r.id for r in rows]
+    assert all(r.claim_token == rows[0].claim_token and r.claim_token for r in stored)
+    assert all(r.claimed_until == clock() + LEASE for r in stored)
+    # Claimed rows are nobody else's: the claim query passes them by.
+    assert store.claim_outbox(lease=LEASE, batch=10) == []
+
+
+def test_rows_behind_pending_ones_are_left_for_the_claim_queries(
+    store: Store, clock: FakeClock
+) -> None:
+    receiver = Receiver()
+    store.hand_claims_to(receiver, LEASE)
+    cid = new_conversation(store, posts(1))
+    assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
+    assert receiver.calls[1] == (cid, [])  # "new work behind": nothing claimed
+    assert all(r.claim_token is None for r in store.outbox_rows(cid)[1:])
+    first = receiver.calls[0][1][0]
+    # While the head is held, nobody can take the rows behind it.
+    assert store.claim_conversation(cid, lease=LEASE) == []
+    assert store.record_sent(first, "1.0")
+    chased = store.claim_conversation(cid, lease=LEASE)
+    assert [r.seq for r in chased] == [2, 3]
+    assert store.claim_conversation(cid, lease=LEASE) == []  # now held
+
+
+def test_claim_conversation_waits_for_a_postponed_head(store: Store, clock: FakeClock) -> None:
+    cid = new_conversation(store, posts(2))
+    [head, follower] = store.claim_outbox(lease=LEASE, batch=10)
+    store.release_claims([follower.id], follower.claim_token or "")
+    store.record_retry(head, attempts=0, next_attempt_at=clock() + timedelta(seconds=5), error="x")
+    assert store.claim_conversation(cid, lease=LEASE) == []
+    clock.advance(5)
+    assert [r.seq for r in store.claim_conversation(cid, lease=LEASE)] == [1, 2]
+
+
+def test_no_receiver_no_claims(store: Store) -> None:
+    receiver = Receiver()
+    store.hand_claims_to(receiver, LEASE)
+    store.hand_claims_to(None)
+    cid = new_conversation(store, posts(1))
+    assert receiver.calls == []
+    assert store.outbox_rows(cid)[0].claim_token is None
+
+
+def test_a_running_deliverer_needs_no_claim_query(db: Database) -> None:
+    store = db.make_store()
+    sender = FakeSender()
+    deliverer = Deliverer(store, sender, poll_interval=60.0, maintenance_interval=None)
+    deliverer.start()
+    try:
+        time.sleep(0.2)  # the first claim pass has run; the next would be in 60 s
+        claims = []
+        original = store.claim_outbox
+        store.claim_outbox = lambda **kw: claims.append(1) or original(**kw)  # type: ignore[method-assign]
+        cid = new_conversation(store, posts(2))
+        wait_for(lambda: len(sender.sent) == 2)
+        assert sender.seqs(cid) == [1, 2]
+        wait_for(lambda: store.outbox_pending() == 0)
+        assert claims == []
+    finally:
+        deliverer.stop()
+    assert store._direct is None  # stopping hands the fast path back
+
+
+def test_rows_committed_while_sending_are_chased_in_order(db: Database) -> None:
+    """A person answers while the previous step's messages are still being sent: the
+    thread sending them takes the new ones next, without waiting for a claim pass."""
+    store = db.make_store()
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_first(row: OutboxRow, payload: dict[str, Any]) -> str:
+        if row.seq == 1:
+            started.set()
+            release.wait(5)
+        return f"1.{row.seq}"
+
+    sender = FakeSender(behaviour=slow_first)
+    deliverer = Deliverer(store, sender, poll_interval=60.0, maintenance_interval=None)
+    deliverer.start()
+    try:
+        time.sleep(0.2)
+        cid = new_conversation(store, posts(1))
+        assert started.wait(5)
+        assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
+        assert store.apply_step(cid, 2, {}, posts(1, start=4)).ok
+        release.set()
+        wait_for(lambda: len(sender.sent) == 4)
+        assert sender.seqs(cid) == [1, 2, 3, 4]
+        wait_for(lambda: store.outbox_pending() == 0)
+    finally:
+        deliverer.stop()
+
+
+def test_non_repeatable_sends_are_recorded_before_the_next_send(
+    store: Store, clock: FakeClock
+) -> None:
+    """Edits and pins may be recorded with the next message; a post never waits: if the
+    process died right after sending it, it must not be sent again."""
+    cid = new_conversation(
+        store,
+        [
+            OutboxMessage("update", {"n": 1}),
+            OutboxMessage("post", {"n": 2}),
+            OutboxMessage("pin", {"n": 3}),
+            OutboxMessage("post", {"n": 4}),
+        ],
+    )
+    seen: dict[int, list[str]] = {}
+
+    def check(row: OutboxRow, payload: dict[str, Any]) -> str:
+        seen[row.seq] = [r.status for r in store.outbox_rows(cid)]
+        return f"1.{row.seq}"
+
+    sender = FakeSender(behaviour=check)
+    sender.repeatable = frozenset({"update", "pin"})  # type: ignore[attr-defined]
+    transactions = []
+    original = store.record_sent_many
+    store.record_sent_many = lambda sent, **kw: (
+        transactions.append(  # type: ignore[method-assign]
+            [r.seq for r, _ in sent]
+        )
+        or original(sent, **kw)
+    )
+    deliverer = Deliverer(store, sender, clock=clock, maintenance_interval=None)
+    assert deliverer.deliver_due() == 4
+    assert transactions == [[1, 2], [3, 4]]
+    assert seen[3][:2] == ["sent", "sent"]  # the post was recorded before the pin went
+    assert all(r.status == "sent" for r in store.outbox_rows(cid))
+
+
+def wait_for(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
