@@ -20,6 +20,7 @@ def create_app(*, client: WebClient, signing_secret: str, moves: Moves) -> App:
         signing_secret=signing_secret,
         process_before_response=True,
         ignoring_self_events_enabled=True,
+        logger=_bolt_logger(),
     )
     for module in (commands, actions, messages):
         module.register(app, moves)
@@ -39,6 +40,21 @@ def create_app(*, client: WebClient, signing_secret: str, moves: Moves) -> App:
         return BoltResponse(status=400, body={"error": "bad request"})
 
     return app
+
+
+def _bolt_logger() -> logging.Logger:
+    """Bolt's logger, minus one false alarm: Bolt also reads SLACK_BOT_TOKEN from the
+    environment and warns that it goes unused when a client is given, which is how we
+    give it the API base URL and keep-alive connections."""
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _TokenUnusedFilter) for f in bolt_log.filters):
+        bolt_log.addFilter(_TokenUnusedFilter())
+    return bolt_log
+
+
+class _TokenUnusedFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
 
 
 SORRY = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
@@ -28,9 +28,12 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == EVENTS_PATH and method == "POST":
+            deliverer = runtime.deliverer
+            deliverer.hold()  # messages go once the ack is on its way (see _ThenLetGo)
             try:
-                return bolt(environ, start_response)
+                return _ThenLetGo(bolt(environ, start_response), deliverer.let_go)
             except Exception as exc:  # a malformed body must not be a 5xx
+                deliverer.let_go()
                 log.warning("unreadable request refused: %s", type(exc).__name__)
                 return _json(start_response, "400 Bad Request", {"error": "bad request"})
         if path == "/healthz" and method in ("GET", "HEAD"):
@@ -43,6 +46,26 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+class _ThenLetGo:
+    """A response body whose ``close()`` (which the server calls after writing the
+    response, PEP 3333) hands this request's messages to the sender threads."""
+
+    def __init__(self, body: Iterable[bytes], after: Callable[[], None]) -> None:
+        self._body = body
+        self._after = after
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._after()
 
 
 def _json(start_response: Callable, status: str, data: dict) -> list[bytes]:

@@ -188,6 +188,7 @@ class Deliverer:
         self._known: OrderedDict[str, dict[str, RefTarget]] = OrderedDict()
         self._known_lock = threading.Lock()
         # Conversations a sender thread is on, and those of them with rows queued since.
+        self._local = threading.local()  # rows held back while a request is answered
         self._sending: set[str] = set()
         self._behind: set[str] = set()
         self._chase_lock = threading.Lock()
@@ -208,6 +209,19 @@ class Deliverer:
             groups.setdefault(row.conversation_id, []).append(row)
         return [self._submit(group, polled=True) for group in groups.values()]
 
+    def hold(self) -> None:
+        """Keep rows claimed in this thread from now on until :meth:`let_go`: a request
+        thread answers Slack first, then lets the sender threads compete for the CPU."""
+        self.let_go()  # anything an earlier request left behind goes now
+        self._local.held = []
+
+    def let_go(self) -> None:
+        """Hand over the rows held since :meth:`hold` (safe to call more than once)."""
+        held = getattr(self._local, "held", None)
+        self._local.held = None
+        for conversation_id, rows in held or ():
+            self._take(conversation_id, rows)
+
     def _submit(self, group: list[OutboxRow], *, polled: bool = False) -> Future[int]:
         """Hand one conversation's claimed rows to a sender thread."""
         future = self._pool.submit(self._deliver_group, group)
@@ -223,6 +237,10 @@ class Deliverer:
         to a sender thread. An empty list means the conversation has rows queued behind
         others: the thread sending those takes them next (see `_chase`); if none of
         ours is sending them, the claim loop wakes up."""
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            held.append((conversation_id, rows))
+            return
         if not rows:
             with self._chase_lock:
                 if conversation_id in self._sending:

@@ -170,3 +170,29 @@ def wait_for(condition: Any, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def test_rows_held_by_a_request_thread_go_when_it_lets_go(db: Database) -> None:
+    """The WSGI layer holds a request's messages until its ack is written."""
+    store = db.make_store()
+    sender = FakeSender()
+    deliverer = Deliverer(store, sender, poll_interval=60.0, maintenance_interval=None)
+    deliverer.start()
+    try:
+        time.sleep(0.2)
+        deliverer.hold()
+        cid = new_conversation(store, posts(2))
+        time.sleep(0.2)
+        assert sender.sent == []
+        deliverer.let_go()
+        deliverer.let_go()  # twice is harmless
+        wait_for(lambda: len(sender.sent) == 2)
+        assert sender.seqs(cid) == [1, 2]
+        # A request that never let go does not strand its rows: the next hold sends them.
+        deliverer.hold()
+        other = new_conversation(store, posts(1))
+        deliverer.hold()
+        wait_for(lambda: sender.seqs(other) == [1])
+        deliverer.let_go()
+    finally:
+        deliverer.stop()

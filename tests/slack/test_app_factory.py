@@ -1,0 +1,30 @@
+"""create_app: how the Bolt app is built."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from bot.slack.app import create_app
+from bot.slack.keepalive import KeepAliveWebClient
+from tests.fake_slack import FakeSlack
+
+
+def test_no_false_alarm_about_the_token_from_the_environment(
+    fake: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deployed, SLACK_BOT_TOKEN is in the environment; Bolt reads it too and would warn
+    at every start that it goes unused because we hand it a client."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    client = KeepAliveWebClient(token="xoxb-test", base_url=fake.base_url)
+    client.proxy = None
+    with caplog.at_level(logging.INFO):
+        moves = SimpleNamespace(command="/llm-cost")
+        app = create_app(client=client, signing_secret="secret", moves=moves)  # type: ignore[arg-type]
+    assert app.client is client
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    # Other warnings still get through.
+    app.logger.warning("something else")
+    assert "something else" in caplog.text
