@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import logging
 import ssl
 import threading
 from typing import Any
@@ -30,10 +31,22 @@ _STALE = (
 )
 
 
+def _api_logger() -> logging.Logger:
+    """A logger for API calls with its level set. slack_sdk formats every request
+    body into a debug message whenever its logger's own level is unset (it tests
+    ``logger.level``, not whether debug is on): a fifth of each call's CPU."""
+    api_log = logging.getLogger("bot.slack.api")
+    if api_log.level == logging.NOTSET:
+        debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+        api_log.setLevel(logging.DEBUG if debug else logging.INFO)
+    return api_log
+
+
 class KeepAliveWebClient(WebClient):
     """`WebClient` with persistent connections; otherwise identical."""
 
     def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("logger", _api_logger())
         super().__init__(*args, **kwargs)
         self._local = threading.local()
 
