@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from bot.settings import Settings
 from tests.fake_slack import FakeSlack
 from tests.slack.harness import ALICE, CHANNEL, processes, running, settings_for, text_of
 from tests.slack.tcp_proxy import TcpProxy
@@ -42,39 +48,80 @@ def test_slack_500s_and_timeouts_for_a_while_then_recovers(fake: FakeSlack, tmp_
 
 
 @pytest.mark.postgres
-def test_database_down_then_back(fake: FakeSlack, tmp_path: Path, pg_url: str) -> None:
-    """While PostgreSQL cannot be reached people are told to try again; nothing crashes,
-    and afterwards the conversation continues from where it was."""
+def test_database_unreachable_then_back(fake: FakeSlack, tmp_path: Path, pg_url: str) -> None:
+    """The network to PostgreSQL is cut (connections reset, new ones refused), then
+    restored."""
     parts = urlsplit(pg_url)
     proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     via_proxy = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
     try:
-        with running(settings_for(fake, tmp_path / "d", database_url=via_proxy), fake) as slack:
-            root = start(slack)
-            question = slack.current()
-            proxy.cut()
-            status, body = slack.command()
-            assert status == 200 and "try again in a minute" in json.loads(body)["text"]
-            assert slack.click(question, "Inference")[0] == 200
-            assert "try again" in fake.calls("response_url")[-1].params["text"]
-            assert slack.say("inference", thread_ts=root["ts"])[0] == 200
-            assert any("try again" in text_of(e) for e in fake.ephemerals(CHANNEL, ALICE))
-            import urllib.error
-            import urllib.request
-
-            health = slack.apps[0].url.replace("/slack/events", "/healthz")
-            with pytest.raises(urllib.error.HTTPError) as caught:
-                urllib.request.urlopen(health, timeout=10)
-            assert caught.value.code == 503
-            time.sleep(0.5)  # the deliverer keeps running through the outage
-            proxy.restore()
-            slack.answer("Inference")
-            for label in ("Ultra-low <100ms", "Medium", "No Cache"):
-                slack.answer(label)
-            assert_finished(slack, "P5eInf", "Direct")
-            assert len([m for m in slack.thread() if "chose" in text_of(m)]) == 4
+        settings = settings_for(fake, tmp_path / "d", database_url=via_proxy)
+        outage_scenario(settings, fake, proxy.cut, proxy.restore)
     finally:
         proxy.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_stopped_then_started(fake: FakeSlack, tmp_path: Path, pg_url: str) -> None:
+    """The PostgreSQL server itself is stopped (it terminates every session) and started
+    again. This stops the whole cluster, so it runs only where TEST_PG_CLUSTER names one
+    that may be stopped ("<version> <name>", as for pg_ctlcluster; .ci/run sets it)."""
+    cluster = os.environ.get("TEST_PG_CLUSTER", "").split()
+    if len(cluster) != 2 or not shutil.which("pg_ctlcluster"):
+        pytest.skip(
+            "set TEST_PG_CLUSTER='<version> <name>' (pg_ctlcluster) to let this test stop "
+            "and start that PostgreSQL cluster"
+        )
+
+    def pg_ctl(action: str, *extra: str) -> None:
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action, *extra],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start_and_wait() -> None:
+        pg_ctl("start")
+        deadline = time.monotonic() + 30
+        while subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode:
+            assert time.monotonic() < deadline, "PostgreSQL did not come back"
+            time.sleep(0.2)
+
+    try:
+        settings = settings_for(fake, tmp_path / "d", database_url=pg_url)
+        outage_scenario(settings, fake, lambda: pg_ctl("stop", "-m", "fast"), start_and_wait)
+    finally:
+        if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode:
+            start_and_wait()  # never leave the suite without its database
+
+
+def outage_scenario(
+    settings: Settings, fake: FakeSlack, go_down: Callable[[], None], come_back: Callable[[], None]
+) -> None:
+    """While the database is down people are told to try again; nothing crashes, and
+    afterwards the conversation continues from where it was."""
+    with running(settings, fake) as slack:
+        root = start(slack)
+        question = slack.current()
+        go_down()
+        status, body = slack.command()
+        assert status == 200 and "try again in a minute" in json.loads(body)["text"]
+        assert slack.click(question, "Inference")[0] == 200
+        assert "try again" in fake.calls("response_url")[-1].params["text"]
+        assert slack.say("inference", thread_ts=root["ts"])[0] == 200
+        assert any("try again" in text_of(e) for e in fake.ephemerals(CHANNEL, ALICE))
+        health = slack.apps[0].url.replace("/slack/events", "/healthz")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(health, timeout=10)
+        assert caught.value.code == 503
+        time.sleep(0.5)  # the deliverer keeps running through the outage
+        come_back()
+        slack.answer("Inference")
+        for label in ("Ultra-low <100ms", "Medium", "No Cache"):
+            slack.answer(label)
+        assert_finished(slack, "P5eInf", "Direct")
+        assert len([m for m in slack.thread() if "chose" in text_of(m)]) == 4
 
 
 @pytest.mark.postgres
