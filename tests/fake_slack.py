@@ -21,6 +21,10 @@ it is ``fail_for``). ``FakeSlackRemote`` is a small client for them.
 
 Behaviour worth knowing:
 
+* ``apps.connections.open`` (Socket Mode) takes an ``xapp-`` token and answers
+  with ``socket_mode_url`` (see ``tests/fake_socket_mode.py``).
+
+
 * Bodies may be ``application/x-www-form-urlencoded`` or ``application/json``
   (slack_sdk 3.48 sends JSON for chat.postMessage / chat.update /
   chat.postEphemeral and a form for auth.test / pins.* / conversations.*).
@@ -262,7 +266,10 @@ class FakeSlack:
         self.rate_limit_retry_after = rate_limit_retry_after
         self.ts_base = ts_base
         self.channel_names = dict(channel_names or {})
+        #: Where apps.connections.open points (a FakeSocketMode's url); None: refused.
+        self.socket_mode_url: str | None = None
         self._lock = threading.RLock()
+
         self._cond = threading.Condition(self._lock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -552,6 +559,8 @@ class FakeSlack:
                 status, payload, extra, kind = self._render_failure(failure)
             elif not token:
                 status, payload = 200, {"ok": False, "error": "not_authed"}
+            elif method == "apps.connections.open":
+                status, payload = 200, self._m_apps_connections_open(token)
             elif (
                 token not in self.allowed_tokens
                 if self.allowed_tokens is not None
@@ -640,6 +649,14 @@ class FakeSlack:
         return 404, {"ok": False, "error": "not_found"}
 
     # ---------------------------------------------------------------- Web API methods
+    def _m_apps_connections_open(self, token: str) -> dict:
+        """Socket Mode: needs an app-level token; answers with ``socket_mode_url``."""
+        if not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if not self.socket_mode_url:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": self.socket_mode_url}
+
     def _m_auth_test(self, p: dict) -> dict:
         return {
             "ok": True,
