@@ -1,4 +1,13 @@
-"""Outbox kinds -> Slack Web API calls, and Slack's errors -> retry or give up."""
+"""Outbox kinds -> Slack Web API calls, and Slack's errors -> retry or give up.
+
+Posts carry a marker in their message metadata (the outbox row's conversation and
+seq). When an attempt ends without a clear answer (a timeout, a dropped
+connection, a 5xx), Slack may have posted the message anyway; the next attempt
+first looks for the marker in the thread (or the channel) and, if it is there,
+records that message instead of posting a second one. Edits and pins are safe
+to repeat as they are.
+"""
+
 
 from __future__ import annotations
 
@@ -17,6 +26,13 @@ from bot.slack.pacing import ChannelPacer
 from bot.store import OutboxMessage, OutboxRow, PermanentFailure, Postpone, RetryLater
 
 log = logging.getLogger(__name__)
+
+#: Error prefix of a post whose attempt ended without a clear answer (timeout, dropped
+#: connection, 5xx): Slack may have posted it, so the next attempt looks first.
+UNCONFIRMED = "unconfirmed: "
+#: Message metadata that ties a posted message to its outbox row.
+MARKER_EVENT = "llm_cost_outbox"
+
 
 TRANSIENT = {
     "ratelimited",
@@ -64,12 +80,24 @@ class SlackSender:
         args = {k: v for k, v in payload.items() if not k.startswith("_")}
         channel = str(args.get("channel", ""))
         if row.kind == "post":
+            args["metadata"] = _marker(row)
+            if (row.error or "").startswith(UNCONFIRMED):
+                found = self._already_posted(row, args)
+                if found:
+                    return found
             wait = self.pacer.reserve(channel, key=row.id)
             if wait > 0:
                 raise Postpone("paced: about 1 message per second per channel", wait)
         try:
             if row.kind == "post":
-                return self.client.chat_postMessage(**args)["ts"]
+                try:
+                    return self.client.chat_postMessage(**args)["ts"]
+                except (SlackRequestError, OSError) as exc:
+                    # A timeout or a dropped connection: Slack may have posted it. Look
+                    # for it no sooner than a timeout later, when it would show.
+                    raise RetryLater(
+                        f"{UNCONFIRMED}{type(exc).__name__}: {exc}", retry_after=self._timeout()
+                    ) from None
             if row.kind == "update":
                 self.client.chat_update(**args)
                 return args.get("ts")
@@ -84,12 +112,43 @@ class SlackSender:
             problem = _classify(exc)
             if isinstance(problem, Postpone) and row.kind == "post":
                 self.pacer.block(channel, problem.delay)
+            if isinstance(problem, RetryLater) and row.kind == "post":
+                problem = RetryLater(UNCONFIRMED + problem.error, problem.retry_after)  # a 5xx
             raise problem from None
         except (SlackRequestError, OSError) as exc:  # timeouts, resets, DNS
             raise RetryLater(f"{type(exc).__name__}: {exc}") from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
 
+    def _already_posted(self, row: OutboxRow, args: dict[str, Any]) -> str | None:
+        """After an attempt whose outcome is unknown, the ts of the message if Slack did
+        post it (found by the marker in its metadata), so it is not posted twice."""
+        channel, thread = args["channel"], args.get("thread_ts")
+        try:
+            if thread:
+                found = self.client.conversations_replies(
+                    channel=channel, ts=thread, include_all_metadata=True, limit=200
+                )
+            else:
+                # Newest first; the lookup comes seconds after the attempt, so the
+                # channel's last 200 messages hold it if it was posted at all.
+                found = self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200
+                )
+
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise RetryLater(f"{UNCONFIRMED}checking for an earlier post failed: {exc}") from None
+        marker = args["metadata"]
+        for message in found.get("messages") or []:
+            if message.get("metadata") == marker and message.get("ts"):
+                log.info("outbox row %s had been posted after all; not posting it again", row.id)
+                return str(message["ts"])
+        return None
+
+    def _timeout(self) -> float:
+        return float(self.client.timeout or 0)
+
     def _pin(self, args: dict[str, Any]) -> str | None:
+
         try:
             self.client.pins_add(channel=args["channel"], timestamp=args["timestamp"])
         except SlackApiError as exc:
@@ -162,3 +221,10 @@ def _classify(exc: SlackApiError) -> Exception:
     if status >= 500 or error in TRANSIENT:
         return RetryLater(error)
     return PermanentFailure(error)
+
+
+def _marker(row: OutboxRow) -> dict[str, Any]:
+    return {
+        "event_type": MARKER_EVENT,
+        "event_payload": {"outbox": f"{row.conversation_id}:{row.seq}"},
+    }

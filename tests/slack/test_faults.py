@@ -147,3 +147,28 @@ def test_one_of_two_processes_killed_mid_run(fake: FakeSlack, tmp_path: Path, pg
             slack.answer("Checkpoints", channel=channel)
         for channel in channels:
             assert_finished(slack, "P5en", "S3Std", channel)
+
+
+def test_a_post_that_timed_out_but_went_through_is_not_posted_twice(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """Slack is slow: the app gives up waiting, yet the message was posted. Before trying
+    again the app looks for it (by the marker in its metadata) and keeps that one."""
+    settings = settings_for(fake, tmp_path / "data", slack_api_timeout=0.3)
+    with running(settings, fake) as slack:
+        fake.fail_next("chat.postMessage", delay=0.5)  # the root: a slow success
+        start(slack)
+        slack.settle(timeout=30)
+        assert len([m for m in fake.messages(CHANNEL) if not m.get("thread_ts")]) == 1
+        assert fake.calls("conversations.history")
+        fake.fail_next("chat.postMessage", delay=0.5)  # the next question, likewise
+        slack.answer("Training")
+        slack.settle(timeout=30)
+        asked = [m for m in slack.thread() if "How large is the model" in text_of(m)]
+        assert len(asked) == 1, "the question was posted twice"
+        assert fake.calls("conversations.replies")
+        for label in ("1-10B params", "Cost", "Active"):
+            slack.answer(label)
+        assert_finished(slack, "P4d", "EBS")
+        questions = [m for m in slack.thread() if "?" in text_of(m).split("\n")[0]]
+        assert len({text_of(q).split("\n")[0] for q in questions}) == len(questions)
