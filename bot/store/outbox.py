@@ -14,8 +14,11 @@ Guarantees and the one gap:
 * At-least-once window: if the process dies (or loses its lease because a send took
   longer than the lease) after Slack accepted a message but before the row was
   recorded as sent, the row is sent again once the lease expires. Keep the
-  Sender's HTTP timeout well below ``lease``.
+  Sender's HTTP timeout well below ``lease``. A Sender can close the window for
+  kinds it can look up: the row it gets carries the last attempt's ``error``
+  (the Slack sender looks for an unconfirmed post before posting it again).
 """
+
 
 from __future__ import annotations
 
