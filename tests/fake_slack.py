@@ -176,7 +176,6 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True

@@ -2,12 +2,13 @@
 
 Posts carry a marker in their message metadata (the outbox row's conversation and
 seq). When an attempt ends without a clear answer (a timeout, a dropped
-connection, a 5xx), Slack may have posted the message anyway; the next attempt
+connection, a 5xx, or a process that died mid-send so that its claim lapsed),
+Slack may have posted the message anyway; the next attempt
+
 first looks for the marker in the thread (or the channel) and, if it is there,
 records that message instead of posting a second one. Edits and pins are safe
 to repeat as they are.
 """
-
 
 from __future__ import annotations
 
@@ -24,12 +25,10 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
 from bot.store import OutboxMessage, OutboxRow, PermanentFailure, Postpone, RetryLater
+from bot.store.models import UNCONFIRMED  # a post that timed out, or a lapsed claim
 
 log = logging.getLogger(__name__)
 
-#: Error prefix of a post whose attempt ended without a clear answer (timeout, dropped
-#: connection, 5xx): Slack may have posted it, so the next attempt looks first.
-UNCONFIRMED = "unconfirmed: "
 #: Message metadata that ties a posted message to its outbox row.
 MARKER_EVENT = "llm_cost_outbox"
 

@@ -16,6 +16,9 @@ CONVERSATION_STATUSES: Final = frozenset({ACTIVE, FINISHED, CANCELLED, EXPIRED})
 PENDING: Final = "pending"
 SENT: Final = "sent"
 FAILED: Final = "failed"
+#: Error prefix meaning "the last attempt may or may not have reached Slack": a sender
+#: that can look a message up does so before sending it again.
+UNCONFIRMED: Final = "unconfirmed: "
 
 
 def utcnow() -> datetime:

@@ -19,7 +19,6 @@ Guarantees and the one gap:
   (the Slack sender looks for an unconfirmed post before posting it again).
 """
 
-
 from __future__ import annotations
 
 import logging

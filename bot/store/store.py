@@ -30,6 +30,7 @@ from bot.store.models import (
     FINISHED,
     PENDING,
     SENT,
+    UNCONFIRMED,
     ConversationRow,
     OutboxMessage,
     OutboxRow,
@@ -577,9 +578,7 @@ class Store:
                 .where(_out.id.in_([r.id for r in chosen]))
                 .values(claimed_until=until, claim_token=token)
             )
-        return [
-            replace(OutboxRow(**r._mapping), claimed_until=until, claim_token=token) for r in chosen
-        ]
+        return [_claimed(r, until, token, now) for r in chosen]
 
     def claim_conversation(
         self, conversation_id: str, *, lease: timedelta, now: datetime | None = None
@@ -604,9 +603,7 @@ class Store:
                     raise _Raced
         except _Raced:
             return []
-        return [
-            replace(OutboxRow(**r._mapping), claimed_until=until, claim_token=token) for r in chosen
-        ]
+        return [_claimed(r, until, token, now) for r in chosen]
 
     def ref_targets(self, conversation_id: str, before_seq: int) -> dict[str, RefTarget]:
         """For each ref name, the latest row of the conversation before ``before_seq``."""
@@ -782,6 +779,15 @@ class Store:
             "created_at": now,
         }
         conn.execute(self._upsert_recommendation_stmt, params)
+
+
+def _claimed(row: Any, until: datetime, token: str, now: datetime) -> OutboxRow:
+    """A row as its new claim holds it. A row whose earlier claim lapsed (its holder died
+    or overran the lease mid-send) may have been sent: its error says so."""
+    claimed = replace(OutboxRow(**row._mapping), claimed_until=until, claim_token=token)
+    if row.claimed_until is not None and row.claimed_until < now:
+        claimed = replace(claimed, error=UNCONFIRMED + "an earlier attempt's claim lapsed")
+    return claimed
 
 
 def _held(claimed_until: datetime | None, now: datetime) -> bool:

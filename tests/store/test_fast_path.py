@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.store import Deliverer, OutboxMessage, OutboxRow, Store
+from bot.store.models import UNCONFIRMED
 from tests.store.conftest import Database
 from tests.store.helpers import FakeClock, FakeSender, new_conversation
 
@@ -196,3 +197,16 @@ def test_rows_held_by_a_request_thread_go_when_it_lets_go(db: Database) -> None:
         deliverer.let_go()
     finally:
         deliverer.stop()
+
+
+def test_a_row_whose_claim_lapsed_comes_back_unconfirmed(store: Store, clock: FakeClock) -> None:
+    """Its holder may have sent it before dying: the next holder is told so."""
+    cid = new_conversation(store, posts(1))
+    [first] = store.claim_outbox(lease=LEASE, batch=10)
+    assert first.error is None
+    clock.advance(31)
+    [again] = store.claim_outbox(lease=LEASE, batch=10)
+    assert again.id == first.id and (again.error or "").startswith(UNCONFIRMED)
+    store.release_claims([again.id], again.claim_token or "")
+    [third] = store.claim_conversation(cid, lease=LEASE)
+    assert third.error is None  # released, not lapsed: nobody was sending it

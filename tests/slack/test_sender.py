@@ -1,0 +1,68 @@
+"""SlackSender on its own, against the fake: an unconfirmed post is looked up first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.slack.keepalive import KeepAliveWebClient
+from bot.slack.sender import SlackSender, _marker
+from bot.store.models import UNCONFIRMED, OutboxRow
+from tests.fake_slack import FakeSlack
+
+
+def row(seq: int, error: str | None, kind: str = "post") -> OutboxRow:
+    now = datetime.now(UTC)
+    return OutboxRow(
+        id=seq,
+        conversation_id="c0ffee",
+        seq=seq,
+        kind=kind,
+        ref=None,
+        sets_thread=False,
+        payload={},
+        status="pending",
+        attempts=1,
+        next_attempt_at=now,
+        claimed_until=now,
+        slack_ts=None,
+        error=error,
+        created_at=now,
+        sent_at=None,
+    )
+
+
+def sender_for(fake: FakeSlack) -> SlackSender:
+    client = KeepAliveWebClient(token="xoxb-test", base_url=fake.base_url, timeout=2)
+    client.proxy = None
+    return SlackSender(client)
+
+
+def test_an_unconfirmed_post_that_slack_has_is_not_posted_again(fake: FakeSlack) -> None:
+    sender = sender_for(fake)
+    root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
+    earlier = row(2, UNCONFIRMED + "a claim lapsed")
+    posted = fake.client().chat_postMessage(
+        channel="C1", thread_ts=root, text="q", metadata=_marker(earlier)
+    )["ts"]
+    assert sender.send(earlier, {"channel": "C1", "thread_ts": root, "text": "q"}) == posted
+    assert len(fake.calls("chat.postMessage")) == 2  # nothing new
+    # The root itself, looked up in the channel:
+    first = row(1, UNCONFIRMED + "TimeoutError: timed out")
+    top = fake.client().chat_postMessage(channel="C1", text="top", metadata=_marker(first))["ts"]
+    assert sender.send(first, {"channel": "C1", "text": "top"}) == top
+
+
+def test_an_unconfirmed_post_that_slack_lacks_is_posted_with_its_marker(fake: FakeSlack) -> None:
+    sender = sender_for(fake)
+    root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
+    other = row(7, None)  # another row's message in the same thread
+    fake.client().chat_postMessage(channel="C1", thread_ts=root, text="x", metadata=_marker(other))
+    missing = row(8, UNCONFIRMED + "http_500")
+    ts = sender.send(missing, {"channel": "C1", "thread_ts": root, "text": "q"})
+    sent = fake.calls("chat.postMessage")[-1]
+    assert sent.response["ts"] == ts
+    assert sent.params["metadata"] == _marker(missing)
+    # A confirmed row is never looked up.
+    calls = len(fake.calls("conversations.replies"))
+    sender.send(row(9, None), {"channel": "C1", "thread_ts": root, "text": "r"})
+    assert len(fake.calls("conversations.replies")) == calls
