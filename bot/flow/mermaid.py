@@ -128,8 +128,10 @@ def parse_mermaid(text: str, path: str = "<flow>") -> FlowGraph:
     """Parse Mermaid flowchart text into a `FlowGraph` (not yet validated)."""
     builder = _Builder(path)
     direction: str | None = None
+    header_line = 0
     open_subgraphs: list[tuple[int, int]] = []  # (line, column) of each open `subgraph`
-    for number, raw in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    for number, raw in enumerate(lines, start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("%%"):
             continue
@@ -140,6 +142,7 @@ def parse_mermaid(text: str, path: str = "<flow>") -> FlowGraph:
             if not match:
                 raise line.fail("a 'flowchart' or 'graph' header such as 'flowchart TD'")
             direction = match.group(1) or "TD"
+            header_line = number
             continue
         keyword = _KEYWORD_AS_NODE.match(stripped)
         if keyword:
@@ -159,6 +162,9 @@ def parse_mermaid(text: str, path: str = "<flow>") -> FlowGraph:
             continue
         _parse_statement(line, builder)
     if direction is None:
+        if any(raw.strip() for raw in lines):
+            what = "found only comments and blank lines"
+            raise FlowError([Problem(path, f"expected a 'flowchart' or 'graph' header; {what}", 1)])
         raise FlowError(
             [Problem(path, "expected a 'flowchart' or 'graph' header; the file is empty")]
         )
@@ -166,6 +172,15 @@ def parse_mermaid(text: str, path: str = "<flow>") -> FlowGraph:
         raise FlowError(
             [Problem(path, "subgraph is never closed: expected 'end'", *open_subgraphs[-1])]
         )
+    if not builder.nodes:
+        raise FlowError(
+            [
+                Problem(
+                    path, "expected nodes and edges after this header; there are none", header_line
+                )
+            ]
+        )
+
     return FlowGraph(
         path=path, direction=direction, nodes=builder.nodes, edges=tuple(builder.edges)
     )

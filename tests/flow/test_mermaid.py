@@ -199,7 +199,28 @@ def test_errors_name_file_line_column_and_what_was_expected(
         assert word in problem.message
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "flowchart TD\n%% nothing yet\n",
+            "x.mmd:1: expected nodes and edges after this header; there are none",
+        ),
+        (
+            "\n%% a comment\n   \n",
+            "x.mmd:1: expected a 'flowchart' or 'graph' header; found only comments and blank",
+        ),
+        ("", "x.mmd: expected a 'flowchart' or 'graph' header; the file is empty"),
+    ],
+)
+def test_files_with_nothing_to_run_say_what_is_missing(text: str, expected: str) -> None:
+    with pytest.raises(FlowError) as caught:
+        parse_mermaid(text, "x.mmd")
+    assert str(caught.value).startswith(expected)
+
+
 def test_empty_file_names_the_file_and_the_missing_header() -> None:
+
     with pytest.raises(FlowError) as caught:
         parse("err_empty_file.mmd")
     [problem] = caught.value.problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.flow.errors import FlowError
+from bot.flow.graph import FlowGraph
 from bot.flow.mermaid import parse_mermaid
 from bot.flow.validate import validate_graph
 from tests.flow._fixtures import SHIPPED_MMD, parse, problems_of
@@ -91,8 +92,9 @@ def test_several_problems_are_reported_at_once() -> None:
 
 
 def test_a_flowchart_with_no_nodes() -> None:
+    """The parser already refuses such a file; a graph built another way is checked too."""
     with pytest.raises(FlowError, match="no nodes"):
-        validate_graph(parse_mermaid("flowchart TD\n%% nothing yet\n", "empty.mmd"))
+        validate_graph(FlowGraph(path="empty.mmd", direction="TD", nodes={}, edges=()))
 
 
 def test_decisions_may_share_a_target_and_non_decisions_may_merge() -> None:
