@@ -146,7 +146,17 @@ def _ref_ts(name: str, targets: Mapping[str, RefTarget]) -> str:
 
 
 class Deliverer:
-    """Claims due outbox rows and sends them through a :class:`Sender`."""
+    """Claims due outbox rows and sends them through a :class:`Sender`.
+
+    Three ways rows reach the sender threads (``workers``), each conversation in
+    order: rows claimed by the very transaction that committed them (while
+    :meth:`start` has made this the store's claim receiver); rows committed while
+    the conversation's earlier ones were being sent, which that thread claims and
+    sends next; and the claim loop (:meth:`_run`, :meth:`deliver_due`) for
+    everything else: retries, other processes' leftovers, rows of a stopped
+    process whose lease ran out.
+    """
+
 
     def __init__(
         self,
