@@ -93,10 +93,12 @@ class SlackSender:
                     return self.client.chat_postMessage(**args)["ts"]
                 except (SlackRequestError, OSError) as exc:
                     # A timeout or a dropped connection: Slack may have posted it. Look
-                    # for it no sooner than a timeout later, when it would show.
+                    # for it no sooner than two timeouts later, when it would show.
                     raise RetryLater(
-                        f"{UNCONFIRMED}{type(exc).__name__}: {exc}", retry_after=self._timeout()
+                        f"{UNCONFIRMED}{type(exc).__name__}: {exc}",
+                        retry_after=2 * self._timeout(),
                     ) from None
+
             if row.kind == "update":
                 self.client.chat_update(**args)
                 return args.get("ts")

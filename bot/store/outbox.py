@@ -157,7 +157,6 @@ class Deliverer:
     process whose lease ran out.
     """
 
-
     def __init__(
         self,
         store: Store,

@@ -156,12 +156,12 @@ def test_a_post_that_timed_out_but_went_through_is_not_posted_twice(
     again the app looks for it (by the marker in its metadata) and keeps that one."""
     settings = settings_for(fake, tmp_path / "data", slack_api_timeout=0.3)
     with running(settings, fake) as slack:
-        fake.fail_next("chat.postMessage", delay=0.5)  # the root: a slow success
+        fake.fail_next("chat.postMessage", delay=0.45)  # the root: a slow success
         start(slack)
         slack.settle(timeout=30)
         assert len([m for m in fake.messages(CHANNEL) if not m.get("thread_ts")]) == 1
         assert fake.calls("conversations.history")
-        fake.fail_next("chat.postMessage", delay=0.5)  # the next question, likewise
+        fake.fail_next("chat.postMessage", delay=0.45)  # the next question, likewise
         slack.answer("Training")
         slack.settle(timeout=30)
         asked = [m for m in slack.thread() if "How large is the model" in text_of(m)]
