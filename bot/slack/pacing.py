@@ -65,6 +65,25 @@ class ChannelPacer:
                 state.booked[key] = slot
             return slot - now
 
+    def book_together(self, channel: str, keys: list[Hashable]) -> None:
+        """When the channel has a queue already, book consecutive slots for ``keys`` now
+        (messages that go out one after the other: a conversation's root and its
+        first question), so the later ones do not queue behind everyone who booked
+        while the first was waiting. A channel with room for them all books nothing."""
+        with self._lock:
+            now = self.clock()
+            state = self._channel(channel, now)
+            congested = state.blocked_until > now or state.booked or state.tokens < len(keys)
+            if len(keys) < 2 or not congested:
+                return
+            for key in keys:
+                if key in state.booked:
+                    continue
+                slot = max(now, state.next_slot, state.blocked_until) + 1.0 / self.rate
+                state.next_slot = slot
+                state.booked[key] = slot
+            state.tokens = min(state.tokens, 0.0)
+
     def block(self, channel: str, seconds: float) -> None:
         """Slack said 429: hold every message to this channel for `seconds`."""
         with self._lock:

@@ -145,7 +145,16 @@ class SlackSender:
                 return str(message["ts"])
         return None
 
+    def plan(self, rows: Sequence[OutboxRow]) -> None:
+        """Before a conversation's rows are sent: its posts to a busy channel get
+        neighbouring pacing slots (see `ChannelPacer.book_together`)."""
+        posts = [row for row in rows if row.kind == "post"]
+        if len(posts) > 1:
+            channel = str(posts[0].payload.get("channel", ""))
+            self.pacer.book_together(channel, [row.id for row in posts])
+
     def _timeout(self) -> float:
+
         return float(self.client.timeout or 0)
 
     def _pin(self, args: dict[str, Any]) -> str | None:

@@ -43,7 +43,10 @@ KNOWN_CONVERSATIONS = 5000  # conversations whose sent refs are kept in memory
 class Sender(Protocol):
     """Sends one outbox message to Slack.
 
-    A sender may also have ``repeatable``: the kinds whose sending twice does no
+    A sender may also have ``plan(rows)``, called with a conversation's claimed rows
+    before they are sent (e.g. to book rate-limit slots for them together), and
+    ``repeatable``: the kinds whose sending twice does no
+
     harm (an edit, a pin). Their success is recorded together with the next
     message's, which saves a transaction; every other kind is recorded as soon
     as it is sent, so a crash can repeat at most repeatable ones.
@@ -350,6 +353,10 @@ class Deliverer:
         wanted -= {row.ref for row in rows if row.ref}  # sent earlier in this very group
         if not wanted <= targets.keys():
             targets = self.store.ref_targets(conversation_id, rows[0].seq)
+        plan = getattr(self.sender, "plan", None)
+        if plan is not None:
+            plan(rows)
+
         sent = 0
         unrecorded: list[tuple[OutboxRow, str | None]] = []
 
