@@ -180,7 +180,6 @@ def parse_mermaid(text: str, path: str = "<flow>") -> FlowGraph:
                 )
             ]
         )
-
     return FlowGraph(
         path=path, direction=direction, nodes=builder.nodes, edges=tuple(builder.edges)
     )

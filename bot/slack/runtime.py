@@ -82,7 +82,6 @@ class Runtime:
         # steps per second and lower ack latency end to end (bench/README.md).
         sys.setswitchinterval(SWITCH_INTERVAL)
         self.deliverer.start()
-
         return self
 
     def stop(self) -> None:

@@ -3,11 +3,9 @@
 Posts carry a marker in their message metadata (the outbox row's conversation and
 seq). When an attempt ends without a clear answer (a timeout, a dropped
 connection, a 5xx, or a process that died mid-send so that its claim lapsed),
-Slack may have posted the message anyway; the next attempt
-
-first looks for the marker in the thread (or the channel) and, if it is there,
-records that message instead of posting a second one. Edits and pins are safe
-to repeat as they are.
+Slack may have posted the message anyway; the next attempt first looks for the
+marker in the thread (or the channel) and, if it is there, records that message
+instead of posting a second one. Edits and pins are safe to repeat as they are.
 """
 
 from __future__ import annotations
@@ -89,16 +87,7 @@ class SlackSender:
                 raise Postpone("paced: about 1 message per second per channel", wait)
         try:
             if row.kind == "post":
-                try:
-                    return self.client.chat_postMessage(**args)["ts"]
-                except (SlackRequestError, OSError) as exc:
-                    # A timeout or a dropped connection: Slack may have posted it. Look
-                    # for it no sooner than two timeouts later, when it would show.
-                    raise RetryLater(
-                        f"{UNCONFIRMED}{type(exc).__name__}: {exc}",
-                        retry_after=2 * self._timeout(),
-                    ) from None
-
+                return self.client.chat_postMessage(**args)["ts"]
             if row.kind == "update":
                 self.client.chat_update(**args)
                 return args.get("ts")
@@ -117,6 +106,12 @@ class SlackSender:
                 problem = RetryLater(UNCONFIRMED + problem.error, problem.retry_after)  # a 5xx
             raise problem from None
         except (SlackRequestError, OSError) as exc:  # timeouts, resets, DNS
+            if row.kind == "post":
+                # Slack may have posted it: look for it no sooner than two timeouts
+                # later, when it would show.
+                raise RetryLater(
+                    f"{UNCONFIRMED}{type(exc).__name__}: {exc}", retry_after=2 * self._timeout()
+                ) from None
             raise RetryLater(f"{type(exc).__name__}: {exc}") from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
 
@@ -154,11 +149,9 @@ class SlackSender:
             self.pacer.book_together(channel, [row.id for row in posts])
 
     def _timeout(self) -> float:
-
         return float(self.client.timeout or 0)
 
     def _pin(self, args: dict[str, Any]) -> str | None:
-
         try:
             self.client.pins_add(channel=args["channel"], timestamp=args["timestamp"])
         except SlackApiError as exc:

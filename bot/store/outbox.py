@@ -45,11 +45,10 @@ class Sender(Protocol):
 
     A sender may also have ``plan(rows)``, called with a conversation's claimed rows
     before they are sent (e.g. to book rate-limit slots for them together), and
-    ``repeatable``: the kinds whose sending twice does no
-
-    harm (an edit, a pin). Their success is recorded together with the next
-    message's, which saves a transaction; every other kind is recorded as soon
-    as it is sent, so a crash can repeat at most repeatable ones.
+    ``repeatable``: the kinds whose sending twice does no harm (an edit, a pin).
+    Their success is recorded together with the next message's, which saves a
+    transaction; every other kind is recorded as soon as it is sent, so a crash
+    can repeat at most repeatable ones.
     """
 
     def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
@@ -313,11 +312,10 @@ class Deliverer:
         """Claim the rows committed for this conversation while its earlier ones were being
         sent; empty when there are none (the conversation is then no longer ours)."""
         with self._chase_lock:
-            if conversation_id not in self._behind or self._stop.is_set():
-                self._sending.discard(conversation_id)
-                self._behind.discard(conversation_id)
-                return []
+            behind = conversation_id in self._behind
             self._behind.discard(conversation_id)
+            if not behind or self._stop.is_set():
+                return []  # `_deliver_group` then lets the conversation go
         try:
             return self.store.claim_conversation(
                 conversation_id, lease=self.lease, now=self._clock()
@@ -497,7 +495,6 @@ class Deliverer:
         seconds for sends under way."""
         self.store.hand_claims_to(None)
         self._stop.set()
-
         self._wake.set()
         with self._room:
             self._room.notify_all()
@@ -534,7 +531,6 @@ class Deliverer:
                     while len(self._polled) >= limit and not self._stop.is_set():
                         self._room.wait(self.poll_interval)
                     room = limit - len(self._polled)
-
                 if self._stop.is_set():
                     break
                 if self._dispatch(min(self.batch, room * 4)):

@@ -54,7 +54,6 @@ from bot.store.schema import (
 logger = logging.getLogger(__name__)
 
 _conv = conversations.c
-
 _out = outbox.c
 #: Statuses a step may move from: a finished conversation can still go back or start over.
 MOVABLE = (ACTIVE, FINISHED)
@@ -314,7 +313,9 @@ class Store:
         direct = self._direct if outbox else None
         with write_transaction(self.engine) as conn:
             conn.execute(_INSERT_CONVERSATION, {**values, "outbox_seq": len(outbox)})
-            claimed = self._insert_outbox(conn, row.id, outbox, now, first_seq=1, direct=direct)
+            claimed = self._insert_outbox(
+                conn, row.id, outbox, now, first_seq=1, claim_for=_lease_of(direct)
+            )
         self._hand_off(direct, row.id, claimed)
         return row
 
@@ -377,7 +378,12 @@ class Store:
                 return self._explain_refusal(conn, conversation_id, now)
             first_seq = updated.outbox_seq - len(outbox_messages) + 1
             claimed = self._insert_outbox(
-                conn, conversation_id, outbox_messages, now, first_seq=first_seq, direct=direct
+                conn,
+                conversation_id,
+                outbox_messages,
+                now,
+                first_seq=first_seq,
+                claim_for=_lease_of(direct),
             )
             if recommendation is not None:
                 self._upsert_recommendation(conn, conversation_id, updated, recommendation, now)
@@ -506,7 +512,12 @@ class Store:
         with write_transaction(self.engine) as conn:
             first_seq = self._reserve_seq(conn, conversation_id, len(messages))
             claimed = self._insert_outbox(
-                conn, conversation_id, messages, now, first_seq=first_seq, direct=direct
+                conn,
+                conversation_id,
+                messages,
+                now,
+                first_seq=first_seq,
+                claim_for=_lease_of(direct),
             )
         self._hand_off(direct, conversation_id, claimed)
 
@@ -701,10 +712,8 @@ class Store:
             if done and notices:
                 first_seq = self._reserve_seq(conn, row.conversation_id, len(notices))
                 self._insert_outbox(conn, row.conversation_id, notices, now, first_seq=first_seq)
-        if done and notices:
-            self._hand_off(
-                self._direct, row.conversation_id, []
-            )  # queued behind the group still being sent
+        if done and notices:  # queued behind the group still being sent: say so
+            self._hand_off(self._direct, row.conversation_id, [])
         return bool(done)
 
     # ---- helpers -------------------------------------------------------------------
@@ -724,17 +733,18 @@ class Store:
         now: datetime,
         *,
         first_seq: int,
-        direct: tuple[ClaimReceiver, timedelta] | None = None,
+        claim_for: timedelta | None = None,
     ) -> list[OutboxRow]:
         """Insert messages numbered from ``first_seq`` (reserved by the caller). With
-        ``direct``, claim them too when nothing earlier is pending; returns the claimed."""
+        ``claim_for``, claim them for that long too when nothing earlier is pending;
+        returns the claimed."""
         if not messages:
             return []
         token = until = None
-        if direct is not None:
+        if claim_for is not None:
             earlier = conn.execute(_EARLIER_PENDING, {"cid": conversation_id, "seq": first_seq})
             if earlier.first() is None:
-                token, until = uuid.uuid4().hex, now + direct[1]
+                token, until = uuid.uuid4().hex, now + claim_for
         rows = [
             {
                 "conversation_id": conversation_id,
@@ -788,6 +798,10 @@ def _claimed(row: Any, until: datetime, token: str, now: datetime) -> OutboxRow:
     if row.claimed_until is not None and row.claimed_until < now:
         claimed = replace(claimed, error=UNCONFIRMED + "an earlier attempt's claim lapsed")
     return claimed
+
+
+def _lease_of(direct: tuple[ClaimReceiver, timedelta] | None) -> timedelta | None:
+    return None if direct is None else direct[1]
 
 
 def _held(claimed_until: datetime | None, now: datetime) -> bool:

@@ -149,21 +149,15 @@ class Slack:
         team: str = TEAM,
         **kw: Any,
     ) -> tuple[int, bytes]:
-        button = find_button(message, label)
-        body = block_actions_body(
-            action_id=button["action_id"],
-            value=button["value"],
-            block_id=button["_block"],
-            message_ts=message["ts"],
-            thread_ts=message.get("thread_ts"),
-            channel_id=channel,
-            user_id=user,
-            team_id=team,
-            message_blocks=message.get("blocks"),
-            button_text=button["text"]["text"],
+        fields = click_fields(
+            message,
+            label,
+            user=user,
+            channel=channel,
+            team=team,
             response_url=self.fake.response_url("click"),
         )
-        return self.post(body, **kw)
+        return self.post(block_actions_body(**fields), **kw)
 
     def say(
         self,
@@ -222,6 +216,27 @@ class Slack:
         status, _ = self.click(self.current(kw.get("channel", CHANNEL)), label, **kw)
         assert status == 200
         self.settle()
+
+
+def click_fields(
+    message: dict, label: str, *, user: str, channel: str, team: str, response_url: str
+) -> dict[str, Any]:
+    """The keyword arguments of `block_actions_payload` for clicking ``label`` on
+    ``message`` (a message as the fake recorded it)."""
+    button = find_button(message, label)
+    return {
+        "action_id": button["action_id"],
+        "value": button["value"],
+        "block_id": button["_block"],
+        "message_ts": message["ts"],
+        "thread_ts": message.get("thread_ts"),
+        "channel_id": channel,
+        "user_id": user,
+        "team_id": team,
+        "message_blocks": message.get("blocks"),
+        "button_text": button["text"]["text"],
+        "response_url": response_url,
+    }
 
 
 def find_button(message: dict, label: str) -> dict:

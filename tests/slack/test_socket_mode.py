@@ -14,7 +14,7 @@ import pytest
 
 from tests.fake_slack import FakeSlack
 from tests.fake_socket_mode import FakeSocketMode, wait_until
-from tests.slack.harness import ALICE, CHANNEL, SECRET, TEAM, find_button, text_of
+from tests.slack.harness import ALICE, CHANNEL, SECRET, TEAM, click_fields, text_of
 from tests.slack.test_scenarios import TITLES
 from tests.slack_requests import block_actions_payload, message_event, slash_command_body
 
@@ -106,19 +106,15 @@ def test_a_whole_conversation_over_socket_mode(
 
 
 def click(fake: FakeSlack, socket_mode: FakeSocketMode, message: dict, label: str) -> None:
-    button = find_button(message, label)
-    payload = block_actions_payload(
-        action_id=button["action_id"],
-        value=button["value"],
-        block_id=button["_block"],
-        message_ts=message["ts"],
-        thread_ts=message.get("thread_ts"),
-        channel_id=CHANNEL,
-        user_id=ALICE,
-        team_id=TEAM,
-        message_blocks=message.get("blocks"),
+    fields = click_fields(
+        message,
+        label,
+        user=ALICE,
+        channel=CHANNEL,
+        team=TEAM,
         response_url=fake.response_url("sm-click"),
     )
+    payload = block_actions_payload(**fields)
     socket_mode.wait_ack(socket_mode.send("interactive", payload))
 
 
