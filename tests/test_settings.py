@@ -18,7 +18,13 @@ REQUIRED = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cr3t-value"}
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith("SLACK_") or name in ("DATABASE_URL", "PORT", "ANSWER_POLICY"):
+        if name.startswith("SLACK_") or name in (
+            "DATABASE_URL",
+            "PORT",
+            "ANSWER_POLICY",
+            "WEB_CONCURRENCY",
+            "GUNICORN_THREADS",
+        ):
             monkeypatch.delenv(name)
 
 
@@ -32,6 +38,16 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.conversation_ttl_hours == 24
     assert settings.socket_mode is False
     assert "s3cr3t-value" not in repr(settings) and "xoxb-1" not in repr(settings)
+
+
+def test_gunicorn_workers_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in REQUIRED.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("WEB_CONCURRENCY", "")  # as .env.example leaves it
+    settings = load_settings(_env_file=None)
+    assert settings.workers() == 1 and settings.gunicorn_threads == 8
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert load_settings(_env_file=None).workers() == 3
 
 
 def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,6 +73,8 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ({**REQUIRED, "ANSWER_POLICY": "everyone"}, "ANSWER_POLICY"),
         ({**REQUIRED, "SLACK_COMMAND": "llm cost"}, "SLACK_COMMAND must be a slash command"),
         ({**REQUIRED, "SLACK_API_URL": "slack.com"}, "SLACK_API_URL must be an http(s) URL"),
+        ({**REQUIRED, "WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({**REQUIRED, "GUNICORN_THREADS": "many"}, "GUNICORN_THREADS"),
     ],
 )
 def test_bad_configuration_names_the_variable(

@@ -7,20 +7,20 @@ client, outbox deliverer thread) before it serves.
 
 from __future__ import annotations
 
-import os
-
 from bot.settings import ConfigError, load_settings
 
 try:
     _settings = load_settings()
     _host, _port, _level = _settings.host, _settings.port, _settings.log_level
+    # WEB_CONCURRENCY (default 1) x GUNICORN_THREADS; see Settings.workers.
+    _workers, _threads = _settings.workers(), _settings.gunicorn_threads
 except ConfigError:  # on_starting reports it and exits 2
-    _host, _port, _level = "0.0.0.0", 3000, "INFO"
+    _host, _port, _level, _workers, _threads = "0.0.0.0", 3000, "INFO", 1, 1
 
 bind = f"{_host}:{_port}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+workers = _workers
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = _threads
 timeout = 30
 graceful_timeout = 10
 keepalive = 75
