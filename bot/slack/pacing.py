@@ -58,9 +58,7 @@ class ChannelPacer:
             if state.tokens >= 1.0 and not state.booked:
                 state.tokens -= 1.0
                 return 0.0
-            slot = max(now, state.next_slot) + 1.0 / self.rate
-            state.next_slot = slot
-            state.tokens = min(state.tokens, 0.0)
+            slot = self._next_slot(state, now)
             if key is not None:
                 state.booked[key] = slot
             return slot - now
@@ -77,12 +75,17 @@ class ChannelPacer:
             if len(keys) < 2 or not congested:
                 return
             for key in keys:
-                if key in state.booked:
-                    continue
-                slot = max(now, state.next_slot, state.blocked_until) + 1.0 / self.rate
-                state.next_slot = slot
-                state.booked[key] = slot
+                if key not in state.booked:
+                    state.booked[key] = self._next_slot(state, now)
             state.tokens = min(state.tokens, 0.0)
+
+    def _next_slot(self, state: _Channel, now: float) -> float:
+        """Book the channel's next free slot (after any pause); the token it would have
+        taken is spent."""
+        slot = max(now, state.next_slot, state.blocked_until) + 1.0 / self.rate
+        state.next_slot = slot
+        state.tokens = min(state.tokens, 0.0)
+        return slot
 
     def block(self, channel: str, seconds: float) -> None:
         """Slack said 429: hold every message to this channel for `seconds`."""

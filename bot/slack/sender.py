@@ -130,7 +130,6 @@ class SlackSender:
                 found = self.client.conversations_history(
                     channel=channel, include_all_metadata=True, limit=200
                 )
-
         except (SlackApiError, SlackRequestError, OSError) as exc:
             raise RetryLater(f"{UNCONFIRMED}checking for an earlier post failed: {exc}") from None
         marker = args["metadata"]

@@ -6,12 +6,17 @@ itself in a ``begin`` event. Write transactions (opened through
 :func:`write_transaction`) use ``BEGIN IMMEDIATE`` so the write lock is taken up
 front: racing writers, in threads or processes, wait on ``busy_timeout`` and are
 serialized instead of failing with "database is locked" when a read transaction
-tries to upgrade. Within one process, writers also queue on a plain lock so they
-do not spin in SQLite's busy handler.
+tries to upgrade. Writers also queue on a lock (a plain one between threads,
+``flock`` between processes) so they do not sleep in SQLite's busy handler.
+
+Hot statements skip SQLAlchemy's Connection: :func:`driver_transaction` runs them
+on a pooled DBAPI connection (see :mod:`bot.store.driver`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import threading
 import weakref
@@ -24,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from bot.store.driver import as_sqlalchemy_error
 from bot.store.errors import StoreConfigError, StoreError
 
 DB_FILENAME = "llm-cost-bot.sqlite3"
@@ -32,7 +38,59 @@ WRITE_OPTION = "llm_cost_bot_write"
 """Execution option that marks a connection's transaction as a write (BEGIN IMMEDIATE)."""
 
 _locks_guard = threading.Lock()
-_sqlite_write_locks: dict[str, threading.Lock] = {}
+
+
+class _WriteLock:
+    """Serializes SQLite writers: threads on a plain lock, processes on ``flock`` of a
+    file beside the database. Both wake the next writer as soon as the lock is free,
+    where SQLite's own busy handler would sleep and poll (up to 100 ms a turn). The
+    kernel drops a process's file lock when it dies; it is only held for the length
+    of a write transaction, which SQLite's busy timeout bounds."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path + "-writelock"
+        self._fd: int | None = None
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        # A child process gets neither the parent's lock state (another thread of the
+        # parent may have held it) nor its descriptor (which would share its lock).
+        self._thread_lock = threading.Lock()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)  # the child's copy only: the parent keeps its lock
+        self._fd = None
+
+    def acquire(self, timeout: float) -> bool:
+        if not self._thread_lock.acquire(timeout=timeout):
+            return False
+        # Without file locks here, SQLite's busy handler still serializes processes.
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
+
+_sqlite_write_locks: dict[str, _WriteLock] = {}
+
+
+def _reset_write_locks_in_child() -> None:
+    for lock in _sqlite_write_locks.values():
+        lock._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_write_locks_in_child)
 
 
 def make_engine(url: str | None, data_dir: Path, **engine_kw: Any) -> sa.Engine:
@@ -81,17 +139,68 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
     Do not nest write transactions on the same SQLite database in one thread.
     """
+    with _write_locked(engine), engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def _write_locked(engine: sa.Engine) -> Iterator[None]:
+    """Hold the SQLite database's write lock (nothing for other databases)."""
     lock = _write_lock_of(engine)
-    if lock is not None and not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000 * 6):
+    if lock is None:
+        yield
+        return
+    if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000 * 6):
         raise StoreError("timed out waiting for the SQLite write lock held by another thread")
     try:
-        with engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+        yield
     finally:
-        if lock is not None:
-            lock.release()
+        lock.release()
+
+
+@contextmanager
+def driver_transaction(engine: sa.Engine, *, write: bool = True) -> Iterator[Any]:
+    """A transaction on a pooled DBAPI connection, for statements run on the driver
+    (:mod:`bot.store.driver`): ``BEGIN IMMEDIATE`` under the write lock on SQLite for
+    writes; commit on success, roll back on error. Driver errors come out as
+    ``sqlalchemy.exc.DBAPIError``; a connection the error shows to be dead is dropped
+    from the pool. Reads without ``write`` run each statement on its own."""
+    dialect = engine.dialect
+    with _write_locked(engine) if write else contextlib.nullcontext():
+        try:
+            fairy = engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:
+            raise as_sqlalchemy_error(exc, dialect) from exc
+        driver = fairy.driver_connection
+        try:
+            if write and dialect.name == "sqlite":
+                driver.execute("BEGIN IMMEDIATE")
+            yield driver
+            if write:
+                fairy.commit()
+        except BaseException as exc:
+            _give_back(fairy, dialect, exc)
+            if isinstance(exc, dialect.loaded_dbapi.Error):
+                raise as_sqlalchemy_error(exc, dialect) from exc
+            raise
+        finally:
+            fairy.close()
+
+
+def _give_back(fairy: Any, dialect: sa.Dialect, exc: BaseException) -> None:
+    """After an error: roll back, or drop a connection that is gone."""
+    original = getattr(exc, "orig", exc)
+    if isinstance(original, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+        original, fairy.driver_connection, None
+    ):
+        fairy.invalidate(original)
+        return
+    try:
+        fairy.rollback()
+    except dialect.loaded_dbapi.Error as rollback_error:
+        fairy.invalidate(rollback_error)
 
 
 def normalise_url(url: str) -> str:
@@ -120,12 +229,10 @@ def _lock_key(engine: sa.Engine) -> str:
     return str(Path(engine.url.database or "").absolute())
 
 
-_engine_locks: weakref.WeakKeyDictionary[sa.Engine, threading.Lock | None] = (
-    weakref.WeakKeyDictionary()
-)
+_engine_locks: weakref.WeakKeyDictionary[sa.Engine, _WriteLock | None] = weakref.WeakKeyDictionary()
 
 
-def _write_lock_of(engine: sa.Engine) -> threading.Lock | None:
+def _write_lock_of(engine: sa.Engine) -> _WriteLock | None:
     """The process-wide write lock of an SQLite database file (None for other databases);
     looked up once per engine, as it sits on every write's path."""
     try:
@@ -166,7 +273,8 @@ def prepare_sqlite(engine: sa.Engine) -> None:
     if engine.url.database not in (None, "", ":memory:"):
         engine.dispose()  # connections opened before now lack the settings
     with _locks_guard:
-        _sqlite_write_locks.setdefault(_lock_key(engine), threading.Lock())
+        key = _lock_key(engine)
+        _sqlite_write_locks.setdefault(key, _WriteLock(key))
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:

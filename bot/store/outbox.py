@@ -153,10 +153,10 @@ class Deliverer:
     Three ways rows reach the sender threads (``workers``), each conversation in
     order: rows claimed by the very transaction that committed them (while
     :meth:`start` has made this the store's claim receiver); rows committed while
-    the conversation's earlier ones were being sent, which that thread claims and
-    sends next; and the claim loop (:meth:`_run`, :meth:`deliver_due`) for
-    everything else: retries, other processes' leftovers, rows of a stopped
-    process whose lease ran out.
+    the conversation's earlier ones were being sent, by this process or another,
+    which that thread claims as it records its last sends and sends next; and the
+    claim loop (:meth:`_run`, :meth:`deliver_due`) for everything else: retries,
+    other processes' leftovers, rows of a stopped process whose lease ran out.
     """
 
     def __init__(
@@ -200,11 +200,7 @@ class Deliverer:
         # conversations only): most refs resolve here without a query.
         self._known: OrderedDict[str, dict[str, RefTarget]] = OrderedDict()
         self._known_lock = threading.Lock()
-        # Conversations a sender thread is on, and those of them with rows queued since.
         self._local = threading.local()  # rows held back while a request is answered
-        self._sending: set[str] = set()
-        self._behind: set[str] = set()
-        self._chase_lock = threading.Lock()
 
     # ---- one pass ------------------------------------------------------------------
 
@@ -248,17 +244,13 @@ class Deliverer:
     def _take(self, conversation_id: str, rows: list[OutboxRow]) -> None:
         """The store's claim receiver: rows claimed as they were committed go straight
         to a sender thread. An empty list means the conversation has rows queued behind
-        others: the thread sending those takes them next (see `_chase`); if none of
-        ours is sending them, the claim loop wakes up."""
+        earlier ones nobody holds: the claim loop wakes up. (Rows queued behind rows
+        being sent are taken by their sender; the store does not call us for those.)"""
         held = getattr(self._local, "held", None)
         if held is not None:
             held.append((conversation_id, rows))
             return
         if not rows:
-            with self._chase_lock:
-                if conversation_id in self._sending:
-                    self._behind.add(conversation_id)
-                    return
             self._wake.set()
             return
         if not self._stop.is_set():
@@ -290,56 +282,30 @@ class Deliverer:
             self._wake.set()  # a claim pass stops at `batch` rows: there may be more
 
     def _deliver_group(self, rows: list[OutboxRow]) -> int:
-        """Send one conversation's claimed rows, then any queued behind them meanwhile."""
-        conversation_id = rows[0].conversation_id
-        with self._chase_lock:
-            self._sending.add(conversation_id)
+        """Send one conversation's claimed rows, then the rows queued behind them while
+        they were being sent (claimed when the last sends are recorded)."""
         sent = 0
-        try:
-            while rows:
-                sent += self._deliver_claimed(rows)
-                rows = self._chase(conversation_id)
-        finally:
-            with self._chase_lock:
-                self._sending.discard(conversation_id)
-                missed = conversation_id in self._behind
-                self._behind.discard(conversation_id)
-            if missed:
-                self._wake.set()
+        while rows:
+            count, rows = self._deliver_claimed(rows)
+            sent += count
         return sent
 
-    def _chase(self, conversation_id: str) -> list[OutboxRow]:
-        """Claim the rows committed for this conversation while its earlier ones were being
-        sent; empty when there are none (the conversation is then no longer ours)."""
-        with self._chase_lock:
-            behind = conversation_id in self._behind
-            self._behind.discard(conversation_id)
-            if not behind or self._stop.is_set():
-                return []  # `_deliver_group` then lets the conversation go
-        try:
-            return self.store.claim_conversation(
-                conversation_id, lease=self.lease, now=self._clock()
-            )
-        except Exception:
-            logger.warning("outbox: could not claim queued rows; the claim loop will")
-            self._wake.set()
-            return []
-
-    def _deliver_claimed(self, rows: list[OutboxRow]) -> int:
-        """Send claimed rows of one conversation; on an unexpected error give back the
-        claims at once, so they are retried on the next pass rather than after the lease."""
+    def _deliver_claimed(self, rows: list[OutboxRow]) -> tuple[int, list[OutboxRow]]:
+        """Send claimed rows of one conversation: (rows sent, rows claimed next). On an
+        unexpected error give back the claims at once, so they are retried on the next
+        pass rather than after the lease."""
         try:
             return self._deliver_conversation(rows)
-
         except Exception:
             logger.exception("outbox: delivering conversation %s failed", rows[0].conversation_id)
             try:
                 self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
             except Exception:
                 logger.warning("outbox: could not release claims; they expire with the lease")
-            return 0
+            self._wake.set()  # rows queued behind these wait for a claim pass
+            return 0, []
 
-    def _deliver_conversation(self, rows: list[OutboxRow]) -> int:
+    def _deliver_conversation(self, rows: list[OutboxRow]) -> tuple[int, list[OutboxRow]]:
         token = rows[0].claim_token
         until = rows[0].claimed_until
         assert token is not None and until is not None
@@ -357,13 +323,21 @@ class Deliverer:
 
         sent = 0
         unrecorded: list[tuple[OutboxRow, str | None]] = []
+        follow: list[OutboxRow] = []
 
-        def record() -> bool:
-            """Record the sends not yet recorded; False when the claim was lost."""
-            nonlocal sent
-            if not unrecorded:
+        def record(last: bool = False) -> bool:
+            """Record the sends not yet recorded (after the run's last row, also claim the
+            rows queued behind the run meanwhile); False when the claim was lost."""
+            nonlocal sent, follow
+            now = self._clock()
+            if last and not self._stop.is_set():
+                done, follow = self.store.record_sent_and_claim_next(
+                    unrecorded, conversation_id, lease=self.lease, now=now
+                )
+            elif unrecorded:
+                done = self.store.record_sent_many(unrecorded, now=now)
+            else:
                 return True
-            done = self.store.record_sent_many(unrecorded, now=self._clock())
             sent += len(done)
             lost = [row.id for row, _ in unrecorded if row.id not in done]
             unrecorded.clear()
@@ -386,14 +360,16 @@ class Deliverer:
                         row.conversation_id,
                         row.seq,
                     )
-                    return sent
+                    return sent, []
             outcome, ts, error = self._attempt(row, targets)
             if outcome == DELIVERED:
                 outcome = SENT
                 unrecorded.append((row, ts))
-                if row.kind not in self._repeatable and not record():
-                    return sent  # the claim was lost: whoever holds it now goes on
-
+                # A post is recorded before anything else is sent; the run's last row is,
+                # with what follows it, after the loop.
+                more = i < len(rows) - 1
+                if more and row.kind not in self._repeatable and not record():
+                    return sent, []  # the claim was lost: whoever holds it now goes on
             if row.ref is not None and outcome in (SENT, FAILED):
                 targets[row.ref] = RefTarget(row.seq, outcome, ts, error)
                 self._remember(conversation_id, row.ref, targets[row.ref])
@@ -401,9 +377,9 @@ class Deliverer:
                 # Retry later (or claim lost): later rows must wait for this one.
                 record()
                 self.store.release_claims([r.id for r in rows[i + 1 :]], token)
-                break
-        record()
-        return sent
+                return sent, []
+        record(last=True)
+        return sent, follow
 
     def _attempt(
         self, row: OutboxRow, targets: Mapping[str, RefTarget]

@@ -13,13 +13,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from bot.store.engine import make_engine, prepare_sqlite, write_transaction
+from bot.store.driver import Prepared, driver_of
+from bot.store.engine import (
+    driver_transaction,
+    make_engine,
+    prepare_sqlite,
+    write_transaction,
+)
 from bot.store.errors import ConversationNotFound
 from bot.store.models import (
     ACTIVE,
@@ -57,6 +63,10 @@ _conv = conversations.c
 _out = outbox.c
 #: Statuses a step may move from: a finished conversation can still go back or start over.
 MOVABLE = (ACTIVE, FINISHED)
+#: Most outbox rows one INSERT writes, and one conversation's claim takes.
+INSERT_AT_ONCE = 32
+CLAIM_AT_ONCE = 32
+
 
 # Hot-path statements are built once: SQLAlchemy then reuses their cache keys and
 # compiled forms, which is most of the per-call cost.
@@ -124,6 +134,12 @@ _PENDING_OF = (
     .where(_out.conversation_id.in_(sa.bindparam("cids", expanding=True)), _out.status == PENDING)
     .order_by(_out.conversation_id, _out.seq)
 )
+_PENDING_OF_ONE = (
+    sa.select(outbox)
+    .where(_out.conversation_id == sa.bindparam("cid"), _out.status == PENDING)
+    .order_by(_out.seq)
+)
+_OUTBOX_FIELDS = tuple(c.name for c in outbox.columns)
 _REF_TARGETS = (
     sa.select(_out.seq, _out.ref, _out.status, _out.slack_ts, _out.error)
     .where(
@@ -133,18 +149,55 @@ _REF_TARGETS = (
     )
     .order_by(_out.seq)
 )
-_CLAIM_FREE = (
-    outbox.update()
-    .where(
-        _out.id.in_(sa.bindparam("ids", expanding=True)),
-        _out.status == PENDING,
-        sa.or_(_out.claimed_until.is_(None), _out.claimed_until < _NOW),
+
+
+def _claim_free(n: int) -> sa.Update:
+    """Claim ``n`` rows (``id0`` ... ``id<n-1>``) that nobody holds."""
+    return (
+        outbox.update()
+        .where(
+            _out.id.in_([sa.bindparam(f"id{i}", type_=sa.Integer) for i in range(n)]),
+            _out.status == PENDING,
+            sa.or_(_out.claimed_until.is_(None), _out.claimed_until < _NOW),
+        )
+        .values(
+            claimed_until=sa.bindparam("until", type_=UTCDateTime),
+            claim_token=sa.bindparam("token", type_=sa.String),
+        )
     )
-    .values(
-        claimed_until=sa.bindparam("until", type_=UTCDateTime),
-        claim_token=sa.bindparam("token", type_=sa.String),
-    )
+
+
+_OUTBOX_INSERT_KEYS = (
+    "conversation_id",
+    "seq",
+    "kind",
+    "ref",
+    "sets_thread",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "claimed_until",
+    "claim_token",
 )
+
+
+def _insert_outbox_rows(n: int, returning: bool) -> sa.Insert:
+    """One INSERT of ``n`` outbox rows (parameters ``<column>_<i>``); with ``returning``,
+    it returns each new row's (id, seq)."""
+    stmt = outbox.insert().values(
+        [
+            {
+                key: sa.bindparam(f"{key}_{i}", type_=outbox.c[key].type)
+                for key in _OUTBOX_INSERT_KEYS
+            }
+            for i in range(n)
+        ]
+    )
+    return stmt.returning(_out.id, _out.seq) if returning else stmt
+
+
 _RESERVE_SEQ = (
     conversations.update()
     .where(_conv.id == sa.bindparam("cid"))
@@ -152,16 +205,35 @@ _RESERVE_SEQ = (
     .returning(_conv.outbox_seq)
 )
 _INSERT_CONVERSATION = conversations.insert()
-_INSERT_OUTBOX = outbox.insert()
-_INSERT_OUTBOX_IDS = outbox.insert().returning(_out.id, sort_by_parameter_order=True)
+_CURRENT_STATE = sa.select(_conv.version, _conv.status, _conv.expires_at).where(
+    _conv.id == sa.bindparam("cid")
+)
+_MARK_EXPIRED = (
+    conversations.update()
+    .where(
+        _conv.id == sa.bindparam("cid"), sa.or_(_conv.status == ACTIVE, _conv.status == FINISHED)
+    )
+    .values(status=EXPIRED, updated_at=_NOW)
+)
 _EARLIER_PENDING = (
-    sa.select(_out.id)
+    sa.select(_out.claimed_until)
     .where(
         _out.conversation_id == sa.bindparam("cid"),
         _out.status == PENDING,
         _out.seq < sa.bindparam("seq", type_=sa.Integer),
     )
+    .order_by(_out.seq)
     .limit(1)
+)
+# Taken first by a transaction that records sends and then claims what is queued behind
+# them, so that it and a step enqueueing more (which updates this row first) serialize
+# on PostgreSQL: one of the two always sees the other's rows (no-op on SQLite, where
+# writers are serialized anyway).
+_LOCK_CONVERSATION = sa.select(_conv.id).where(_conv.id == sa.bindparam("cid")).with_for_update()
+_RELEASE_TOKEN = (
+    outbox.update()
+    .where(_out.claim_token == sa.bindparam("token"), _out.status == PENDING)
+    .values(claimed_until=None, claim_token=None)
 )
 _MARK_SENT = (
     outbox.update()
@@ -204,19 +276,8 @@ class Store:
         self.idle_timeout = idle_timeout
         self.clock = clock
         self._postgres = engine.dialect.name == "postgresql"
-        self._insert = pg_dialect.insert if self._postgres else sqlite_dialect.insert
         self._direct: tuple[ClaimReceiver, timedelta] | None = None
-        # Dialect-specific statements, built once (see the module's prebuilt ones).
-        self._mark_seen = (
-            self._insert(seen_events)
-            .on_conflict_do_nothing(index_elements=[seen_events.c.key])
-            .returning(seen_events.c.key)
-        )
-        upsert = self._insert(recommendations)
-        self._upsert_recommendation_stmt = upsert.on_conflict_do_update(
-            index_elements=[recommendations.c.conversation_id],
-            set_={"summary": upsert.excluded.summary, "created_at": upsert.excluded.created_at},
-        )
+        self._hot = _HotStatements(engine.dialect)
 
     def hand_claims_to(
         self, receiver: ClaimReceiver | None, lease: timedelta | None = None
@@ -225,9 +286,11 @@ class Store:
         head of their conversation's queue (nothing earlier still pending) are claimed
         for ``lease`` in the very transaction that commits them, and handed to
         ``receiver`` after the commit, so no claim query stands between a step and its
-        messages. Messages queued behind pending ones are left for the claim queries
-        (:meth:`claim_conversation`, :meth:`claim_outbox`); the receiver then gets an
-        empty list, meaning "this conversation has new work"."""
+        messages. Messages queued behind pending rows that someone holds are taken by
+        that holder when it records its last sends (:meth:`record_sent_and_claim_next`);
+        the receiver is not called. Behind pending rows nobody holds (a retry waiting),
+        they are left for the claim queries; the receiver then gets an empty list,
+        meaning "this conversation has new work"."""
         if receiver is not None and (lease is None or lease <= timedelta(0)):
             raise ValueError("a claim receiver needs a positive lease")
         self._direct = None if receiver is None else (receiver, lease)  # type: ignore[assignment]
@@ -236,10 +299,11 @@ class Store:
         self,
         direct: tuple[ClaimReceiver, timedelta] | None,
         conversation_id: str,
-        rows: list[OutboxRow],
+        rows: list[OutboxRow] | None,
     ) -> None:
-        """After a commit that enqueued messages: give the claimed rows to the receiver."""
-        if direct is None:
+        """After a commit that enqueued messages: give the claimed rows to the receiver
+        (None: queued behind rows being sent, whose sender takes them next)."""
+        if direct is None or rows is None:
             return
         try:
             direct[0](conversation_id, rows)
@@ -310,9 +374,10 @@ class Store:
             expires_at=now + self.idle_timeout,
         )
         values = {col.name: getattr(row, col.name) for col in _CONV_COLUMNS}
+        values["outbox_seq"] = len(outbox)
         direct = self._direct if outbox else None
-        with write_transaction(self.engine) as conn:
-            conn.execute(_INSERT_CONVERSATION, {**values, "outbox_seq": len(outbox)})
+        with driver_transaction(self.engine) as conn:
+            self._hot.insert_conversation.run(conn, values)
             claimed = self._insert_outbox(
                 conn, row.id, outbox, now, first_seq=1, claim_for=_lease_of(direct)
             )
@@ -321,26 +386,24 @@ class Store:
 
     def get(self, conversation_id: str) -> ConversationRow | None:
         """The conversation with this id, or None."""
-        return self._one_conversation(_SELECT_BY_ID, {"cid": conversation_id})
+        return self._one_conversation(self._hot.select_by_id, {"cid": conversation_id})
 
     def find_by_thread(self, team: str, channel: str, thread_ts: str) -> ConversationRow | None:
         """The conversation whose root message is ``thread_ts`` in this channel."""
         return self._one_conversation(
-            _SELECT_BY_THREAD, {"team": team, "channel": channel, "thread_ts": thread_ts}
+            self._hot.select_by_thread, {"team": team, "channel": channel, "thread_ts": thread_ts}
         )
 
     def find_open_for_user(self, team: str, channel: str, user: str) -> ConversationRow | None:
         """The user's newest active, unexpired conversation in this channel."""
         return self._one_conversation(
-            _SELECT_OPEN_FOR_USER,
+            self._hot.select_open_for_user,
             {"team": team, "channel": channel, "user": user, "now": self._now()},
         )
 
-    def _one_conversation(
-        self, query: sa.Select[Any], params: dict[str, Any]
-    ) -> ConversationRow | None:
-        with self.engine.connect() as conn:
-            found = conn.execute(query, params).first()
+    def _one_conversation(self, query: Prepared, params: dict[str, Any]) -> ConversationRow | None:
+        with driver_transaction(self.engine, write=False) as conn:
+            found = query.first(conn, params)
         return None if found is None else ConversationRow(*found)
 
     def apply_step(
@@ -372,10 +435,11 @@ class Store:
             "n": len(outbox_messages),
         }
         direct = self._direct if outbox_messages else None
-        with write_transaction(self.engine) as conn:
-            updated = conn.execute(_STEP_UPDATE, params).first()
-            if updated is None:
+        with driver_transaction(self.engine) as conn:
+            found = self._hot.step_update.first(conn, params)
+            if found is None:
                 return self._explain_refusal(conn, conversation_id, now)
+            updated = _Stepped(*found)
             first_seq = updated.outbox_seq - len(outbox_messages) + 1
             claimed = self._insert_outbox(
                 conn,
@@ -404,29 +468,22 @@ class Store:
         with write_transaction(self.engine) as conn:
             updated = conn.execute(stmt).first()
             if updated is None:
-                return self._explain_refusal(conn, conversation_id, now)
+                return self._explain_refusal(driver_of(conn), conversation_id, now)
         return StepResult(Outcome.APPLIED, updated.version)
 
-    def _explain_refusal(
-        self, conn: sa.Connection, conversation_id: str, now: datetime
-    ) -> StepResult:
-        current = conn.execute(
-            sa.select(_conv.version, _conv.status, _conv.expires_at).where(
-                _conv.id == conversation_id
-            )
-        ).first()
+    def _explain_refusal(self, driver: Any, conversation_id: str, now: datetime) -> StepResult:
+        """Why a step's compare-and-set matched no row (in its transaction)."""
+        params = {"cid": conversation_id, "now": now}
+        current = self._hot.current_state.first(driver, params)
         if current is None:
             return StepResult(Outcome.MISSING, None)
-        if current.status == EXPIRED:
-            return StepResult(Outcome.EXPIRED, current.version)
-        if current.status in MOVABLE and current.expires_at <= now:
-            conn.execute(
-                conversations.update()
-                .where(_conv.id == conversation_id, _conv.status.in_(MOVABLE))
-                .values(status=EXPIRED, updated_at=now)
-            )
-            return StepResult(Outcome.EXPIRED, current.version)
-        return StepResult(Outcome.STALE, current.version)
+        version, status, expires_at = current
+        if status == EXPIRED:
+            return StepResult(Outcome.EXPIRED, version)
+        if status in MOVABLE and expires_at <= now:
+            self._hot.mark_expired.run(driver, params)
+            return StepResult(Outcome.EXPIRED, version)
+        return StepResult(Outcome.STALE, version)
 
     def set_thread_ts(self, conversation_id: str, thread_ts: str) -> None:
         """Record the Slack ts of the conversation's root message."""
@@ -455,8 +512,8 @@ class Store:
     def mark_seen(self, key: str) -> bool:
         """True the first time ``key`` (a Slack event_id or action key) is seen."""
         params = {"key": key, "seen_at": self._now()}
-        with write_transaction(self.engine) as conn:
-            return conn.execute(self._mark_seen, params).first() is not None
+        with driver_transaction(self.engine) as conn:
+            return self._hot.mark_seen.first(conn, params) is not None
 
     def recent_recommendations(
         self, team: str, channel: str, limit: int = 5
@@ -512,7 +569,7 @@ class Store:
         with write_transaction(self.engine) as conn:
             first_seq = self._reserve_seq(conn, conversation_id, len(messages))
             claimed = self._insert_outbox(
-                conn,
+                driver_of(conn),
                 conversation_id,
                 messages,
                 now,
@@ -568,12 +625,12 @@ class Store:
                 return []
             order = [h.conversation_id for h in heads]
             pending = conn.execute(_PENDING_OF, {"cids": order}).all()
-            by_conv: dict[str, list[Any]] = {cid: [] for cid in order}
+            by_conv: dict[str, list[OutboxRow]] = {cid: [] for cid in order}
             for row in pending:
-                by_conv[row.conversation_id].append(row)
+                by_conv[row.conversation_id].append(_outbox_row(row))
             head_ids = {h.id for h in heads}
             room = batch - len(heads)
-            chosen: list[Any] = []
+            chosen: list[OutboxRow] = []
             for cid in order:
                 rows = by_conv[cid]
                 # The head seen by the first query must still lead this conversation.
@@ -595,34 +652,40 @@ class Store:
         self, conversation_id: str, *, lease: timedelta, now: datetime | None = None
     ) -> list[OutboxRow]:
         """Claim one conversation's pending rows, in seq order, when its first pending
-        row is due and nobody holds it (the deliverer chasing messages that were queued
-        while it was sending the ones before them). Empty when there is nothing to take."""
+        row is due and nobody holds it. Empty when there is nothing to take."""
         now = now or self._now()
-        token = uuid.uuid4().hex
-        until = now + lease
-        try:
-            with write_transaction(self.engine) as conn:
-                rows = conn.execute(_PENDING_OF, {"cids": [conversation_id]}).all()
-                if not rows or _held(rows[0].claimed_until, now) or rows[0].next_attempt_at > now:
-                    return []
-                chosen = _contiguous(rows, now, len(rows))
-                ids = [r.id for r in chosen]
-                taken = conn.execute(
-                    _CLAIM_FREE, {"ids": ids, "now": now, "until": until, "token": token}
-                ).rowcount
-                if taken != len(ids):  # another deliverer got there first (PostgreSQL)
-                    raise _Raced
-        except _Raced:
+        with driver_transaction(self.engine) as conn:
+            return self._claim_next(conn, conversation_id, now, lease)
+
+    def _claim_next(
+        self, conn: Any, conversation_id: str, now: datetime, lease: timedelta
+    ) -> list[OutboxRow]:
+        """In an open transaction: claim the conversation's first pending rows if the
+        first is due and free (up to ``CLAIM_AT_ONCE``, stopping at one held)."""
+        hot = self._hot
+        found = hot.pending_of_one.rows(conn, {"cid": conversation_id})
+        rows = [_outbox_row(r) for r in found]
+        if not rows or _held(rows[0].claimed_until, now) or rows[0].next_attempt_at > now:
+            return []
+        chosen = _contiguous(rows, now, CLAIM_AT_ONCE - 1)
+        token, until = uuid.uuid4().hex, now + lease
+        params: dict[str, Any] = {"now": now, "until": until, "token": token}
+        params.update((f"id{i}", r.id) for i, r in enumerate(chosen))
+        if hot.claim_free(len(chosen)).count(conn, params) != len(chosen):
+            # Another deliverer took some first (PostgreSQL): leave them all to it.
+            hot.release_token.run(conn, {"token": token})
             return []
         return [_claimed(r, until, token, now) for r in chosen]
 
     def ref_targets(self, conversation_id: str, before_seq: int) -> dict[str, RefTarget]:
         """For each ref name, the latest row of the conversation before ``before_seq``."""
-        with self.engine.connect() as conn:
-            return {
-                r.ref: RefTarget(seq=r.seq, status=r.status, slack_ts=r.slack_ts, error=r.error)
-                for r in conn.execute(_REF_TARGETS, {"cid": conversation_id, "seq": before_seq})
-            }
+        params = {"cid": conversation_id, "seq": before_seq}
+        with driver_transaction(self.engine, write=False) as conn:
+            found = self._hot.ref_targets.rows(conn, params)
+        return {
+            ref: RefTarget(seq=seq, status=status, slack_ts=ts, error=error)
+            for seq, ref, status, ts, error in found
+        }
 
     def extend_claims(self, ids: Iterable[int], token: str, until: datetime) -> int:
         """Push the lease on still-claimed rows out to ``until``; returns rows extended."""
@@ -663,25 +726,53 @@ class Store:
         """:meth:`record_sent` for several claimed rows in one transaction; returns the
         ids recorded (the others had lost their claim)."""
         now = now or self._now()
-        done: set[int] = set()
         if not sent:
-            return done
-        with write_transaction(self.engine) as conn:
-            for row, slack_ts in sent:
-                params = {
-                    "row_id": row.id,
-                    "token": row.claim_token,
-                    "ts": slack_ts,
-                    "now": now,
-                    "tries": row.attempts + 1,
-                }
-                if not conn.execute(_MARK_SENT, params).rowcount:
-                    continue
-                done.add(row.id)
-                if row.sets_thread and slack_ts:
-                    conn.execute(
-                        _SET_THREAD, {"cid": row.conversation_id, "ts": slack_ts, "now": now}
-                    )
+            return set()
+        with driver_transaction(self.engine) as conn:
+            return self._mark_sent(conn, sent, now)
+
+    def record_sent_and_claim_next(
+        self,
+        sent: Sequence[tuple[OutboxRow, str | None]],
+        conversation_id: str,
+        *,
+        lease: timedelta,
+        now: datetime | None = None,
+    ) -> tuple[set[int], list[OutboxRow]]:
+        """:meth:`record_sent_many` for the last rows of a claimed run, and in the same
+        transaction :meth:`claim_conversation`: rows a step queued behind them while
+        they were being sent go to the same sender next, with no claim pass between.
+        Nothing is claimed when a sent row had lost its claim."""
+        with driver_transaction(self.engine) as conn:
+            if self._hot.lock_conversation is not None:
+                self._hot.lock_conversation.rows(conn, {"cid": conversation_id})
+            # Read the clock only now: a step that committed first, while this waited for
+            # the lock, may have stamped its rows due later than our caller's moment.
+            now = self._now() if now is None else max(now, self._now())
+            done = self._mark_sent(conn, sent, now)
+            if len(done) < len(sent):
+                return done, []
+            return done, self._claim_next(conn, conversation_id, now, lease)
+
+    def _mark_sent(
+        self, conn: Any, sent: Sequence[tuple[OutboxRow, str | None]], now: datetime
+    ) -> set[int]:
+        """Mark rows sent if their claim still holds; the ids marked."""
+        mark_sent, set_thread = self._hot.mark_sent, self._hot.set_thread
+        done: set[int] = set()
+        for row, slack_ts in sent:
+            params = {
+                "row_id": row.id,
+                "token": row.claim_token,
+                "ts": slack_ts,
+                "now": now,
+                "tries": row.attempts + 1,
+            }
+            if not mark_sent.count(conn, params):
+                continue
+            done.add(row.id)
+            if row.sets_thread and slack_ts:
+                set_thread.count(conn, {"cid": row.conversation_id, "ts": slack_ts, "now": now})
         return done
 
     def record_retry(
@@ -702,7 +793,9 @@ class Store:
         notices: Sequence[OutboxMessage] = (),
         now: datetime | None = None,
     ) -> bool:
-        """Give a claimed row up and enqueue ``notices`` for its conversation, atomically.
+        """Give a claimed row up and enqueue ``notices`` for its conversation, atomically
+        (the sender of the row's run takes them when it ends, see
+        :meth:`record_sent_and_claim_next`).
 
         False when the claim was lost; nothing changes then.
         """
@@ -711,9 +804,9 @@ class Store:
             done = _settle_claim(conn, row, status=FAILED, attempts=attempts, error=error)
             if done and notices:
                 first_seq = self._reserve_seq(conn, row.conversation_id, len(notices))
-                self._insert_outbox(conn, row.conversation_id, notices, now, first_seq=first_seq)
-        if done and notices:  # queued behind the group still being sent: say so
-            self._hand_off(self._direct, row.conversation_id, [])
+                self._insert_outbox(
+                    driver_of(conn), row.conversation_id, notices, now, first_seq=first_seq
+                )
         return bool(done)
 
     # ---- helpers -------------------------------------------------------------------
@@ -727,24 +820,31 @@ class Store:
 
     def _insert_outbox(
         self,
-        conn: sa.Connection,
+        conn: Any,
         conversation_id: str,
         messages: Sequence[OutboxMessage],
         now: datetime,
         *,
         first_seq: int,
         claim_for: timedelta | None = None,
-    ) -> list[OutboxRow]:
-        """Insert messages numbered from ``first_seq`` (reserved by the caller). With
-        ``claim_for``, claim them for that long too when nothing earlier is pending;
-        returns the claimed."""
+    ) -> list[OutboxRow] | None:
+        """Insert messages numbered from ``first_seq`` (reserved by the caller).
+
+        With ``claim_for``, also claim them for that long when nothing earlier is
+        pending, and return the claimed rows. Otherwise the list is empty, or None when
+        the earlier pending rows are claimed: whoever sends them takes these next
+        (:meth:`record_sent_and_claim_next`), so nobody needs telling."""
         if not messages:
             return []
         token = until = None
+        hot = self._hot
+        behind_held = False
         if claim_for is not None:
-            earlier = conn.execute(_EARLIER_PENDING, {"cid": conversation_id, "seq": first_seq})
-            if earlier.first() is None:
+            earlier = hot.earlier_pending.first(conn, {"cid": conversation_id, "seq": first_seq})
+            if earlier is None:
                 token, until = uuid.uuid4().hex, now + claim_for
+            else:
+                behind_held = _held(earlier[0], now)
         rows = [
             {
                 "conversation_id": conversation_id,
@@ -762,18 +862,25 @@ class Store:
             }
             for i, m in enumerate(messages)
         ]
+        ids: dict[int, int] = {}  # seq -> id
+        for start in range(0, len(rows), INSERT_AT_ONCE):
+            chunk = rows[start : start + INSERT_AT_ONCE]
+            params = {f"{k}_{i}": v for i, row in enumerate(chunk) for k, v in row.items()}
+            insert = hot.insert_outbox(len(chunk), returning=token is not None)
+            if token is None:
+                insert.run(conn, params)
+            else:
+                ids.update((seq, row_id) for row_id, seq in insert.rows(conn, params))
         if token is None:
-            conn.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
-            return []
-        ids = conn.execute(_INSERT_OUTBOX_IDS, rows).scalars().all()
+            return None if behind_held else []
         return [
-            OutboxRow(id=row_id, slack_ts=None, error=None, sent_at=None, **row)
-            for row_id, row in zip(ids, rows, strict=True)
+            OutboxRow(id=ids[row["seq"]], slack_ts=None, error=None, sent_at=None, **row)
+            for row in rows
         ]
 
     def _upsert_recommendation(
         self,
-        conn: sa.Connection,
+        conn: Any,
         conversation_id: str,
         conv: Any,
         summary: dict[str, Any],
@@ -788,13 +895,29 @@ class Store:
             "summary": summary,
             "created_at": now,
         }
-        conn.execute(self._upsert_recommendation_stmt, params)
+        self._hot.upsert_recommendation.run(conn, params)
 
 
-def _claimed(row: Any, until: datetime, token: str, now: datetime) -> OutboxRow:
+def _outbox_row(values: Sequence[Any]) -> OutboxRow:
+    """An OutboxRow from a ``select(outbox)`` row (table column order)."""
+    return OutboxRow(**dict(zip(_OUTBOX_FIELDS, values, strict=True)))
+
+
+class _Stepped(NamedTuple):
+    """What a step's UPDATE ... RETURNING gives back."""
+
+    version: int
+    outbox_seq: int
+    team: str
+    channel: str
+    user: str
+    flow_name: str
+
+
+def _claimed(row: OutboxRow, until: datetime, token: str, now: datetime) -> OutboxRow:
     """A row as its new claim holds it. A row whose earlier claim lapsed (its holder died
     or overran the lease mid-send) may have been sent: its error says so."""
-    claimed = replace(OutboxRow(**row._mapping), claimed_until=until, claim_token=token)
+    claimed = replace(row, claimed_until=until, claim_token=token)
     if row.claimed_until is not None and row.claimed_until < now:
         claimed = replace(claimed, error=UNCONFIRMED + "an earlier attempt's claim lapsed")
     return claimed
@@ -808,7 +931,7 @@ def _held(claimed_until: datetime | None, now: datetime) -> bool:
     return claimed_until is not None and claimed_until >= now
 
 
-def _contiguous(rows: Sequence[Any], now: datetime, room: int) -> list[Any]:
+def _contiguous(rows: Sequence[OutboxRow], now: datetime, room: int) -> list[OutboxRow]:
     """A conversation's head row and the pending rows right after it, up to ``room``
     followers, stopping at one someone else holds: order must stay contiguous."""
     run = [rows[0]]
@@ -817,10 +940,6 @@ def _contiguous(rows: Sequence[Any], now: datetime, room: int) -> list[Any]:
             break
         run.append(follower)
     return run
-
-
-class _Raced(Exception):
-    """Rolls back a claim that another deliverer partly took first."""
 
 
 def _check_status(status: str) -> None:
@@ -838,3 +957,64 @@ def _settle_claim(conn: sa.Connection, row: OutboxRow, **values: Any) -> bool:
         .values(claimed_until=None, claim_token=None, **values)
     )
     return bool(released.rowcount)
+
+
+class _HotStatements:
+    """The statements on every step's path, compiled once for the store's dialect and
+    run on the driver (see :mod:`bot.store.driver`); the rest go through SQLAlchemy."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self._dialect = dialect
+        postgres = dialect.name == "postgresql"
+        insert = pg_dialect.insert if postgres else sqlite_dialect.insert
+        mark_seen = (
+            insert(seen_events)
+            .on_conflict_do_nothing(index_elements=[seen_events.c.key])
+            .returning(seen_events.c.key)
+        )
+        upsert = insert(recommendations)
+        upsert_recommendation = upsert.on_conflict_do_update(
+            index_elements=[recommendations.c.conversation_id],
+            set_={"summary": upsert.excluded.summary, "created_at": upsert.excluded.created_at},
+        )
+        self.select_by_id = Prepared(_SELECT_BY_ID, dialect)
+        self.select_by_thread = Prepared(_SELECT_BY_THREAD, dialect)
+        self.select_open_for_user = Prepared(_SELECT_OPEN_FOR_USER, dialect)
+        self.step_update = Prepared(_STEP_UPDATE, dialect)
+        self.insert_conversation = Prepared(
+            _INSERT_CONVERSATION, dialect, [c.name for c in conversations.columns]
+        )
+        self.earlier_pending = Prepared(_EARLIER_PENDING, dialect)
+        self.pending_of_one = Prepared(_PENDING_OF_ONE, dialect)
+        self.ref_targets = Prepared(_REF_TARGETS, dialect)
+        self.mark_sent = Prepared(_MARK_SENT, dialect)
+        self.set_thread = Prepared(_SET_THREAD, dialect)
+        self.mark_seen = Prepared(mark_seen, dialect, ["key", "seen_at"])
+        self.upsert_recommendation = Prepared(
+            upsert_recommendation,
+            dialect,
+            [c.name for c in recommendations.columns if c.name != "id"],
+        )
+
+        self.current_state = Prepared(_CURRENT_STATE, dialect)
+        # Only PostgreSQL needs the row lock; SQLite serializes writers already.
+        self.lock_conversation = Prepared(_LOCK_CONVERSATION, dialect) if postgres else None
+        self.release_token = Prepared(_RELEASE_TOKEN, dialect)
+        self.mark_expired = Prepared(_MARK_EXPIRED, dialect)
+        self._inserts: dict[tuple[int, bool], Prepared] = {}
+        self._claims: dict[int, Prepared] = {}
+
+    def insert_outbox(self, n: int, returning: bool) -> Prepared:
+        """The INSERT of ``n`` outbox rows (see :func:`_insert_outbox_rows`)."""
+        key = (n, returning)
+        found = self._inserts.get(key)
+        if found is None:
+            found = self._inserts[key] = Prepared(_insert_outbox_rows(n, returning), self._dialect)
+        return found
+
+    def claim_free(self, n: int) -> Prepared:
+        """The claim of ``n`` free rows (see :func:`_claim_free`)."""
+        found = self._claims.get(n)
+        if found is None:
+            found = self._claims[n] = Prepared(_claim_free(n), self._dialect)
+        return found

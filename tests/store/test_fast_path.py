@@ -1,5 +1,6 @@
 """The deliverer's fast path: rows claimed in the transaction that commits them,
-chased when queued behind others, and sends recorded per non-repeatable message."""
+taken by the holder of the rows they queued behind, and sends recorded per
+non-repeatable message."""
 
 from __future__ import annotations
 
@@ -42,22 +43,38 @@ def test_rows_at_the_head_are_claimed_at_commit(store: Store, clock: FakeClock) 
     assert store.claim_outbox(lease=LEASE, batch=10) == []
 
 
-def test_rows_behind_pending_ones_are_left_for_the_claim_queries(
+def test_rows_behind_held_ones_go_to_their_holder(store: Store, clock: FakeClock) -> None:
+    receiver = Receiver()
+    store.hand_claims_to(receiver, LEASE)
+    cid = new_conversation(store, posts(1))
+    assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
+    assert len(receiver.calls) == 1  # queued behind a held row: nobody is told
+    assert all(r.claim_token is None for r in store.outbox_rows(cid)[1:])
+    first = receiver.calls[0][1][0]
+    # While the head is held, nobody can take the rows behind it.
+    assert store.claim_conversation(cid, lease=LEASE) == []
+    assert store.claim_outbox(lease=LEASE, batch=10) == []
+    # Its holder records it and takes them in the same transaction.
+    done, chased = store.record_sent_and_claim_next([(first, "1.0")], cid, lease=LEASE)
+    assert done == {first.id} and [r.seq for r in chased] == [2, 3]
+    assert store.claim_conversation(cid, lease=LEASE) == []  # now held
+    # A holder whose claim was lost records nothing and takes nothing.
+    assert store.record_sent_and_claim_next([(first, "1.0")], cid, lease=LEASE) == (set(), [])
+
+
+def test_rows_behind_a_free_row_are_left_for_the_claim_queries(
     store: Store, clock: FakeClock
 ) -> None:
     receiver = Receiver()
     store.hand_claims_to(receiver, LEASE)
     cid = new_conversation(store, posts(1))
+    [(_, [first])] = receiver.calls
+    store.record_retry(first, attempts=1, next_attempt_at=clock() + timedelta(seconds=5), error="x")
     assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
     assert receiver.calls[1] == (cid, [])  # "new work behind": nothing claimed
-    assert all(r.claim_token is None for r in store.outbox_rows(cid)[1:])
-    first = receiver.calls[0][1][0]
-    # While the head is held, nobody can take the rows behind it.
-    assert store.claim_conversation(cid, lease=LEASE) == []
-    assert store.record_sent(first, "1.0")
-    chased = store.claim_conversation(cid, lease=LEASE)
-    assert [r.seq for r in chased] == [2, 3]
-    assert store.claim_conversation(cid, lease=LEASE) == []  # now held
+    assert store.claim_conversation(cid, lease=LEASE) == []  # the head is not due yet
+    clock.advance(5)
+    assert [r.seq for r in store.claim_conversation(cid, lease=LEASE)] == [1, 2, 3]
 
 
 def test_claim_conversation_waits_for_a_postponed_head(store: Store, clock: FakeClock) -> None:
@@ -152,12 +169,12 @@ def test_non_repeatable_sends_are_recorded_before_the_next_send(
     sender = FakeSender(behaviour=check)
     sender.repeatable = frozenset({"update", "pin"})  # type: ignore[attr-defined]
     transactions = []
-    original = store.record_sent_many
-    store.record_sent_many = lambda sent, **kw: (
-        transactions.append(  # type: ignore[method-assign]
-            [r.seq for r, _ in sent]
-        )
-        or original(sent, **kw)
+    original, original_last = store.record_sent_many, store.record_sent_and_claim_next
+    store.record_sent_many = lambda sent, **kw: (  # type: ignore[method-assign]
+        transactions.append([r.seq for r, _ in sent]) or original(sent, **kw)
+    )
+    store.record_sent_and_claim_next = lambda sent, *a, **kw: (  # type: ignore[method-assign]
+        transactions.append([r.seq for r, _ in sent]) or original_last(sent, *a, **kw)
     )
     deliverer = Deliverer(store, sender, clock=clock, maintenance_interval=None)
     assert deliverer.deliver_due() == 4
@@ -210,3 +227,39 @@ def test_a_row_whose_claim_lapsed_comes_back_unconfirmed(store: Store, clock: Fa
     store.release_claims([again.id], again.claim_token or "")
     [third] = store.claim_conversation(cid, lease=LEASE)
     assert third.error is None  # released, not lapsed: nobody was sending it
+
+
+def test_a_holder_recording_and_a_step_enqueueing_never_both_miss(db: Database) -> None:
+    """A sender records its last rows while a step (in another process, as far as the
+    database knows) queues more behind them: either the sender's transaction takes the
+    new rows or the step's claims them itself. Never neither, which would strand them
+    until a claim pass."""
+    store, other = db.make_store(), db.make_store()
+    handed: list[list[OutboxRow]] = []
+    other.hand_claims_to(lambda cid, rows: handed.append(rows), LEASE)
+
+    def record(start: threading.Barrier, head: OutboxRow, out: list[OutboxRow]) -> None:
+        start.wait()
+        sent = [(head, "1.1")]
+        out += store.record_sent_and_claim_next(sent, head.conversation_id, lease=LEASE)[1]
+
+    def step(start: threading.Barrier, cid: str) -> None:
+        start.wait()
+        assert other.apply_step(cid, 1, {}, posts(2, start=2)).ok
+
+    for round_ in range(30):
+        cid = new_conversation(store, posts(1))
+        [head] = store.claim_outbox(lease=LEASE, batch=10)
+        handed.clear()
+        start = threading.Barrier(2)
+        chased: list[OutboxRow] = []
+        threads = [
+            threading.Thread(target=record, args=(start, head, chased)),
+            threading.Thread(target=step, args=(start, cid)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        taken = [r.seq for r in chased] + [r.seq for rows in handed for r in rows]
+        assert sorted(taken) == [2, 3], f"round {round_}: {chased} / {handed}"

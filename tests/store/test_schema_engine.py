@@ -17,7 +17,7 @@ from bot.store import (
     make_engine,
 )
 from bot.store import schema as schema_module
-from bot.store.engine import DB_FILENAME, write_transaction
+from bot.store.engine import DB_FILENAME, _write_lock_of, write_transaction
 from tests.store.conftest import Database
 from tests.store.helpers import new_conversation
 
@@ -113,6 +113,57 @@ def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None:
     finally:
         other.close()
         store.dispose()
+
+
+def test_sqlite_writers_in_forked_processes_queue_on_the_file_lock(tmp_path: Path) -> None:
+    """gunicorn forks its workers after the master used the database: each worker must
+    take the write lock for itself (a descriptor inherited across fork would share
+    the master's lock), and a waiting writer goes once the holder lets go.
+
+    The two processes hand over by events, not by sleeping, so a slow or busy machine
+    cannot reorder them: the holder takes the lock only once the waiter has opened its
+    store, and keeps it until the waiter has tried the file lock."""
+    import fcntl
+    import multiprocessing
+    import time
+
+    Store.from_url(None, tmp_path).dispose()  # the master, before forking
+    fork = multiprocessing.get_context("fork")
+    waiter_ready, holding, tried = fork.Event(), fork.Event(), fork.Event()
+    released, got = fork.Value("d", 0.0), fork.Value("d", 0.0)
+    excluded = fork.Value("i", 0)
+
+    def holder() -> None:
+        worker = Store.from_url(None, tmp_path)
+        assert waiter_ready.wait(30)
+        with write_transaction(worker.engine):
+            holding.set()
+            assert tried.wait(30)
+            released.value = time.monotonic()
+        worker.dispose()
+
+    def waiter() -> None:
+        worker = Store.from_url(None, tmp_path)
+        waiter_ready.set()
+        assert holding.wait(30)
+        descriptor = _write_lock_of(worker.engine)._file()  # type: ignore[union-attr]
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            excluded.value = 1
+        tried.set()
+        with write_transaction(worker.engine):
+            got.value = time.monotonic()
+        worker.dispose()
+
+    processes = [fork.Process(target=holder), fork.Process(target=waiter)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    assert [p.exitcode for p in processes] == [0, 0]
+    assert excluded.value == 1  # the holder's lock kept the waiter out
+    assert released.value <= got.value  # ...until the holder let go
 
 
 def test_unwritable_data_dir_names_the_path(tmp_path: Path) -> None:
