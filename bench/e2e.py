@@ -1227,10 +1227,11 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
 
 
 def workers_threads() -> str:
-    return (
-        f"gthread, {os.environ.get('WEB_CONCURRENCY', '1')} worker(s) x "
-        f"{os.environ.get('GUNICORN_THREADS', '8')} threads"
-    )
+    from bot.settings import Settings
+
+    # What bot.slack.gunicorn_conf reads (environment, then .env), tokens aside.
+    s = Settings(slack_bot_token="xoxb-bench", slack_signing_secret="bench")
+    return f"gthread, {s.workers()} worker(s) x {s.gunicorn_threads} threads"
 
 
 def main(argv: list[str] | None = None) -> int:
