@@ -64,7 +64,7 @@ def run_command(name: str) -> int:
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        runtime = build_runtime().start()
+        runtime = build_runtime().start().settle()
         log.info("running in Socket Mode")
         SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value()).start()
         return 0

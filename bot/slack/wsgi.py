@@ -88,7 +88,7 @@ def warm() -> Wsgi:
             if _app is None:
                 from bot.cli_app import build_runtime
 
-                _app = make_wsgi(build_runtime().start())
+                _app = make_wsgi(build_runtime().start().settle())
     return _app
 
 
