@@ -1231,7 +1231,7 @@ def workers_threads() -> str:
 
     # What bot.slack.gunicorn_conf reads (environment, then .env), tokens aside.
     s = Settings(slack_bot_token="xoxb-bench", slack_signing_secret="bench")
-    return f"gthread, {s.workers()} worker(s) x {s.gunicorn_threads} threads"
+    return f"gthread, {s.web_concurrency} worker(s) x {s.gunicorn_threads} threads"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     slack_api_timeout: float = Field(default=10.0, gt=0, le=60)
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=600)
     outbox_senders: int = Field(default=4, ge=1, le=64)
-    web_concurrency: int | None = Field(default=None, ge=1, le=64)
+    # gunicorn worker processes. More use more cores (SQLite writers queue on a file
+    # lock), but each keeps its own per-channel pacing, its own caches, and its own idea
+    # of which messages it sent (bench/README.md measures both).
+    web_concurrency: int = Field(default=1, ge=1, le=64)
     gunicorn_threads: int = Field(default=8, ge=1, le=256)
     flows_dir: Path = DEFAULT_FLOWS_DIR
     flow_name: str = DEFAULT_FLOW
@@ -45,14 +48,8 @@ class Settings(BaseSettings):
     @field_validator("web_concurrency", mode="before")
     @classmethod
     def _workers(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    def workers(self) -> int:
-        """gunicorn worker processes: ``web_concurrency``, else 1. More workers use more
-        cores (SQLite writers queue on a file lock), but each keeps its own per-channel
-        pacing, its own caches, and its own idea of which messages it sent (bench/README.md
-        measures both)."""
-        return self.web_concurrency or 1
+        """Left empty (as in .env.example): the default, one worker."""
+        return 1 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_bot_token")
     @classmethod

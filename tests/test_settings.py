@@ -45,9 +45,9 @@ def test_gunicorn_workers_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("WEB_CONCURRENCY", "")  # as .env.example leaves it
     settings = load_settings(_env_file=None)
-    assert settings.workers() == 1 and settings.gunicorn_threads == 8
+    assert settings.web_concurrency == 1 and settings.gunicorn_threads == 8
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
-    assert load_settings(_env_file=None).workers() == 3
+    assert load_settings(_env_file=None).web_concurrency == 3
 
 
 def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,8 @@ from bot.settings import ConfigError, load_settings
 try:
     _settings = load_settings()
     _host, _port, _level = _settings.host, _settings.port, _settings.log_level
-    # WEB_CONCURRENCY (default 1) x GUNICORN_THREADS; see Settings.workers.
-    _workers, _threads = _settings.workers(), _settings.gunicorn_threads
+    # WEB_CONCURRENCY (default 1) x GUNICORN_THREADS; see Settings.web_concurrency.
+    _workers, _threads = _settings.web_concurrency, _settings.gunicorn_threads
 except ConfigError:  # on_starting reports it and exits 2
     _host, _port, _level, _workers, _threads = "0.0.0.0", 3000, "INFO", 1, 1
 

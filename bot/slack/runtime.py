@@ -95,6 +95,5 @@ class Runtime:
         return self
 
     def stop(self) -> None:
-
         self.deliverer.stop()
         self.store.dispose()

@@ -995,7 +995,6 @@ class _HotStatements:
             dialect,
             [c.name for c in recommendations.columns if c.name != "id"],
         )
-
         self.current_state = Prepared(_CURRENT_STATE, dialect)
         # Only PostgreSQL needs the row lock; SQLite serializes writers already.
         self.lock_conversation = Prepared(_LOCK_CONVERSATION, dialect) if postgres else None
