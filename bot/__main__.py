@@ -50,7 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     paths = flow_commands.add_parser("paths", help="print every path from start to end")
     paths.add_argument("name", nargs="?", default=DEFAULT_FLOW)
-    commands.add_parser("run", help="run the Slack app")
+    run = commands.add_parser("run", help="run the Slack app")
+    run.add_argument(
+        "--mode",
+        choices=("auto", "http", "socket"),
+        default="auto",
+        help="http: serve POST /slack/events; socket: Socket Mode; auto (default): "
+        "Socket Mode when SLACK_APP_TOKEN is set",
+    )
     commands.add_parser("retention", help="expire idle conversations and purge old rows")
     return parser
 
@@ -130,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("run", "retention"):
             from bot.cli_app import run_command
 
-            return run_command(args.command)
+            return run_command(args.command, getattr(args, "mode", "auto"))
     except FlowError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -25,11 +25,10 @@ def build_runtime():  # -> Runtime (imported lazily: Slack and the store load on
     from bot.flow.errors import FlowError
     from bot.slack.runtime import Runtime
     from bot.store import StoreConfigError
+    from bot.store.errors import UNAVAILABLE
 
     settings = _settings_or_exit()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level)
     try:
         return Runtime.create(settings)
     except SlackApiError as exc:
@@ -40,6 +39,8 @@ def build_runtime():  # -> Runtime (imported lazily: Slack and the store load on
         )
     except (StoreConfigError, FlowError) as exc:
         print(exc, file=sys.stderr)
+    except UNAVAILABLE as exc:
+        print(database_problem(settings, exc), file=sys.stderr)
     except OSError as exc:
         print(
             f"cannot reach the Slack API at {settings.slack_api_url or 'https://slack.com/api/'}"
@@ -49,19 +50,65 @@ def build_runtime():  # -> Runtime (imported lazily: Slack and the store load on
     raise SystemExit(2)
 
 
-def run_command(name: str) -> int:
+def configure_logging(level: str) -> None:
+    """One format for everything; libraries that talk too much at INFO are held back."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # transitions logs two INFO lines for every step of every conversation.
+    logging.getLogger("transitions").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def database_problem(settings: Settings, exc: BaseException) -> str:
+    """One line for a database that cannot be used at start (no traceback, no password)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.store.engine import normalise_url
+
+    where = f"SQLite in {settings.data_dir}"
+    if settings.database_url:
+        try:
+            where = make_url(normalise_url(settings.database_url)).render_as_string(
+                hide_password=True
+            )
+        except Exception:
+            where = "DATABASE_URL"
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = cause[-1] if cause else type(exc).__name__
+    return (
+        f"cannot use the database {where}: {reason}; check DATABASE_URL "
+        "(host, port, user, password, database name) and that the server is running"
+    )
+
+
+def run_command(name: str, mode: str = "auto") -> int:
     if name == "retention":
-        from bot.store import Store, run_retention
+        from bot.store import Store, StoreConfigError, run_retention
+        from bot.store.errors import UNAVAILABLE
 
         settings = _settings_or_exit()
-        counts = run_retention(Store.from_url(settings.database_url, settings.data_dir))
+        try:
+            store = Store.from_url(settings.database_url, settings.data_dir)
+        except StoreConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        except UNAVAILABLE as exc:
+            print(database_problem(settings, exc), file=sys.stderr)
+            return 2
+        counts = run_retention(store)
         print(
             f"expired {counts.expired} conversations; removed {counts.seen_events} seen events "
             f"and {counts.outbox} delivered outbox rows"
         )
         return 0
     settings = _settings_or_exit()
-    if settings.socket_mode:
+    socket_mode = settings.socket_mode if mode == "auto" else mode == "socket"
+    if socket_mode and not settings.socket_mode:
+        print(
+            "configuration error: SLACK_APP_TOKEN is not set; Socket Mode needs an "
+            "app-level token (xapp-...)",
+            file=sys.stderr,
+        )
+        return 2
+    if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         runtime = build_runtime().start().settle()
@@ -72,16 +119,21 @@ def run_command(name: str) -> int:
 
 
 def serve_http(settings: Settings) -> int:
-    """gunicorn in this process, with the same settings as the Procfile's web process."""
-    from gunicorn.app.wsgiapp import WSGIApplication
+    """waitress on HOST:PORT (see `bot.slack.http_server`), until SIGTERM or Ctrl-C."""
+    from bot.slack.http_server import make_server, serve_forever
+    from bot.slack.wsgi import make_wsgi
 
-    sys.argv = [
-        "gunicorn",
-        "-c",
-        "python:bot.slack.gunicorn_conf",
-        "--bind",
-        f"{settings.host}:{settings.port}",
-        "bot.slack.wsgi:application",
-    ]
-    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+    runtime = build_runtime().start().settle()
+    try:
+        server = make_server(
+            make_wsgi(runtime), settings.host, settings.port, settings.http_threads
+        )
+    except OSError as exc:
+        runtime.stop()
+        print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        serve_forever(server)
+    finally:
+        runtime.stop()
     return 0

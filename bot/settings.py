@@ -37,19 +37,13 @@ class Settings(BaseSettings):
     slack_api_timeout: float = Field(default=10.0, gt=0, le=60)
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=600)
     outbox_senders: int = Field(default=4, ge=1, le=64)
-    # gunicorn worker processes. More use more cores (SQLite writers queue on a file
-    # lock), but each keeps its own per-channel pacing, its own caches, and its own idea
-    # of which messages it sent (bench/README.md measures both).
-    web_concurrency: int = Field(default=1, ge=1, le=64)
-    gunicorn_threads: int = Field(default=8, ge=1, le=256)
+    # Request threads of the HTTP server (waitress). A thread only ever sees a request
+    # whose body has arrived in full, so slow clients do not tie them up.
+    http_threads: int = Field(
+        default=8, ge=1, le=256, validation_alias=AliasChoices("HTTP_THREADS", "GUNICORN_THREADS")
+    )
     flows_dir: Path = DEFAULT_FLOWS_DIR
     flow_name: str = DEFAULT_FLOW
-
-    @field_validator("web_concurrency", mode="before")
-    @classmethod
-    def _workers(cls, value: object) -> object:
-        """Left empty (as in .env.example): the default, one worker."""
-        return 1 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_bot_token")
     @classmethod

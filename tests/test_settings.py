@@ -22,7 +22,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             "DATABASE_URL",
             "PORT",
             "ANSWER_POLICY",
-            "WEB_CONCURRENCY",
+            "HTTP_THREADS",
             "GUNICORN_THREADS",
         ):
             monkeypatch.delenv(name)
@@ -40,14 +40,14 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "s3cr3t-value" not in repr(settings) and "xoxb-1" not in repr(settings)
 
 
-def test_gunicorn_workers_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in REQUIRED.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("WEB_CONCURRENCY", "")  # as .env.example leaves it
-    settings = load_settings(_env_file=None)
-    assert settings.web_concurrency == 1 and settings.gunicorn_threads == 8
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
-    assert load_settings(_env_file=None).web_concurrency == 3
+    assert load_settings(_env_file=None).http_threads == 8
+    monkeypatch.setenv("GUNICORN_THREADS", "3")  # the name it had under gunicorn still works
+    assert load_settings(_env_file=None).http_threads == 3
+    monkeypatch.setenv("HTTP_THREADS", "5")
+    assert load_settings(_env_file=None).http_threads == 5
 
 
 def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,8 +73,8 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ({**REQUIRED, "ANSWER_POLICY": "everyone"}, "ANSWER_POLICY"),
         ({**REQUIRED, "SLACK_COMMAND": "llm cost"}, "SLACK_COMMAND must be a slash command"),
         ({**REQUIRED, "SLACK_API_URL": "slack.com"}, "SLACK_API_URL must be an http(s) URL"),
-        ({**REQUIRED, "WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
-        ({**REQUIRED, "GUNICORN_THREADS": "many"}, "GUNICORN_THREADS"),
+        ({**REQUIRED, "HTTP_THREADS": "0"}, "HTTP_THREADS"),
+        ({**REQUIRED, "HTTP_THREADS": "many"}, "HTTP_THREADS"),
     ],
 )
 def test_bad_configuration_names_the_variable(

@@ -7,34 +7,41 @@ import logging
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.slack.listeners import actions, commands, messages
+from bot.slack.listeners import actions, commands, lifecycle, messages
 from bot.slack.moves import Moves
+from bot.slack.token_health import TokenHealth
 
 log = logging.getLogger(__name__)
 
 
-def create_app(*, client: WebClient, signing_secret: str, moves: Moves) -> App:
-    """A Bolt app that acks after one commit (`process_before_response=True`)."""
+def create_app(
+    *, client: WebClient, signing_secret: str, moves: Moves, token: TokenHealth
+) -> App:
+    """A Bolt app that acks after one commit (`process_before_response=True`).
+
+    Bolt's signature check is off: `bot.slack.wsgi` checks every HTTP request before
+    Bolt parses it (and without logging its body); Socket Mode needs none."""
     app = App(
         client=client,
         signing_secret=signing_secret,
         process_before_response=True,
         ignoring_self_events_enabled=True,
+        request_verification_enabled=False,
         logger=_bolt_logger(),
     )
     for module in (commands, actions, messages):
         module.register(app, moves)
+    lifecycle.register(app, moves, token)
 
     @app.error
     def on_error(error: Exception, body: dict) -> BoltResponse:
         """Never a 5xx: an unexpected failure (often a malformed payload) is logged without
         the body (it holds what people typed); a slash command gets a reply people can read."""
         log.error(
-            "listener failed: %s: %s",
+            "listener failed: %s (details at DEBUG: they may quote what people typed)",
             type(error).__name__,
-            error,
-            exc_info=log.isEnabledFor(logging.DEBUG),
         )
+        log.debug("listener failure", exc_info=error)
         if isinstance(body, dict) and body.get("command"):
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SORRY})
         return BoltResponse(status=400, body={"error": "bad request"})

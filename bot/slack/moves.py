@@ -14,6 +14,7 @@ and posts the message of step s + 1.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,7 +32,14 @@ from bot.flow.loader import FlowRegistry
 from bot.slack import blocks
 from bot.slack.blocks import mention
 from bot.store import OutboxMessage, Store
-from bot.store.models import ConversationRow, Outcome
+from bot.store.models import (
+    NOTIFY_RESPONSE_URL,
+    NOTIFY_USER,
+    RETRY_UNTIL,
+    ConversationRow,
+    Outcome,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +53,32 @@ ENDED = {
 
 @dataclass
 class Plan:
-    """Outbox messages for one step, in the order they must reach Slack."""
+    """Outbox messages for one step, in the order they must reach Slack.
+
+    ``notify`` (private payload keys: the starter, the latest ``response_url``) goes
+    into every post and edit, so that whichever of them Slack refuses, the sender can
+    still tell someone privately. Edits that close a question are retried until
+    ``closes_until`` (the conversation's expiry), so no stale buttons outlive an outage.
+    """
 
     channel: str
+    notify: dict[str, str] = field(default_factory=dict)
+    closes_until: str | None = None
     messages: list[OutboxMessage] = field(default_factory=list)
 
     def post(self, message: dict, ref: str | None = None) -> None:
-        payload = {"channel": self.channel, "thread_ts": ROOT, **message}
+        payload = {"channel": self.channel, "thread_ts": ROOT, **message, **self.notify}
         self.messages.append(OutboxMessage("post", payload, ref=ref))
 
     def update(self, ref: str, message: dict) -> None:
-        payload = {"channel": self.channel, "ts": {"$ref": ref}, **message}
+        payload = {"channel": self.channel, "ts": {"$ref": ref}, **message, **self.notify}
         self.messages.append(OutboxMessage("update", payload))
+
+    def close(self, ref: str, message: dict) -> None:
+        """An edit that takes a question's buttons away."""
+        self.update(ref, message)
+        if self.closes_until:
+            self.messages[-1].payload[RETRY_UNTIL] = self.closes_until
 
     def pin_root(self) -> None:
         self.messages.append(OutboxMessage("pin", {"channel": self.channel, "timestamp": ROOT}))
@@ -75,6 +97,16 @@ class Click:
     user: str
     action_id: str
     value: str
+    response_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Who made a move, how to reach them privately, and the Slack event it answers."""
+
+    user: str
+    response_url: str | None = None
+    seen: str | None = None  # marked seen in the transaction that commits the move
 
 
 class Moves:
@@ -97,19 +129,31 @@ class Moves:
 
     # -- slash command ------------------------------------------------------------------
 
-    def start(self, *, team: str, channel: str, user: str, response_url: str | None) -> str:
+    def start(
+        self,
+        *,
+        team: str,
+        channel: str,
+        user: str,
+        response_url: str | None,
+        trigger_id: str | None = None,
+    ) -> str | None:
         """Open a thread: root message in the channel, first question in its thread.
-        A person's earlier open conversation in the same channel is ended first."""
+        A person's earlier open conversation in the same channel is ended first.
+        A command whose ``trigger_id`` came before (a replayed request) does nothing:
+        None."""
+        if trigger_id and not self.store.mark_seen(f"command:{trigger_id}"):
+            log.warning("ignoring a replayed slash command")
+            return None
+        turn = Turn(user, response_url)
         previous = self.store.find_open_for_user(team, channel, user)
         if previous is not None:
-            self._end(previous, user, "Replaced by a newer conversation.")
+            self._end(previous, turn, "Replaced by a newer conversation.")
         flow = self.flows.current(self.flow_name)
         conversation = Conversation.start(flow)
         conversation_id = uuid.uuid4().hex
-        plan = Plan(channel)
-        root = {"channel": channel, **blocks.root_message(user, flow.title)}
-        if response_url:
-            root["_response_url"] = response_url  # for telling the person if posting fails
+        plan = self._plan(channel, user, turn)
+        root = {"channel": channel, **blocks.root_message(user, flow.title), **plan.notify}
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
         self._open(plan, conversation, conversation_id, user)
         self.store.create_conversation(
@@ -129,7 +173,12 @@ class Moves:
         row = self.store.find_open_for_user(team, channel, user)
         if row is None:
             return False
-        return self._end(row, user, f"Cancelled by {mention(user)}.")
+        return self._end(row, Turn(user), f"Cancelled by {mention(user)}.")
+
+    def end_workspace(self, team: str, reason: str) -> int:
+        """The app was uninstalled from ``team`` (or its tokens revoked): nothing more
+        can be posted there, so its conversations end and their queue is dropped."""
+        return self.store.end_workspace(team, reason)
 
     def history(self, *, team: str, channel: str) -> dict:
         rows = self.store.recent_recommendations(team, channel, limit=10)
@@ -151,10 +200,11 @@ class Moves:
         if row is None or row.team != click.team or row.channel != click.channel:
             log.warning("ignoring a button that points at no conversation of this channel")
             return
+        turn = Turn(click.user, click.response_url)
         if not self._may_answer(row, click.user):
             self._note(
                 row,
-                click.user,
+                turn,
                 f"Only {mention(row.user)} can answer this one. "
                 f"Start your own with `{self.command}`.",
             )
@@ -162,79 +212,100 @@ class Moves:
         conversation = Conversation.restore(self.flows, row.record)
         ended = Status(row.status) if row.status in ENDED else conversation.status
         if ended in ENDED:
-            self._note(row, click.user, f"{ENDED[ended]} Start a new one with `{self.command}`.")
+            self._note(row, turn, f"{ENDED[ended]} Start a new one with `{self.command}`.")
             return
         if step != conversation.step:
             self._note(
-                row, click.user, "That was already answered; the thread shows the current question."
+                row, turn, "That was already answered; the thread shows the current question."
             )
             return
         if click.action_id.startswith(blocks.ANSWER_ACTION):
             if choice is None or conversation.question() is None:
                 return
             result = conversation.answer(choice, user=click.user)
-            self._after_answer(row, conversation, result, click.user, typed=None)
+            self._after_answer(row, conversation, result, turn, typed=None)
         elif click.action_id == blocks.RESTART_ACTION:
-            self._move(row, conversation, click.user, "restart")
+            self._move(row, conversation, turn, "restart")
         elif click.action_id == blocks.BACK_ACTION:
-            self._move(row, conversation, click.user, "back")
+            self._move(row, conversation, turn, "back")
 
     # -- typed replies in a thread --------------------------------------------------------
 
     def typed(
         self, *, team: str, channel: str, thread_ts: str, user: str, text: str, event_key: str
     ) -> None:
-        """A person's reply in a thread. Unrelated threads cost one indexed read."""
+        """A person's reply in a thread. Unrelated threads cost one indexed read. The
+        event is marked seen by the transaction that commits (or refuses) its step, so
+        a Slack retry after a failure is still handled."""
         row = self.store.find_by_thread(team, channel, thread_ts)
         if row is None or not self._may_answer(row, user) or row.status in ENDED:
             return
-        if not self.store.mark_seen(event_key):
-            return  # a retry or a repeated event: seen once
+        turn = Turn(user, seen=event_key)
         conversation = Conversation.restore(self.flows, row.record)
         result = conversation.answer(text, user=user)
         if isinstance(result, NotActive):
             command = parse_command(text)
             if command in ("back", "restart"):
-                self._move(row, conversation, user, command)
+                self._move(row, conversation, turn, command)
             elif command == "help":
-                self._enqueue(row, _thread_post(row, blocks.help_message(None, self.command)))
+                message = blocks.help_message(None, self.command)
+                self._enqueue(row, self._thread_post(row, turn, message), turn)
             return  # other chatter under a finished result is just conversation
-        self._after_answer(row, conversation, result, user, typed=text)
+        self._after_answer(row, conversation, result, turn, typed=text)
 
     # -- shared ---------------------------------------------------------------------------
+
+    def _plan(self, channel: str, starter: str, turn: Turn) -> Plan:
+        notify = {NOTIFY_USER: starter}
+        if turn.response_url:
+            notify[NOTIFY_RESPONSE_URL] = turn.response_url
+        closes_until = (utcnow() + self.store.idle_timeout).isoformat()
+        return Plan(channel, notify, closes_until)
+
+    def _thread_post(self, row: ConversationRow, turn: Turn, message: dict) -> list[OutboxMessage]:
+        plan = self._plan(row.channel, row.user, turn)
+        plan.post(message)
+        return plan.messages
 
     def _after_answer(
         self,
         row: ConversationRow,
         conversation: Conversation,
         result: object,
-        user: str,
+        turn: Turn,
         typed: str | None,
     ) -> None:
         if isinstance(result, Reprompt):
             message = blocks.reprompt_message(result.question, result.reason, typed)
-            self._enqueue(row, _thread_post(row, message))
+            self._enqueue(row, self._thread_post(row, turn, message), turn)
         elif isinstance(result, CommandGiven):
             if result.name == "help":
                 message = blocks.help_message(conversation.question(), self.command)
-                self._enqueue(row, _thread_post(row, message))
+                self._enqueue(row, self._thread_post(row, turn, message), turn)
             elif result.name == "cancel":
-                self._end(row, user, f"Cancelled by {mention(user)}.", conversation)
+                self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
             else:
-                self._move(row, conversation, user, result.name)
+                self._move(row, conversation, turn, result.name)
         elif isinstance(result, Advanced):
-            plan = Plan(row.channel)
+            plan = self._plan(row.channel, row.user, turn)
             number = len(conversation.record.answers)
-            plan.update(
+            plan.close(
                 f"q{conversation.step - 1}",
                 blocks.answered_message(
-                    result.question, number, user, result.answer.option, typed, result.answer.note
+                    result.question,
+                    number,
+                    turn.user,
+                    result.answer.option,
+                    typed,
+                    result.answer.note,
                 ),
             )
             self._open(plan, conversation, row.id, row.user)
-            self._commit(row, conversation, plan, user)
+            self._commit(row, conversation, plan, turn)
 
-    def _move(self, row: ConversationRow, conversation: Conversation, user: str, move: str) -> None:
+    def _move(
+        self, row: ConversationRow, conversation: Conversation, turn: Turn, move: str
+    ) -> None:
         """`back` or `restart`: close the current message, post the new current one."""
         before_step = conversation.step
         before_status = conversation.status
@@ -242,23 +313,23 @@ class Moves:
         number = len(conversation.record.answers) + 1
         recommendation = conversation.recommendation()
         if move == "back" and not conversation.back():
-            self._note(row, user, "This is the first question; there is nothing to go back to.")
+            self._note(row, turn, "This is the first question; there is nothing to go back to.")
             return
         if move == "restart":
             conversation.restart()
-        plan = Plan(row.channel)
+        plan = self._plan(row.channel, row.user, turn)
         what = (
-            f"{mention(user)} went back to change an answer."
+            f"{mention(turn.user)} went back to change an answer."
             if move == "back"
-            else f"{mention(user)} started over."
+            else f"{mention(turn.user)} started over."
         )
         if before_status is Status.FINISHED and recommendation is not None:
             closed = blocks.recommendation_message(recommendation, user=row.user, footer=what)
-            plan.update(f"r{before_step}", closed)
+            plan.close(f"r{before_step}", closed)
         elif question is not None:
-            plan.update(f"q{before_step}", blocks.closed_message(question.text, number, what))
+            plan.close(f"q{before_step}", blocks.closed_message(question.text, number, what))
         self._open(plan, conversation, row.id, row.user)
-        self._commit(row, conversation, plan, user)
+        self._commit(row, conversation, plan, turn)
 
     def _open(
         self, plan: Plan, conversation: Conversation, conversation_id: str, starter: str
@@ -283,7 +354,7 @@ class Moves:
         plan.pin_root()
 
     def _end(
-        self, row: ConversationRow, user: str, what: str, conversation: Conversation | None = None
+        self, row: ConversationRow, turn: Turn, what: str, conversation: Conversation | None = None
     ) -> bool:
         """Cancel: close the current message and say so in the thread."""
         conversation = conversation or Conversation.restore(self.flows, row.record)
@@ -292,14 +363,14 @@ class Moves:
         step = conversation.step
         if not conversation.cancel():
             return False
-        plan = Plan(row.channel)
+        plan = self._plan(row.channel, row.user, turn)
         if question is not None:
-            plan.update(f"q{step}", blocks.closed_message(question.text, number, what))
+            plan.close(f"q{step}", blocks.closed_message(question.text, number, what))
         plan.post(blocks.note_message(f"{what} Start again any time with `{self.command}`."))
-        return self._commit(row, conversation, plan, user)
+        return self._commit(row, conversation, plan, turn)
 
     def _commit(
-        self, row: ConversationRow, conversation: Conversation, plan: Plan, user: str
+        self, row: ConversationRow, conversation: Conversation, plan: Plan, turn: Turn
     ) -> bool:
         recommendation = conversation.recommendation()
         result = self.store.apply_step(
@@ -309,15 +380,19 @@ class Moves:
             plan.messages,
             status=conversation.status.value,
             recommendation=recommendation.summary() if recommendation else None,
+            seen=turn.seen,
         )
         if result.outcome is Outcome.APPLIED:
             return True
+        refusal = Turn(turn.user, turn.response_url)  # the event is marked seen by now
         if result.outcome is Outcome.EXPIRED:
-            self._note(row, user, f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`.")
+            self._note(
+                row, refusal, f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`."
+            )
         elif result.outcome is Outcome.STALE:
             self._note(
                 row,
-                user,
+                refusal,
                 "Someone answered at the same moment; the thread shows the current question.",
             )
         return False
@@ -325,25 +400,24 @@ class Moves:
     def _may_answer(self, row: ConversationRow, user: str) -> bool:
         return self.policy == "anyone" or user == row.user
 
-    def _note(self, row: ConversationRow, user: str, text: str) -> None:
-        plan = Plan(row.channel)
-        plan.ephemeral(user, blocks.note_message(text))
-        self._enqueue(row, plan.messages)
+    def _note(self, row: ConversationRow, turn: Turn, text: str) -> None:
+        plan = self._plan(row.channel, row.user, turn)
+        plan.ephemeral(turn.user, blocks.note_message(text))
+        self._enqueue(row, plan.messages, turn)
 
-    def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage]) -> None:
-        self.store.enqueue(row.id, messages)
-
-
-def _thread_post(row: ConversationRow, message: dict) -> list[OutboxMessage]:
-    plan = Plan(row.channel)
-    plan.post(message)
-    return plan.messages
+    def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
+        self.store.enqueue(row.id, messages, seen=turn.seen)
 
 
 def _parse_value(value: str) -> tuple[str, int, int | None] | None:
     """`<conversation id>:<step>:<option index>` from a button value."""
     parts = value.split(":") if isinstance(value, str) and len(value) <= 200 else []
-    if len(parts) != 3 or not parts[0].isalnum() or not parts[1].isdigit():
+    if len(parts) != 3 or not _ID.fullmatch(parts[0]) or not _NUMBER.fullmatch(parts[1]):
         return None
-    choice = int(parts[2]) if parts[2].isdigit() and parts[2] != "0" else None
+    choice = int(parts[2]) if _NUMBER.fullmatch(parts[2]) and parts[2] != "0" else None
     return parts[0], int(parts[1]), choice
+
+
+# ASCII only: str.isdigit() also accepts "²", which int() refuses.
+_ID = re.compile(r"[0-9a-f]{1,32}")
+_NUMBER = re.compile(r"[0-9]{1,9}")

@@ -18,10 +18,35 @@ from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.moves import Moves
 from bot.slack.pacing import ChannelPacer
 from bot.slack.sender import SlackSender
+from bot.slack.token_health import TokenHealth
 from bot.store import Deliverer, Store
+from bot.store.health import DatabaseState
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL = 0.001  # seconds; see Runtime.start
+
+
+@dataclass(frozen=True)
+class Health:
+    """What `/healthz` says: 503 while the database cannot be written (an orchestrator
+    should restart the process or move it to working storage); a refused Slack token is
+    reported but does not fail the check, as restarting cannot fix it."""
+
+    database: DatabaseState
+    slack_token_refused: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.database is DatabaseState.OK
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "database": str(self.database),
+            "slack": f"token refused: {self.slack_token_refused}"
+            if self.slack_token_refused
+            else "ok",
+        }
 
 
 @dataclass
@@ -32,6 +57,7 @@ class Runtime:
     app: App
     moves: Moves
     deliverer: Deliverer
+    token: TokenHealth
 
     @classmethod
     def create(cls, settings: Settings, *, poll_interval: float = 0.2) -> Runtime:
@@ -48,12 +74,14 @@ class Runtime:
             **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}),
         )
         auth = client.auth_test()
+        token = TokenHealth(str(auth.get("team_id") or ""))
         pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
         sender = SlackSender(
             client,
             command=settings.slack_command,
             bot_name=str(auth.get("user") or "the app"),
             pacer=pacer,
+            token=token,
         )
         deliverer = Deliverer(
             store,
@@ -73,8 +101,12 @@ class Runtime:
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             moves=moves,
+            token=token,
         )
-        return cls(settings, store, client, app, moves, deliverer)
+        return cls(settings, store, client, app, moves, deliverer, token)
+
+    def health(self) -> Health:
+        return Health(self.store.health(), self.token.refused)
 
     def start(self) -> Runtime:
         # Request threads and sender threads hand the GIL back and forth at every

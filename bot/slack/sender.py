@@ -10,20 +10,30 @@ instead of posting a second one. Edits and pins are safe to repeat as they are.
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.webhook import WebhookClient
 
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
-from bot.store import OutboxMessage, OutboxRow, PermanentFailure, Postpone, RetryLater
-from bot.store.models import UNCONFIRMED  # a post that timed out, or a lapsed claim
+from bot.slack.token_health import DEAD_TOKEN, TokenHealth
+from bot.store import (
+    UNRESOLVED_REF,
+    OutboxMessage,
+    OutboxRow,
+    PermanentFailure,
+    Postpone,
+    RetryLater,
+)
+from bot.store.models import (
+    NOTIFY_RESPONSE_URL,
+    NOTIFY_USER,
+    UNCONFIRMED,  # a post that timed out, or a lapsed claim
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +76,21 @@ class SlackSender:
         bot_name: str = "the app",
         response_timeout: float = 10.0,
         pacer: ChannelPacer | None = None,
+        token: TokenHealth | None = None,
     ):
         self.client = client
         self.pacer = pacer or ChannelPacer()
         self.command = command
         self.bot_name = bot_name
         self.response_timeout = response_timeout
+        self.token = token or TokenHealth()
 
     def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
         args = {k: v for k, v in payload.items() if not k.startswith("_")}
         channel = str(args.get("channel", ""))
+        refused = self.token.refused
+        if refused and row.kind != "respond":  # a response_url needs no token
+            raise PermanentFailure(refused, code=refused, ends_conversation=True)
         if row.kind == "post":
             args["metadata"] = _marker(row)
             if (row.error or "").startswith(UNCONFIRMED):
@@ -98,8 +113,13 @@ class SlackSender:
             if row.kind == "respond":
                 self._respond(args)
                 return None
+            if row.kind == "dm":
+                opened = self.client.conversations_open(users=args.pop("user"))
+                return self.client.chat_postMessage(channel=opened["channel"]["id"], **args)["ts"]
         except SlackApiError as exc:
             problem = _classify(exc)
+            if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
+                self.token.refuse(problem.code)
             if isinstance(problem, Postpone) and row.kind == "post":
                 self.pacer.block(channel, problem.delay)
             if isinstance(problem, RetryLater) and row.kind == "post":
@@ -161,41 +181,27 @@ class SlackSender:
 
     def _respond(self, args: dict[str, Any]) -> None:
         url = args.pop("response_url")
-        body = json.dumps(args).encode()
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
+        webhook = WebhookClient(url, timeout=int(self.response_timeout), retry_handlers=[])
         try:
-            with urllib.request.urlopen(request, timeout=self.response_timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code == 429 or exc.code >= 500:
-                raise RetryLater(f"response_url answered {exc.code}") from None
-            raise PermanentFailure(f"response_url answered {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise RetryLater(f"response_url: {exc}") from None
+            response = webhook.send_dict(args)
+        except OSError as exc:  # unreachable, reset, timed out
+            raise RetryLater(f"response_url: {type(exc).__name__}: {exc}") from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise RetryLater(f"response_url answered {status}")
+        if status >= 400:
+            raise PermanentFailure(f"response_url answered {status}")
 
-    def on_failure(self, row: OutboxRow, error: str) -> Sequence[OutboxMessage]:
+    def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Tell people what went wrong where it matters; never lose the result silently."""
-        code = error.split()[0].rstrip(":") if error else ""
-        if row.ref == "root" and code in NOT_THERE and row.payload.get("_response_url"):
-            text = (
-                f"I can't post in this channel because I'm not a member of it. "
-                f"Invite me with `/invite @{self.bot_name}` (or add the app from the "
-                f"channel's settings), then run `{self.command}` again."
-            )
-            return [
-                OutboxMessage(
-                    "respond",
-                    {
-                        "response_url": row.payload["_response_url"],
-                        "response_type": "ephemeral",
-                        "text": text,
-                    },
-                )
-            ]
-        if row.kind == "pin" and not error.startswith("depends on"):
-            reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code)}`")
+        code = failure.code
+        if row.kind in ("respond", "dm"):
+            return ()  # a notice that could not be delivered: nobody else to tell
+        if failure.ends_conversation:
+            text = self._why_stopped(row, code)
+            return _tell_privately(row.payload, text, dm=code not in DEAD_TOKEN)
+        if row.kind == "pin" and code != UNRESOLVED_REF:
+            reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code or failure.error)}`")
             text = (
                 f":pushpin: I couldn't pin the recommendation: {reason}. "
                 "The result is still in this thread and in the channel message above."
@@ -207,6 +213,53 @@ class SlackSender:
             }
             return [OutboxMessage("post", payload)]
         return ()
+
+    def _why_stopped(self, row: OutboxRow, code: str) -> str:
+        """What to tell the person when Slack will take nothing more for a conversation."""
+        channel = str(row.payload.get("channel", ""))
+        if code in DEAD_TOKEN:
+            return (
+                f"This app's access to the workspace was revoked (Slack said `{code}`), so "
+                "it stopped your conversation and cannot post any more. Ask a workspace "
+                "admin to reinstall the app, then start again with "
+                f"`{self.command}`."
+            )
+        if channel.startswith("D"):
+            return (
+                "I can't post in this direct message: apps may post only in their own "
+                "direct messages and in channels they were added to. Run "
+                f"`{self.command}` in a channel I'm in, or in your direct message with me."
+            )
+        if code == "is_archived":
+            return (
+                "This channel was archived, so I stopped your conversation there. Run "
+                f"`{self.command}` in another channel to start again."
+            )
+        if row.ref == "root":
+            return (
+                f"I can't post in this channel because I'm not a member of it. "
+                f"Invite me with `/invite @{self.bot_name}` (or add the app from the "
+                f"channel's settings), then run `{self.command}` again."
+            )
+        return (
+            f"I was removed from this channel, so I stopped your conversation there. "
+            f"Invite me back with `/invite @{self.bot_name}` and run `{self.command}` "
+            "to start again."
+        )
+
+
+def _tell_privately(payload: dict[str, Any], text: str, *, dm: bool) -> list[OutboxMessage]:
+    """Through the conversation's latest response_url, or else (when a DM can still be
+    posted) a direct message to the person the conversation is for."""
+    response_url = payload.get(NOTIFY_RESPONSE_URL)
+    if isinstance(response_url, str) and response_url:
+        body = {"response_url": response_url, "response_type": "ephemeral", "text": text}
+        return [OutboxMessage("respond", body)]
+    user = payload.get(NOTIFY_USER)
+    if dm and isinstance(user, str) and user:
+        return [OutboxMessage("dm", {"user": user, **blocks.note_message(text)})]
+    log.warning("a stopped conversation's person could not be told: no response_url, no DM")
+    return []
 
 
 def _classify(exc: SlackApiError) -> Exception:
@@ -222,7 +275,8 @@ def _classify(exc: SlackApiError) -> Exception:
         return Postpone("ratelimited by Slack (429)", seconds)
     if status >= 500 or error in TRANSIENT:
         return RetryLater(error)
-    return PermanentFailure(error)
+    ends = error in NOT_THERE or error in DEAD_TOKEN
+    return PermanentFailure(error, code=error, ends_conversation=ends)
 
 
 def _marker(row: OutboxRow) -> dict[str, Any]:

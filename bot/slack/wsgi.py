@@ -1,19 +1,23 @@
-"""WSGI entry point: POST /slack/events (Bolt) and GET /healthz.
+"""The WSGI application: POST /slack/events (Bolt) and GET /healthz.
 
-gunicorn imports `bot.slack.wsgi:application`; each worker builds its own
-runtime (store, client, outbox deliverer thread) on its first request.
+In front of Bolt it refuses, cheaply and without logging what was sent, what
+Slack never sends: a body over `MAX_BODY` (413, unread) and a request without a
+valid, recent signature (401, one log line). `python -m bot run` serves it with
+waitress (`bot.slack.http_server`).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.slack.http_server import MAX_BODY
 from bot.slack.runtime import Runtime
+from bot.slack.signature import Signatures, team_of
 
 Wsgi = Callable[[dict, Callable], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
@@ -23,29 +27,58 @@ log = logging.getLogger(__name__)
 def make_wsgi(runtime: Runtime) -> Wsgi:
     """Route requests to Bolt or the health check; everything else is a 404."""
     bolt = SlackRequestHandler(runtime.app, path=EVENTS_PATH)
+    signatures = Signatures(runtime.settings.slack_signing_secret.get_secret_value())
+
+    def events(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        length = _content_length(environ)
+        if length is None:
+            return _json(start_response, "400 Bad Request", {"error": "bad content length"})
+        if length > MAX_BODY:
+            return _json(start_response, "413 Content Too Large", {"error": "body too large"})
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            "x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+            "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+        }
+        refusal = signatures.check(headers, body)
+        if refusal is not None:
+            log.warning(
+                "refused a request: %s (%d bytes, team %s)",
+                refusal,
+                length,
+                team_of(body) or "unknown",
+            )
+            return _json(start_response, "401 Unauthorized", {"error": "invalid request"})
+        environ["wsgi.input"] = io.BytesIO(body)
+        deliverer = runtime.deliverer
+        deliverer.hold()  # messages go once the ack is on its way (see _ThenLetGo)
+        try:
+            return _ThenLetGo(bolt(environ, start_response), deliverer.let_go)
+        except Exception as exc:  # a malformed body must not be a 5xx
+            deliverer.let_go()
+            log.warning("unreadable request refused: %s", type(exc).__name__)
+            return _json(start_response, "400 Bad Request", {"error": "bad request"})
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == EVENTS_PATH and method == "POST":
-            deliverer = runtime.deliverer
-            deliverer.hold()  # messages go once the ack is on its way (see _ThenLetGo)
-            try:
-                return _ThenLetGo(bolt(environ, start_response), deliverer.let_go)
-            except Exception as exc:  # a malformed body must not be a 5xx
-                deliverer.let_go()
-                log.warning("unreadable request refused: %s", type(exc).__name__)
-                return _json(start_response, "400 Bad Request", {"error": "bad request"})
+            return events(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
-            ok = runtime.store.healthy()
+            health = runtime.health()
             return _json(
                 start_response,
-                "200 OK" if ok else "503 Service Unavailable",
-                {"ok": ok, "database": "ok" if ok else "unreachable"},
+                "200 OK" if health.ok else "503 Service Unavailable",
+                health.to_dict(),
             )
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _content_length(environ: dict) -> int | None:
+    value = environ.get("CONTENT_LENGTH") or "0"
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 class _ThenLetGo:
@@ -74,24 +107,3 @@ def _json(start_response: Callable, status: str, data: dict) -> list[bytes]:
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     )
     return [body]
-
-
-_lock = threading.Lock()
-_app: Wsgi | None = None
-
-
-def warm() -> Wsgi:
-    """Build this process's runtime once (gunicorn calls it as each worker starts)."""
-    global _app
-    if _app is None:
-        with _lock:
-            if _app is None:
-                from bot.cli_app import build_runtime
-
-                _app = make_wsgi(build_runtime().start().settle())
-    return _app
-
-
-def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-    """The gunicorn entry point."""
-    return (_app or warm())(environ, start_response)

@@ -20,6 +20,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.outbox import (
+    UNRESOLVED_REF,
     Deliverer,
     PermanentFailure,
     Postpone,
@@ -37,6 +38,7 @@ __all__ = [
     "EXPIRED",
     "FINISHED",
     "SCHEMA_VERSION",
+    "UNRESOLVED_REF",
     "ConversationNotFound",
     "ConversationRow",
     "Deliverer",

@@ -20,6 +20,14 @@ FAILED: Final = "failed"
 #: that can look a message up does so before sending it again.
 UNCONFIRMED: Final = "unconfirmed: "
 
+# Private payload keys (a leading "_": never sent to Slack) a sender and the deliverer read.
+#: Whom to tell privately when Slack refuses the message: a ``response_url``, a user id.
+NOTIFY_RESPONSE_URL: Final = "_response_url"
+NOTIFY_USER: Final = "_user"
+#: ISO time until which the message is retried however often it fails (not just
+#: the deliverer's usual number of attempts): an edit that takes buttons away.
+RETRY_UNTIL: Final = "_retry_until"
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
@@ -33,6 +41,7 @@ class Outcome(StrEnum):
     STALE = "stale"
     EXPIRED = "expired"
     MISSING = "missing"
+    DUPLICATE = "duplicate"  # the Slack event it answers was seen before
 
 
 @dataclass(frozen=True, slots=True)

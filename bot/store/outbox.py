@@ -30,7 +30,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.store.models import FAILED, SENT, OutboxMessage, OutboxRow, RefTarget
+from bot.store.models import (
+    FAILED,
+    RETRY_UNTIL,
+    SENT,
+    OutboxMessage,
+    OutboxRow,
+    RefTarget,
+)
 from bot.store.retention import run_retention
 from bot.store.store import Store
 
@@ -60,7 +67,7 @@ class Sender(Protocol):
         """
         ...
 
-    def on_failure(self, row: OutboxRow, error: str) -> Sequence[OutboxMessage]:
+    def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Called once when ``row`` is given up; returned messages are enqueued for the
         same conversation (e.g. an ephemeral note telling the user what to do)."""
         ...
@@ -90,14 +97,28 @@ class Postpone(Exception):
 
 MIN_POSTPONE = 0.02  # seconds; keeps a zero Retry-After from spinning
 DELIVERED = "delivered"  # sent, not yet recorded
+ENDED = "ended"  # given up, and the conversation with it
 
 
 class PermanentFailure(Exception):
-    """A failure retrying cannot fix (e.g. ``not_in_channel``)."""
+    """A failure retrying cannot fix (e.g. ``not_in_channel``).
 
-    def __init__(self, error: str) -> None:
+    ``code`` names the cause for whoever handles it (Slack's error code,
+    :data:`UNRESOLVED_REF`, or empty); ``error`` is the text kept on the row. With
+    ``ends_conversation`` none of the conversation's messages can be delivered any
+    more (the app left the channel, its token was revoked): the conversation is
+    cancelled and its queued messages with it.
+    """
+
+    def __init__(self, error: str, *, code: str = "", ends_conversation: bool = False) -> None:
         super().__init__(error)
         self.error = error
+        self.code = code
+        self.ends_conversation = ends_conversation
+
+
+#: The code of a row given up because a message it points at failed.
+UNRESOLVED_REF = "unresolved_ref"
 
 
 class UnresolvedRef(Exception):
@@ -370,6 +391,8 @@ class Deliverer:
                 more = i < len(rows) - 1
                 if more and row.kind not in self._repeatable and not record():
                     return sent, []  # the claim was lost: whoever holds it now goes on
+            if outcome == ENDED:
+                break  # the conversation's other rows were cancelled with it
             if row.ref is not None and outcome in (SENT, FAILED):
                 targets[row.ref] = RefTarget(row.seq, outcome, ts, error)
                 self._remember(conversation_id, row.ref, targets[row.ref])
@@ -389,7 +412,7 @@ class Deliverer:
         try:
             payload = resolve_refs(row.payload, targets)
         except UnresolvedRef as exc:
-            return self._give_up(row, str(exc), row.attempts)
+            return self._give_up(row, PermanentFailure(str(exc), code=UNRESOLVED_REF), row.attempts)
         logger.debug("outbox: sending row %s (%s) payload=%r", row.id, row.kind, payload)
         try:
             ts = self.sender.send(row, payload)
@@ -402,7 +425,7 @@ class Deliverer:
         except RetryLater as exc:
             return self._retry(row, exc.error, exc.retry_after)
         except PermanentFailure as exc:
-            return self._give_up(row, exc.error, row.attempts + 1)
+            return self._give_up(row, exc, row.attempts + 1)
         except Exception as exc:
             logger.warning(
                 "outbox: sender raised %s on row %s (conversation %s); will retry",
@@ -419,9 +442,10 @@ class Deliverer:
         self, row: OutboxRow, error: str, retry_after: float | None
     ) -> tuple[str, str | None, str | None]:
         attempts = row.attempts + 1
-        if attempts >= self.max_attempts:
-            return self._give_up(row, f"{error} (gave up after {attempts} attempts)", attempts)
-        backoff = min(self.max_backoff, self.base_backoff * 2 ** (attempts - 1))
+        if attempts >= self.max_attempts and not self._worth_more(row):
+            failure = PermanentFailure(f"{error} (gave up after {attempts} attempts)")
+            return self._give_up(row, failure, attempts)
+        backoff = min(self.max_backoff, self.base_backoff * 2 ** min(attempts - 1, 30))
         delay = max(retry_after or 0.0, backoff)
         next_at = self._clock() + timedelta(seconds=delay)
         logger.info(
@@ -435,25 +459,40 @@ class Deliverer:
         ok = self.store.record_retry(row, attempts=attempts, next_attempt_at=next_at, error=error)
         return ("retry" if ok else "lost"), None, error
 
+    def _worth_more(self, row: OutboxRow) -> bool:
+        """A row marked to be retried until a time (see ``RETRY_UNTIL``) before it."""
+        until = row.payload.get(RETRY_UNTIL)
+        try:
+            return isinstance(until, str) and self._clock() < datetime.fromisoformat(until)
+        except ValueError:
+            return False
+
     def _give_up(
-        self, row: OutboxRow, error: str, attempts: int
+        self, row: OutboxRow, failure: PermanentFailure, attempts: int
     ) -> tuple[str, str | None, str | None]:
         logger.warning(
             "outbox: giving up row %s (conversation %s, %s): %s",
             row.id,
             row.conversation_id,
             row.kind,
-            error,
+            failure.error,
         )
         notices: Sequence[OutboxMessage] = ()
         try:
-            notices = list(self.sender.on_failure(row, error) or ())
+            notices = list(self.sender.on_failure(row, failure) or ())
         except Exception:
             logger.exception("outbox: on_failure raised for row %s", row.id)
         ok = self.store.record_failed(
-            row, attempts=attempts, error=error, notices=notices, now=self._clock()
+            row,
+            attempts=attempts,
+            error=failure.error,
+            notices=notices,
+            ends_conversation=failure.ends_conversation,
+            now=self._clock(),
         )
-        return (FAILED if ok else "lost"), None, error
+        if not ok:
+            return "lost", None, failure.error
+        return (ENDED if failure.ends_conversation else FAILED), None, failure.error
 
     # ---- background thread ---------------------------------------------------------
 

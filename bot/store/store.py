@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from bot.store import health
 from bot.store.driver import Prepared, driver_of
 from bot.store.engine import (
     driver_transaction,
@@ -278,6 +279,7 @@ class Store:
         self._postgres = engine.dialect.name == "postgresql"
         self._direct: tuple[ClaimReceiver, timedelta] | None = None
         self._hot = _HotStatements(engine.dialect)
+        self._opened_file = health.sqlite_file(engine)
 
     def hand_claims_to(
         self, receiver: ClaimReceiver | None, lease: timedelta | None = None
@@ -415,12 +417,16 @@ class Store:
         *,
         status: str | None = None,
         recommendation: dict[str, Any] | None = None,
+        seen: str | None = None,
     ) -> StepResult:
         """Compare-and-set the record on ``expected_version``; all or nothing.
 
         Applied: record saved, version + 1, expiry pushed out, outbox rows and the
         recommendation (if given) stored in the same transaction. Otherwise nothing
         changes except that an active conversation past its expiry is marked expired.
+        ``seen`` (a Slack event's key) is marked seen in the same transaction, whether
+        the step applies or is refused; if it was seen before, nothing changes and the
+        outcome is ``DUPLICATE``.
         """
         if status is not None:
             _check_status(status)
@@ -436,6 +442,8 @@ class Store:
         }
         direct = self._direct if outbox_messages else None
         with driver_transaction(self.engine) as conn:
+            if not self._first_sighting(conn, seen, now):
+                return StepResult(Outcome.DUPLICATE, None)
             found = self._hot.step_update.first(conn, params)
             if found is None:
                 return self._explain_refusal(conn, conversation_id, now)
@@ -507,13 +515,33 @@ class Store:
             )
         return result.rowcount
 
+    def end_workspace(self, team: str, reason: str) -> int:
+        """The app was uninstalled from ``team`` or its tokens revoked: cancel the team's
+        open conversations and drop their queued messages (as cancelled, not failed:
+        nothing went wrong with them); returns the conversations ended."""
+        now = self._now()
+        of_team = _conv.team == team
+        with write_transaction(self.engine) as conn:
+            ended = conn.execute(
+                _cancel_conversations(of_team, now).where(_conv.status.in_(MOVABLE))
+            ).rowcount
+            team_ids = sa.select(_conv.id).where(of_team).scalar_subquery()
+            conn.execute(_cancel_pending(_out.conversation_id.in_(team_ids), reason))
+        return ended
+
     # ---- events, history, retention ------------------------------------------------
 
     def mark_seen(self, key: str) -> bool:
         """True the first time ``key`` (a Slack event_id or action key) is seen."""
-        params = {"key": key, "seen_at": self._now()}
         with driver_transaction(self.engine) as conn:
-            return self._hot.mark_seen.first(conn, params) is not None
+            return self._first_sighting(conn, key, self._now())
+
+    def _first_sighting(self, conn: Any, key: str | None, now: datetime) -> bool:
+        """In an open transaction: mark ``key`` seen; False if it was already (the
+        transaction should then change nothing). No key: True."""
+        if key is None:
+            return True
+        return self._hot.mark_seen.first(conn, {"key": key, "seen_at": now}) is not None
 
     def recent_recommendations(
         self, team: str, channel: str, limit: int = 5
@@ -536,7 +564,7 @@ class Store:
     ) -> PurgeCounts:
         """Delete old seen events and old finished outbox rows.
 
-        Outbox rows go when sent (by ``sent_at``) or failed (by ``created_at``) before
+        Outbox rows go when sent (by ``sent_at``) or failed or cancelled (by ``created_at``) before
         the cutoff, except rows with a ``ref`` in a still-active conversation: later
         messages may still point at their ts.
         """
@@ -551,7 +579,7 @@ class Store:
                 outbox.delete().where(
                     sa.or_(
                         sa.and_(_out.status == SENT, _out.sent_at < cutoff),
-                        sa.and_(_out.status == FAILED, _out.created_at < cutoff),
+                        sa.and_(_out.status.in_((FAILED, CANCELLED)), _out.created_at < cutoff),
                     ),
                     sa.not_(sa.and_(_out.ref.is_not(None), active_conv)),
                 )
@@ -560,13 +588,23 @@ class Store:
 
     # ---- outbox --------------------------------------------------------------------
 
-    def enqueue(self, conversation_id: str, messages: Sequence[OutboxMessage]) -> None:
-        """Add messages to a conversation's outbox outside a step (e.g. a failure notice)."""
+    def enqueue(
+        self,
+        conversation_id: str,
+        messages: Sequence[OutboxMessage],
+        *,
+        seen: str | None = None,
+    ) -> bool:
+        """Add messages to a conversation's outbox outside a step (e.g. a failure notice).
+        With ``seen`` (a Slack event's key), only the first time that key comes: False,
+        and nothing queued, when it was seen before."""
         if not messages:
-            return
+            return seen is None or self.mark_seen(seen)
         now = self._now()
         direct = self._direct
         with write_transaction(self.engine) as conn:
+            if not self._first_sighting(driver_of(conn), seen, now):
+                return False
             first_seq = self._reserve_seq(conn, conversation_id, len(messages))
             claimed = self._insert_outbox(
                 driver_of(conn),
@@ -577,6 +615,7 @@ class Store:
                 claim_for=_lease_of(direct),
             )
         self._hand_off(direct, conversation_id, claimed)
+        return True
 
     def outbox_pending(self) -> int:
         """How many outbox rows still wait to be sent (tests wait for zero)."""
@@ -590,14 +629,10 @@ class Store:
         with self.engine.connect() as conn:
             return [OutboxRow(**r._mapping) for r in conn.execute(query)]
 
-    def healthy(self) -> bool:
-        """True when the database answers a trivial query (for /healthz)."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError:
-            return False
-        return True
+    def health(self) -> health.DatabaseState:
+        """Whether the database takes writes now, and on SQLite is still the file the
+        app opened (for /healthz)."""
+        return health.check(self.engine, self._opened_file, self._now())
 
     def outbox_rows(self, conversation_id: str) -> list[OutboxRow]:
         """All of a conversation's outbox rows in seq order (tests, debugging)."""
@@ -791,17 +826,27 @@ class Store:
         attempts: int,
         error: str,
         notices: Sequence[OutboxMessage] = (),
+        ends_conversation: bool = False,
         now: datetime | None = None,
     ) -> bool:
         """Give a claimed row up and enqueue ``notices`` for its conversation, atomically
         (the sender of the row's run takes them when it ends, see
-        :meth:`record_sent_and_claim_next`).
+        :meth:`record_sent_and_claim_next`). With ``ends_conversation`` (Slack will not
+        take any of its messages: the app left the channel, the token was revoked) the
+        conversation is cancelled too and its other pending messages with it.
 
         False when the claim was lost; nothing changes then.
         """
         now = now or self._now()
         with write_transaction(self.engine) as conn:
             done = _settle_claim(conn, row, status=FAILED, attempts=attempts, error=error)
+            if done and ends_conversation:
+                conn.execute(
+                    _cancel_conversations(_conv.id == row.conversation_id, now).where(
+                        _conv.status.in_(MOVABLE)
+                    )
+                )
+                conn.execute(_cancel_pending(_out.conversation_id == row.conversation_id, error))
             if done and notices:
                 first_seq = self._reserve_seq(conn, row.conversation_id, len(notices))
                 self._insert_outbox(
@@ -947,6 +992,23 @@ def _check_status(status: str) -> None:
         raise ValueError(
             f"unknown conversation status {status!r}; use one of {sorted(CONVERSATION_STATUSES)}"
         )
+
+
+def _cancel_conversations(where: sa.ColumnElement[bool], now: datetime) -> sa.Update:
+    return (
+        conversations.update()
+        .where(where)
+        .values(status=CANCELLED, version=_conv.version + 1, updated_at=now)
+    )
+
+
+def _cancel_pending(where: sa.ColumnElement[bool], reason: str) -> sa.Update:
+    """Pending outbox rows matching ``where`` will never be sent: mark them cancelled."""
+    return (
+        outbox.update()
+        .where(where, _out.status == PENDING)
+        .values(status=CANCELLED, claimed_until=None, claim_token=None, error=reason)
+    )
 
 
 def _settle_claim(conn: sa.Connection, row: OutboxRow, **values: Any) -> bool:

@@ -32,7 +32,7 @@ def fake() -> Iterator[FakeSlack]:
 )
 def slack(request: pytest.FixtureRequest, fake: FakeSlack, tmp_path: Path) -> Iterator[Slack]:
     """The real app: in this process on a SQLite file, or as two `python -m bot run`
-    processes (gunicorn) sharing one PostgreSQL database, requests alternating."""
+    processes (HTTP) sharing one PostgreSQL database, requests alternating."""
     if request.param == "sqlite":
         with running(settings_for(fake, tmp_path / "data"), fake) as driver:
             yield driver

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from waitress import wasyncore
 
 from bot.settings import Settings
+from bot.slack.http_server import Server, make_server
 from bot.slack.runtime import Runtime
 from bot.slack.wsgi import make_wsgi
 from tests.fake_slack import FakeSlack
@@ -30,22 +31,6 @@ TEAM = "T0001"
 CHANNEL = "C0001"
 ALICE = "U0ALICE"
 BOB = "U0BOB"
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-    def server_bind(self) -> None:  # skip the reverse DNS lookup of the stock server
-        import socketserver
-
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-        self.setup_environ()
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def settings_for(
@@ -64,37 +49,36 @@ def settings_for(
 
 @dataclass
 class AppServer:
-    """The real app (Runtime + WSGI) served over HTTP on 127.0.0.1."""
+    """The real app (Runtime + WSGI) served over HTTP on 127.0.0.1 by the real front
+    (waitress, configured as `python -m bot run` configures it)."""
 
     runtime: Runtime
-    server: WSGIServer
+    server: Server
     thread: threading.Thread
 
     @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/slack/events"
+        return f"{self.base_url}/slack/events"
 
     @classmethod
     def start(cls, settings: Settings) -> AppServer:
         runtime = Runtime.create(settings, poll_interval=0.05)
         runtime.client.proxy = None  # loopback only, whatever the environment says
         runtime.start()
-        server = make_server(
-            "127.0.0.1",
-            0,
-            make_wsgi(runtime),
-            server_class=_ThreadingServer,
-            handler_class=_QuietHandler,
-        )
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        server = make_server(make_wsgi(runtime), "127.0.0.1", 0, settings.http_threads)
+        thread = threading.Thread(target=server.run, name="waitress", daemon=True)
         thread.start()
         return cls(runtime, server, thread)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        # The listening socket and every connection close now; the event loop thread
+        # notices within its poll timeout and ends by itself.
+        self.server.task_dispatcher.shutdown()
+        wasyncore.close_all(self.server._map)
         self.runtime.stop()
 
 
@@ -295,7 +279,7 @@ def running(settings: Settings, fake: FakeSlack, copies: int = 1) -> Iterator[Sl
 
 
 class AppProcess:
-    """`python -m bot run` in its own OS process (gunicorn), configured by environment."""
+    """`python -m bot run` in its own OS process (HTTP), configured by environment."""
 
     def __init__(self, env: dict[str, str], port: int):
         import subprocess
@@ -386,7 +370,6 @@ def processes(
         HOST="127.0.0.1",
         LOG_LEVEL="WARNING",
         SLACK_APP_TOKEN="",
-        WEB_CONCURRENCY="1",
         **extra_env,
     )
     apps = [
@@ -400,7 +383,7 @@ def processes(
         slack = Slack(fake, apps)  # type: ignore[arg-type]
         slack.probes = [probe]
         yield slack
-        slack.client.close()  # open keep-alive connections would hold up gunicorn's exit
+        slack.client.close()
     finally:
         for app in apps:
             app.stop()

@@ -11,6 +11,7 @@ import pytest
 
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
+from bot.slack.token_health import TokenHealth
 from tests.fake_slack import FakeSlack
 from tests.slack.harness import settings_for
 
@@ -25,7 +26,12 @@ def test_no_false_alarm_about_the_token_from_the_environment(
     client.proxy = None
     with caplog.at_level(logging.INFO):
         moves = SimpleNamespace(command="/llm-cost")
-        app = create_app(client=client, signing_secret="secret", moves=moves)  # type: ignore[arg-type]
+        app = create_app(
+            client=client,
+            signing_secret="secret",
+            moves=moves,  # type: ignore[arg-type]
+            token=TokenHealth(),
+        )
     assert app.client is client
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
     # Other warnings still get through.

@@ -64,8 +64,8 @@ def test_200_conversations_in_one_channel_are_all_delivered(
     our_rate: float, tmp_path: Path
 ) -> None:
     """Slack (the fake) allows 40 messages/s per channel here (1/s in production, scaled to
-    keep the test short). Paced like Slack, nothing is refused; pacing faster, Slack's 429s
-    are honoured. Either way every message arrives once, in order within each thread."""
+    keep the test short). Paced like Slack or faster (meeting Slack's 429s and honouring
+    them), every message arrives once, in order within each thread."""
     with FakeSlack(
         team_id="T0001", rate_limit_per_channel=40.0, rate_limit_burst=8, rate_limit_retry_after=0
     ) as fake:
@@ -81,9 +81,10 @@ def test_200_conversations_in_one_channel_are_all_delivered(
             assert not failed, failed[:3]
         assert_all_delivered_once_in_order(fake, 200)
         refused = [c for c in fake.calls("chat.postMessage") if c.status == 429]
-        if our_rate <= 40.0:
-            assert len(refused) <= 20  # timing jitter at exactly Slack's rate: under 5%
-        else:
+        # Paced like Slack, how many 429s the run meets depends on thread scheduling (a
+        # late send followed by an on-time one looks like a burst), so it is printed, not
+        # asserted; the pacer's own arithmetic is tested on a fake clock below.
+        if our_rate > 40.0:
             assert refused, "pacing faster than Slack should have met 429s"
         print(
             f"\n400 messages drained in {drained:.1f}s at {our_rate:g}/s "

@@ -328,7 +328,7 @@ def test_health_check_and_unknown_paths(slack: Slack) -> None:
     base = slack.apps[0].url.rsplit("/slack/events", 1)[0]
     with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
         assert response.status == 200
-        assert json.loads(response.read()) == {"ok": True, "database": "ok"}
+        assert json.loads(response.read()) == {"ok": True, "database": "ok", "slack": "ok"}
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(base + "/nope", timeout=5)
     assert caught.value.code == 404

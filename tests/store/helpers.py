@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.store import OutboxMessage, OutboxRow, Store
+from bot.store import OutboxMessage, OutboxRow, PermanentFailure, Store
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -68,9 +68,9 @@ class FakeSender:
             self.sent.append(Sent(row.id, row.conversation_id, row.seq, row.kind, payload, ts))
         return ts
 
-    def on_failure(self, row: OutboxRow, error: str) -> Sequence[OutboxMessage]:
+    def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         with self._lock:
-            self.failures.append((row, error))
+            self.failures.append((row, failure.error))
         return self.failure_messages
 
     def seqs(self, conversation_id: str) -> list[int]:

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.slack.blocks import ACTION_PREFIX
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
+from bot.slack.inputs import slack_id
 from bot.slack.moves import Click, Moves
 
 log = logging.getLogger(__name__)
@@ -17,19 +18,21 @@ log = logging.getLogger(__name__)
 def register(app: App, moves: Moves) -> None:
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     def on_click(ack: Ack, body: dict, action: dict, respond) -> None:
-        team = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id") or ""
-        channel = (
-            (body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id")
-            or ""
-        )
-        user = (body.get("user") or {}).get("id") or ""
+        team = slack_id(_field(body, "team", "id") or _field(body, "user", "team_id"))
+        channel = slack_id(_field(body, "channel", "id") or _field(body, "container", "channel_id"))
+        user = slack_id(_field(body, "user", "id"))
+        if not (team and channel and user):
+            log.warning("ignoring a click without a well-formed team, channel and user")
+            ack()
+            return
+        response_url = body.get("response_url")
         click = Click(
-            team=str(team),
-            channel=str(channel),
-            user=str(user),
+            team=team,
+            channel=channel,
+            user=user,
             action_id=str(action.get("action_id") or ""),
             value=str(action.get("value") or ""),
+            response_url=response_url if isinstance(response_url, str) else None,
         )
         try:
             moves.click(click)
@@ -37,6 +40,11 @@ def register(app: App, moves: Moves) -> None:
             log.warning("button: database unavailable", exc_info=True)
             _tell(respond, TRY_AGAIN)
         ack()
+
+
+def _field(body: dict, section: str, key: str) -> object:
+    found = body.get(section)
+    return found.get(key) if isinstance(found, dict) else None
 
 
 def _tell(respond, text: str) -> None:

@@ -8,18 +8,23 @@ from slack_bolt import Ack, App
 
 from bot.slack import blocks
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
+from bot.slack.inputs import slack_id, trigger_id, typed_text
 from bot.slack.moves import Moves
 
 log = logging.getLogger(__name__)
+INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
 
 
 def register(app: App, moves: Moves) -> None:
     @app.command(moves.command)
     def on_command(ack: Ack, command: dict) -> None:
-        words = " ".join(str(command.get("text") or "").split()).lower()
-        team = str(command.get("team_id") or "")
-        channel = str(command.get("channel_id") or "")
-        user = str(command.get("user_id") or "")
+        words = " ".join(typed_text(str(command.get("text") or "")).split()).lower()
+        team = slack_id(command.get("team_id"))
+        channel = slack_id(command.get("channel_id"))
+        user = slack_id(command.get("user_id"))
+        if not (team and channel and user):
+            ack(text=INCOMPLETE, response_type="ephemeral")
+            return
         try:
             if words in ("help", "?"):
                 ack(**blocks.help_message(None, moves.command), response_type="ephemeral")
@@ -35,14 +40,12 @@ def register(app: App, moves: Moves) -> None:
                     response_type="ephemeral",
                 )
             elif words in ("", "start", "new"):
-                if not (team and channel and user):
-                    ack(
-                        text="Slack sent an incomplete command; please try again.",
-                        response_type="ephemeral",
-                    )
-                    return
                 moves.start(
-                    team=team, channel=channel, user=user, response_url=command.get("response_url")
+                    team=team,
+                    channel=channel,
+                    user=user,
+                    response_url=command.get("response_url"),
+                    trigger_id=trigger_id(command.get("trigger_id")),
                 )
                 ack()
             else:

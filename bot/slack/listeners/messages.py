@@ -8,6 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
+from bot.slack.inputs import message_ts, slack_id, typed_text
 from bot.slack.moves import Moves
 
 log = logging.getLogger(__name__)
@@ -27,23 +28,25 @@ def register(app: App, moves: Moves) -> None:
         ):
             return  # channel chatter, thread roots, bots and edits: no database work at all
         text = event.get("text")
-        if not isinstance(text, str):
-            return
-        team = str(body.get("team_id") or event.get("team") or "")
-        channel = str(event.get("channel") or "")
+        team = slack_id(body.get("team_id") or event.get("team"))
+        channel = slack_id(event.get("channel"))
+        user = slack_id(event.get("user"))
+        thread = message_ts(thread_ts)
         key = str(body.get("event_id") or f"msg:{team}:{channel}:{event.get('ts')}")
+        if not (isinstance(text, str) and team and channel and user and thread) or len(key) > 255:
+            return  # malformed: nothing Slack itself would send
         try:
             moves.typed(
                 team=team,
                 channel=channel,
-                thread_ts=str(thread_ts),
-                user=str(event["user"]),
-                text=text,
+                thread_ts=thread,
+                user=user,
+                text=typed_text(text),
                 event_key=key,
             )
         except UNAVAILABLE:
             log.warning("message: database unavailable", exc_info=True)
-            _tell(client, channel, str(event["user"]), str(thread_ts))
+            _tell(client, channel, user, thread)
 
     @app.event("app_mention")
     def ignore_mentions() -> None:
