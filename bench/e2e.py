@@ -1,19 +1,23 @@
-"""End-to-end benchmark: the real app under gunicorn, driven like Slack, against baselines.
+"""End-to-end benchmark: the real app as `python -m bot run` serves it, driven like Slack,
+against baselines.
 
     python bench/e2e.py [--quick] [--people 50] [--conversations 10000] [--pg-url URL]
                         [--rate-limit]
 
 Starts the fake Slack Web API (``python -m tests.fake_slack``, a subprocess) and,
-one after the other, four servers under gunicorn with the same settings
-(``bot.slack.gunicorn_conf``: worker class, workers, threads):
+one after the other, four servers:
 
-* ours: ``gunicorn -c python:bot.slack.gunicorn_conf bot.slack.wsgi:application``
-  (the Procfile's web process);
+* ours: ``python -m bot run --mode http`` (the Procfile's web process: waitress,
+  ``HTTP_THREADS`` request threads);
 * (a) ``bench.e2e_baselines:bare_pbr``: Bolt, ack-only listeners,
   ``process_before_response=True``;
 * (b) ``bench.e2e_baselines:bare_default``: the same in Bolt's default mode;
 * (c) ``bench.e2e_baselines:naive``: the same flow, state in a SQLite table,
   Slack called synchronously in the listener after ``ack()``.
+
+The baselines run under gunicorn (``bench/e2e_gunicorn_conf.py``: one gthread
+worker with as many threads as ours has), as they always have, so that ratios to
+them also show what the app's own HTTP front costs.
 
 N simulated people (threads, one channel and one keep-alive connection each)
 run whole conversations by signed button clicks; one poller thread reads what
@@ -99,7 +103,7 @@ PACED_SHARE = 0.5
 
 OURS, BARE_PBR, BARE_DEFAULT, NAIVE = "ours", "(a) bare pbr", "(b) bare default", "(c) naive"
 VARIANTS = {
-    OURS: ("bot.slack.gunicorn_conf", "bot.slack.wsgi:application", None),
+    OURS: (None, None, None),  # python -m bot run --mode http
     BARE_PBR: ("bench.e2e_gunicorn_conf", "bench.e2e_baselines:bare_pbr", "bare_pbr"),
     BARE_DEFAULT: ("bench.e2e_gunicorn_conf", "bench.e2e_baselines:bare_default", "bare_default"),
     NAIVE: ("bench.e2e_gunicorn_conf", "bench.e2e_baselines:naive", "naive"),
@@ -195,7 +199,7 @@ def start_fake(rate_limit: float | None = None) -> tuple[subprocess.Popen, str]:
 
 @dataclass
 class Server:
-    """One gunicorn master (and its workers) serving a variant."""
+    """One server process (for a baseline, a gunicorn master and its workers)."""
 
     name: str
     proc: subprocess.Popen
@@ -221,10 +225,14 @@ class Server:
                         found.append(int(stat.parent.name))
             return found
 
+    def serving_pids(self) -> list[int]:
+        """The processes that serve requests: gunicorn's workers, or ours itself."""
+        return self.worker_pids() or [self.proc.pid]
+
     def rss_kb(self) -> tuple[int, int, int]:
-        """(workers' VmRSS summed, master's VmRSS, number of workers), in kB."""
-        workers = self.worker_pids()
-        return sum(vm_rss(p) for p in workers), vm_rss(self.proc.pid), len(workers)
+        """(serving processes' VmRSS summed, the started process's, how many), in kB."""
+        serving = self.serving_pids()
+        return sum(vm_rss(p) for p in serving), vm_rss(self.proc.pid), len(serving)
 
     def log_problems(self, examples: int = 4) -> tuple[int, list[str]]:
         """Warning, error and traceback lines in gunicorn's stderr: (count, a few distinct)."""
@@ -273,25 +281,28 @@ def start_server(name: str, api_url: str, pg_url: str | None, tmp: Path) -> Serv
     env.pop("DATABASE_URL", None)
     if pg_url and name == OURS:
         env["DATABASE_URL"] = pg_url
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    args = [gunicorn, "-c", f"python:{conf}", app]
+    if conf is None:
+        args = [sys.executable, "-m", "bot", "run", "--mode", "http"]
+    else:
+        args = [str(Path(sys.executable).parent / "gunicorn"), "-c", f"python:{conf}", app]
     logs = Path(os.environ.get("E2E_LOG_DIR") or data_dir)
     logs.mkdir(parents=True, exist_ok=True)
-    stderr_path = logs / f"{data_dir.name}.gunicorn.stderr"
+    stderr_path = logs / f"{data_dir.name}.server.stderr"
     stderr = stderr_path.open("w")
     try:
         proc = PROCS.start(args, env, stdout=subprocess.DEVNULL, stderr=stderr)
     finally:
         stderr.close()
-    server = Server(name, proc, port, data_dir, " ".join(["gunicorn", *args[1:]]), stderr_path)
+    shown = ["python" if args[0] == sys.executable else "gunicorn", *args[1:]]
+    server = Server(name, proc, port, data_dir, " ".join(shown), stderr_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{name}: gunicorn exited:\n{server.stderr_tail()}")
+            raise RuntimeError(f"{name}: the server exited:\n{server.stderr_tail()}")
         with contextlib.suppress(OSError):
             url = f"http://127.0.0.1:{port}/healthz"
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200 and server.worker_pids():
+                if response.status == 200 and (conf is None or server.worker_pids()):
                     return server
         time.sleep(0.1)
     raise RuntimeError(f"{name}: /healthz did not answer 200 in time:\n{server.stderr_tail()}")
@@ -861,7 +872,7 @@ def run_variant(
     its own maximum, measured just before)."""
     flow = name in (OURS, NAIVE)
     conversations = opts.conversations if name == OURS else opts.baseline_conversations
-    log(f"[{name}] starting gunicorn ...")
+    log(f"[{name}] starting its server ...")
     remote.reset()
     server = start_server(name, fake_url, opts.pg_url if name == OURS else None, tmp)
     result = Result(name, Stats(), command=server.command)
@@ -1078,7 +1089,7 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
     log("")
     log(
         f"End-to-end, {date.today().isoformat()}, {os.cpu_count()} cores, "
-        f"{opts.people} people, gunicorn {workers_threads()}, "
+        f"{opts.people} people, {workers_threads()}, "
         f"{'PostgreSQL' if opts.pg_url else 'SQLite'} (ours)"
         + (
             f"\n--quick: {opts.conversations} conversations for ours (not 10,000), "
@@ -1168,18 +1179,17 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
         "conversations"
     )
     log("")
-    w0, m0, n = ours.rss["start"]
+    w0, _, n = ours.rss["start"]
     ww, _, _ = ours.rss["warm"]
-    w1, m1, _ = ours.rss.get("after", (0, 0, 0))
+    w1, _, _ = ours.rss.get("after", (0, 0, 0))
     total = ours.stats.finished + opts.warm_conversations
     growth = (w1 - w0) / 1024
     log(
-        f"RSS of ours ({n} gunicorn worker{'s' if n != 1 else ''}, VmRSS summed): "
+        f"RSS of ours ({n} process{'es' if n != 1 else ''}, VmRSS summed): "
         f"{w0 / 1024:.1f} MB at start, {ww / 1024:.1f} MB after the warm-up, "
         f"{w1 / 1024:.1f} MB after {total} finished conversations"
         + (" (--quick: fewer than 10,000)" if opts.quick else "")
-        + f": +{growth:.1f} MB (+{(w1 - ww) / 1024:.1f} MB since the warm-up); "
-        f"gunicorn master {m0 / 1024:.1f} -> {m1 / 1024:.1f} MB, not included"
+        + f": +{growth:.1f} MB (+{(w1 - ww) / 1024:.1f} MB since the warm-up)"
     )
     writes, details = ours.db_writes or (0, "")
     log(f"DB writes for unrelated messages: {writes} ({details})")
@@ -1229,9 +1239,12 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
 def workers_threads() -> str:
     from bot.settings import Settings
 
-    # What bot.slack.gunicorn_conf reads (environment, then .env), tokens aside.
+    # What the app reads (environment, then .env), tokens aside.
     s = Settings(slack_bot_token="xoxb-bench", slack_signing_secret="bench")
-    return f"gthread, {s.web_concurrency} worker(s) x {s.gunicorn_threads} threads"
+    return (
+        f"ours: waitress x {s.http_threads} threads; "
+        f"baselines: gunicorn gthread, 1 worker x {s.http_threads} threads"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1249,7 +1262,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run only the rate-limit drain phase (the full run includes it; "
         "with --quick: add it to the quick run)",
     )
-    ap.add_argument("--logs", default=None, help="keep gunicorn's stderr of every server here")
+    ap.add_argument("--logs", default=None, help="keep every server's stderr here")
     ap.add_argument(
         "--only",
         choices=["ours", "a", "b", "c"],
@@ -1315,7 +1328,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"commands: {results[OURS].command}  |  {results[BARE_PBR].command}")
             log(f"total time {time.monotonic() - started:.0f} s")
         except KeyboardInterrupt:
-            log("interrupted; stopping gunicorn and the fake")
+            log("interrupted; stopping the servers and the fake")
             return 130
         finally:
             PROCS.stop_all()

@@ -1,23 +1,23 @@
-"""gunicorn settings for the baselines of `bench/e2e.py`: the app's own settings
-(`bot.slack.gunicorn_conf`: bind, worker class, workers, threads, keep-alive,
-timeouts), without its hooks that build the app's runtime; instead each worker
-builds the baseline named by ``E2E_BASELINE`` before it serves."""
+"""gunicorn settings for the baselines of `bench/e2e.py`: one gthread worker with as
+many threads as the app's HTTP server has (`HTTP_THREADS`), on `HOST:PORT`; each
+worker builds the baseline named by ``E2E_BASELINE`` before it serves."""
 
 from __future__ import annotations
 
 import os
 
-from bot.slack.gunicorn_conf import (  # noqa: F401  (gunicorn reads these names)
-    accesslog,
-    bind,
-    graceful_timeout,
-    keepalive,
-    loglevel,
-    threads,
-    timeout,
-    worker_class,
-    workers,
-)
+from bot.settings import load_settings
+
+_settings = load_settings()
+bind = f"{_settings.host}:{_settings.port}"
+workers = 1
+worker_class = "gthread"
+threads = _settings.http_threads
+timeout = 30
+graceful_timeout = 10
+keepalive = 75
+accesslog = None
+loglevel = _settings.log_level.lower()
 
 
 def post_worker_init(worker) -> None:  # gunicorn's Worker

@@ -53,8 +53,12 @@ def build_runtime():  # -> Runtime (imported lazily: Slack and the store load on
 def configure_logging(level: str) -> None:
     """One format for everything; libraries that talk too much at INFO are held back."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quieter = max(logging.WARNING, logging.getLevelName(level))
     # transitions logs two INFO lines for every step of every conversation.
-    logging.getLogger("transitions").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("transitions").setLevel(quieter)
+    # waitress warns at every request that waits for a free thread: under load, a line a
+    # request. Latency shows saturation better; its errors still come through.
+    logging.getLogger("waitress.queue").setLevel(max(logging.ERROR, quieter))
 
 
 def database_problem(settings: Settings, exc: BaseException) -> str:

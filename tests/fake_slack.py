@@ -350,6 +350,8 @@ class FakeSlack:
             self._failures: list[_Failure] = []
             self._buckets: dict[str, tuple[float, float]] = {}
             self._not_member: set[str] = set()
+            self._archived: set[str] = set()
+            self._revoked: str | None = None
             self._ts_counter = itertools.count(1)
 
     def reset(self) -> None:
@@ -373,6 +375,17 @@ class FakeSlack:
     def add_bot_to(self, channel: str) -> None:
         with self._lock:
             self._not_member.discard(channel)
+
+    def archive(self, channel: str) -> None:
+        """Posting into ``channel`` fails with is_archived from now on."""
+        with self._lock:
+            self._archived.add(channel)
+
+    def revoke_token(self, error: str = "token_revoked") -> None:
+        """Every Web API call fails with ``error`` from now on, as after the app's tokens
+        were revoked (response_urls still work: they need no token)."""
+        with self._lock:
+            self._revoked = error
 
     # ---------------------------------------------------------------- inspection
     def calls(self, method: str | None = None) -> list[Call]:
@@ -568,6 +581,8 @@ class FakeSlack:
                 status, payload, extra, kind = self._render_failure(failure)
             elif not token:
                 status, payload = 200, {"ok": False, "error": "not_authed"}
+            elif self._revoked:
+                status, payload = 200, {"ok": False, "error": self._revoked}
             elif method == "apps.connections.open":
                 status, payload = 200, self._m_apps_connections_open(token)
             elif (
@@ -708,6 +723,8 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if channel in self._not_member:
             return {"ok": False, "error": "not_in_channel"}
+        if channel in self._archived:
+            return {"ok": False, "error": "is_archived"}
         if not self._has_content(p):
             return {"ok": False, "error": "no_text"}
         ts = self._next_ts()
@@ -853,6 +870,12 @@ class FakeSlack:
             },
         }
 
+    def _m_conversations_open(self, p: dict) -> dict:
+        users = p.get("users")
+        if not isinstance(users, str) or not users or "," in users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": "D" + users}}
+
     def _m_conversations_join(self, p: dict) -> dict:
         channel = p.get("channel")
         if not channel:
@@ -873,6 +896,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict], dict]] = {
     "conversations.replies": FakeSlack._m_conversations_replies,
     "conversations.history": FakeSlack._m_conversations_history,
     "conversations.join": FakeSlack._m_conversations_join,
+    "conversations.open": FakeSlack._m_conversations_open,
 }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "block_actions_body",
     "message_event_body",
     "sign",
+    "slack_escape",
     "slash_command_body",
     "url_verification_body",
 ]
@@ -39,6 +40,11 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 _UNROUTED = "http://127.0.0.1:9/response"
 _event_counter = itertools.count(1)
+
+
+def slack_escape(typed: str) -> str:
+    """Text as Slack delivers what a person typed: `&`, `<` and `>` HTML-escaped."""
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _compact(obj: Any) -> str:
@@ -83,7 +89,8 @@ def slash_command_body(
     enterprise_name: str = "Acme Grid",
     token: str = VERIFICATION_TOKEN,
 ) -> bytes:
-    """The form body of a slash command invocation, fields in Slack's order."""
+    """The form body of a slash command invocation, fields in Slack's order; ``text`` is
+    what the person typed (escaped here as Slack escapes it)."""
     fields: list[tuple[str, str]] = [
         ("token", token),
         ("team_id", team_id),
@@ -97,7 +104,7 @@ def slash_command_body(
         ("user_id", user_id),
         ("user_name", user_name),
         ("command", command),
-        ("text", text),
+        ("text", slack_escape(text)),
         ("api_app_id", api_app_id),
         ("is_enterprise_install", "false"),
         ("response_url", response_url or _default_response_url(team_id)),
@@ -208,7 +215,8 @@ def message_event(
     event_time: int | None = None,
     token: str = VERIFICATION_TOKEN,
 ) -> dict[str, Any]:
-    """The decoded event_callback envelope of a ``message`` event.
+    """The decoded event_callback envelope of a ``message`` event; ``text`` is what the
+    person typed (escaped here as Slack escapes it).
 
     A user message gets a ``client_msg_id`` (generated unless given); a message
     with ``bot_id`` gets none. In a thread, ``parent_user_id`` defaults to the bot
@@ -221,7 +229,7 @@ def message_event(
         event["client_msg_id"] = client_msg_id or str(uuid.uuid4())
     elif client_msg_id:
         event["client_msg_id"] = client_msg_id
-    event.update({"text": text, "user": user_id, "ts": ts, "team": team_id})
+    event.update({"text": slack_escape(text), "user": user_id, "ts": ts, "team": team_id})
     if bot_id is not None:
         event["bot_id"] = bot_id
     if blocks is not None:

@@ -26,6 +26,8 @@ def test_bot_user_interactivity_events_and_socket_mode() -> None:
         "message.groups",
         "message.im",
         "message.mpim",
+        "app_uninstalled",  # bot.slack.listeners.lifecycle
+        "tokens_revoked",
     }
 
 
@@ -38,4 +40,5 @@ def test_scopes_are_exactly_what_the_app_calls() -> None:
         "groups:history",
         "im:history",
         "mpim:history",
+        "im:write",  # conversations.open: telling a person privately when a channel refuses
     }

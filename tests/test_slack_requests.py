@@ -18,6 +18,7 @@ from tests.fake_slack import FakeSlack
 from tests.slack_requests import (
     SlackClientSim,
     block_actions_body,
+    message_event,
     message_event_body,
     sign,
     slash_command_body,
@@ -283,3 +284,9 @@ def test_sim_reconnects_after_server_drops_idle_connection():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_typed_text_is_escaped_as_slack_escapes_it() -> None:
+    event = message_event(text="< 100ms & <b>", user_id="U1", channel_id="C1", ts="1.2")
+    assert event["event"]["text"] == "&lt; 100ms &amp; &lt;b&gt;"
+    assert _form(slash_command_body(text="a<b"))["text"] == "a&lt;b"

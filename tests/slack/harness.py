@@ -281,17 +281,18 @@ def running(settings: Settings, fake: FakeSlack, copies: int = 1) -> Iterator[Sl
 class AppProcess:
     """`python -m bot run` in its own OS process (HTTP), configured by environment."""
 
-    def __init__(self, env: dict[str, str], port: int):
+    def __init__(self, env: dict[str, str], port: int, stderr: Any = None):
+        """``stderr``: a file for the app's log; by default it is kept for errors."""
         import subprocess
         import sys
 
         self.port = port
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            [sys.executable, "-m", "bot", "run", "--mode", "http"],
             env=env,
             cwd=str(Path(__file__).parents[2]),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.PIPE if stderr is None else stderr,
             text=True,
         )
 
@@ -305,7 +306,8 @@ class AppProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"the app exited: {self.process.stderr.read()[-2000:]}")
+                log = self.process.stderr.read()[-2000:] if self.process.stderr else ""
+                raise AssertionError(f"the app exited: {log}")
             try:
                 with urllib.request.urlopen(
                     f"http://127.0.0.1:{self.port}/healthz", timeout=2

@@ -17,7 +17,7 @@ from bot.store import (
     Store,
     resolve_refs,
 )
-from bot.store.models import RefTarget
+from bot.store.models import RETRY_UNTIL, RefTarget
 from tests.store.conftest import Database
 from tests.store.helpers import FakeClock, FakeSender, new_conversation
 
@@ -372,3 +372,43 @@ def test_resolve_refs_pure() -> None:
     }
     with pytest.raises(Exception, match="depends on bad, which failed: channel_not_found"):
         resolve_refs({"t": {"$ref": "bad"}}, targets)
+
+
+def test_a_row_marked_retry_until_outlives_max_attempts(store: Store, clock: FakeClock) -> None:
+    """An edit that takes buttons away is retried, with capped backoff, until the time in
+    its payload (the conversation's expiry), however many attempts that takes."""
+    until = (clock() + timedelta(hours=1)).isoformat()
+    closing = OutboxMessage("update", {"ts": "1.1", RETRY_UNTIL: until})
+    cid = new_conversation(store, [closing])
+    sender = FakeSender(script={(cid, 1): [RetryLater("http 503") for _ in range(200)]})
+    deliverer = make(store, sender, clock, max_attempts=3, max_backoff=60)
+    for _ in range(30):  # 30 attempts over ~25 minutes: still worth sending
+        deliverer.deliver_due()
+        clock.advance(60)
+    row = store.outbox_rows(cid)[0]
+    assert row.status == "pending" and row.attempts == 30
+    clock.advance(hours=1)  # past the conversation's expiry: given up at the next failure
+    deliverer.deliver_due()
+    row = store.outbox_rows(cid)[0]
+    assert row.status == "failed" and "gave up after 31 attempts" in row.error
+
+
+def test_ending_a_conversation_cancels_its_queue(store: Store, clock: FakeClock) -> None:
+    """A failure that ends the conversation (the app left the channel) cancels the
+    conversation and its other queued rows, and sends the sender's notices."""
+    cid = new_conversation(store, posts(3))
+    notice = OutboxMessage("respond", {"text": "I was removed from this channel"})
+    failure = PermanentFailure("not_in_channel", code="not_in_channel", ends_conversation=True)
+    sender = FakeSender(script={(cid, 2): [failure]}, failure_messages=[notice])
+    deliverer = make(store, sender, clock)
+    deliverer.deliver_due()
+    deliverer.deliver_due()
+    rows = store.outbox_rows(cid)
+    assert [(r.seq, r.kind, r.status) for r in rows] == [
+        (1, "post", "sent"),
+        (2, "post", "failed"),
+        (3, "post", "cancelled"),
+        (4, "respond", "sent"),
+    ]
+    assert store.get(cid).status == "cancelled"
+    assert (cid, 3) not in sender.attempts
