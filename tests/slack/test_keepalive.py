@@ -46,6 +46,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
     closing idle connections would): each call still succeeds, on a new connection."""
     body = b'{"ok": true, "channel": "C1", "ts": "1.0"}'
     served = []
+    closed = threading.Semaphore(0)
 
     def serve(listener: socket.socket) -> None:
         while True:
@@ -61,6 +62,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
                 )
+            closed.release()  # idle and closed before the client's next call
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -70,6 +72,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
         client = client_for(f"http://127.0.0.1:{listener.getsockname()[1]}/api/")
         for _ in range(3):
             assert client.chat_postMessage(channel="C1", text="hi")["ts"] == "1.0"
+            assert closed.acquire(timeout=10)
         assert len(served) == 3
     finally:
         listener.close()
