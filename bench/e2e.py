@@ -1,10 +1,10 @@
 """End-to-end benchmark: the real app as `python -m bot run` serves it, driven like Slack,
 against baselines.
 
-    python bench/e2e.py [--quick] [--people 50] [--conversations 10000] [--pg-url URL]
+    python -m bench.e2e [--quick] [--people 50] [--conversations 10000] [--pg-url URL]
                         [--rate-limit]
 
-Starts the fake Slack Web API (``python -m tests.fake_slack``, a subprocess) and,
+Starts the fake Slack Web API (``python -m tests.fakes.slack_api``, a subprocess) and,
 one after the other, four servers:
 
 * ours: ``python -m bot run --mode http`` (the Procfile's web process: waitress,
@@ -61,21 +61,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
 
-import sqlalchemy as sa  # noqa: E402
-
-from bot.flow.loader import load_flow  # noqa: E402
-from bot.slack import blocks  # noqa: E402
-from tests.fake_slack import FakeSlackRemote  # noqa: E402
-from tests.slack_requests import (  # noqa: E402
+from bot.flow.loader import load_flow
+from bot.slack import blocks
+from tests.fakes.slack_api import FakeSlackRemote
+from tests.fakes.slack_requests import (
     SlackClientSim,
     block_actions_body,
     message_event_body,
     slash_command_body,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 SECRET = "e2e-bench-signing-secret"
 TOKEN = "xoxb-bench"
 TEAM = "T0BENCH"
@@ -178,7 +176,7 @@ PROCS = Processes()
 
 
 def start_fake(rate_limit: float | None = None) -> tuple[subprocess.Popen, str]:
-    args = [sys.executable, "-m", "tests.fake_slack", "--host", "127.0.0.1", "--port", "0"]
+    args = [sys.executable, "-m", "tests.fakes.slack_api", "--host", "127.0.0.1", "--port", "0"]
     if rate_limit:
         args += ["--rate-limit-per-channel", str(rate_limit)]
     proc = PROCS.start(args, child_env(), stdout=subprocess.PIPE, text=True)

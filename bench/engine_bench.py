@@ -1,6 +1,6 @@
 """Engine step cost: restore-from-JSON + answer + dump, against a bare Machine trigger.
 
-    python bench/engine_bench.py [--steps N]
+    python -m bench.engine_bench [--steps N]
 
 Prints the median time per step for both and their ratio. Not a test: no assertion.
 """
@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.conversation import Conversation
 from bot.flow.compiled import ANSWER

@@ -6,14 +6,13 @@ step) and, as a baseline in the same run, a bare single-row
 database with the same thread count and the same write-transaction discipline
 (BEGIN IMMEDIATE plus the in-process writer lock on SQLite).
 
-    python bench/store_bench.py [--quick] [--pg-url URL] [--seconds S]
+    python -m bench.store_bench [--quick] [--pg-url URL] [--seconds S]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -23,8 +22,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.store import OutboxMessage, Store, write_transaction
 from bot.store.engine import normalise_url

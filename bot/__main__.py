@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | chat | flow check | flow paths`."""
+"""Command line: `python -m bot run | chat | flow check | flow paths | db upgrade | retention`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ USAGE = """llm-cost-bot: choose how to run LLM workloads on AWS at the lowest co
   python -m bot flow check      validate the flows in flows/ (or given .mmd files)
   python -m bot flow paths      print every path through the flowchart
   python -m bot run             run the Slack app (Socket Mode or HTTP; see README.md)
+  python -m bot db upgrade      apply database schema migrations (start-up does too)
 """
 
 
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         "Socket Mode when SLACK_APP_TOKEN is set",
     )
     commands.add_parser("retention", help="expire idle conversations and purge old rows")
+    db = commands.add_parser("db", help="the database")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply schema migrations (start-up does too)")
     return parser
 
 
@@ -134,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             for path in load_flow(args.name, args.flows_dir).paths():
                 print(format_path(path))
             return 0
+        if args.command == "db" and args.db_command == "upgrade":
+            from bot.cli_app import db_upgrade
+
+            return db_upgrade()
         if args.command in ("run", "retention"):
             from bot.cli_app import run_command
 

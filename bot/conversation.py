@@ -8,22 +8,15 @@ Pure logic: no Slack and no database. A `Conversation` pairs a compiled
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from bot.answers import Command, Matched, Unclear, parse_answer
+from bot.answers import Command, CommandName, Matched, Unclear, parse_answer, parse_command
 from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
 from bot.flow.graph import Node
 from bot.flow.loader import FlowRegistry
 from bot.flow.words import NodeDetails
-
-
-class Status(StrEnum):
-    ACTIVE = "active"
-    FINISHED = "finished"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
+from bot.status import Status
 
 
 class Answer(BaseModel):
@@ -111,19 +104,46 @@ class Reprompt:
 
 @dataclass(frozen=True)
 class CommandGiven:
-    """The reply was a command word; the caller decides what it does (see `Conversation.run`)."""
+    """The reply was a command word (also under a finished result); `Conversation.run`
+    carries it out."""
 
-    name: str
+    name: CommandName
 
 
 @dataclass(frozen=True)
 class NotActive:
-    """The conversation has ended; nothing to answer."""
+    """The conversation has ended and the reply was no command; nothing to answer."""
 
     status: Status
 
 
 AnswerResult = Advanced | Reprompt | CommandGiven | NotActive
+
+
+@dataclass(frozen=True)
+class Moved:
+    """`back`, `restart` or `cancel` changed the conversation."""
+
+    name: CommandName
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A command that cannot apply now (nothing to go back to; already ended)."""
+
+    name: CommandName
+    reason: str
+
+
+@dataclass(frozen=True)
+class HelpWanted:
+    """`help`: the question being asked, if any."""
+
+    question: Question | None
+
+
+CommandOutcome = Moved | Refused | HelpWanted
+NOTHING_BEFORE = "This is the first question; there is nothing to go back to."
 
 
 class Conversation:
@@ -218,7 +238,8 @@ class Conversation:
         """Answer the current question with typed text or an option index (1-based)."""
         question = self.question()
         if question is None:
-            return NotActive(self.record.status)
+            command = parse_command(given) if isinstance(given, str) else None
+            return NotActive(self.record.status) if command is None else CommandGiven(command)
         if isinstance(given, int):
             option = question.option(given)
             if option is None:
@@ -231,6 +252,19 @@ class Conversation:
             return Reprompt(question, parsed.reason)
         assert isinstance(parsed, Matched)
         return self._take(question, parsed.option, given.strip()[:4000], parsed.note, user)
+
+    def run(self, name: CommandName) -> CommandOutcome:
+        """Carry out a command word: back, restart, cancel or help."""
+        if name == "help":
+            return HelpWanted(self.question())
+        if name == "back":
+            return Moved(name) if self.back() else Refused(name, NOTHING_BEFORE)
+        if name == "restart":
+            self.restart()
+            return Moved(name)
+        if self.cancel():
+            return Moved(name)
+        return Refused(name, "This conversation has already ended.")
 
     def back(self) -> bool:
         """Undo the last answer (discarding everything after it); False when there is none."""

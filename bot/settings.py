@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,19 +11,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.flow.loader import DEFAULT_FLOW, DEFAULT_FLOWS_DIR
 
 
-class Settings(BaseSettings):
-    """Every variable is listed in `.env.example`."""
+class DatabaseSettings(BaseSettings):
+    """Where the database is: all that `python -m bot db upgrade` and `retention` need."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+
+
+class Settings(DatabaseSettings):
+    """Every variable is listed in `.env.example`."""
+
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
-    database_url: str | None = None
-    data_dir: Path = Path("data")
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -90,14 +95,25 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
 
+_S = TypeVar("_S", bound=BaseSettings)
+
+
 class ConfigError(Exception):
     """Configuration that cannot work; the message names each variable."""
 
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings; raise `ConfigError` with one line per bad or missing variable."""
+    return _load(Settings, overrides)
+
+
+def load_database_settings(**overrides: object) -> DatabaseSettings:
+    return _load(DatabaseSettings, overrides)
+
+
+def _load(kind: type[_S], overrides: dict[str, object]) -> _S:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

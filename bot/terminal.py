@@ -8,8 +8,10 @@ from bot.conversation import (
     Advanced,
     CommandGiven,
     Conversation,
+    HelpWanted,
     NotActive,
     Recommendation,
+    Refused,
     Reprompt,
 )
 from bot.flow.compiled import Flow, Question
@@ -76,16 +78,14 @@ def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
                 + ", ".join(f"{o.index}) {o.label}" for o in question.options)
             )
         elif isinstance(result, CommandGiven):
-            if result.name == "help":
+            outcome = conversation.run(result.name)
+            if isinstance(outcome, HelpWanted):
                 say(f"   {question.help}\n   {HELP}")
-            elif result.name == "back":
-                if not conversation.back():
-                    say("   This is the first question; there is nothing to go back to.")
-            elif result.name == "restart":
-                conversation.restart()
+            elif isinstance(outcome, Refused):
+                say(f"   {outcome.reason}")
+            elif outcome.name == "restart":
                 say("   Starting over.")
-            elif result.name == "cancel":
-                conversation.cancel()
+            elif outcome.name == "cancel":
                 say("Cancelled. Nothing was recommended.")
                 return 0
         elif isinstance(result, NotActive):

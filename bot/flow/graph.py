@@ -83,10 +83,6 @@ class FlowGraph(BaseModel):
         targets = {e.target for e in self.edges}
         return [n for n in self.nodes if n not in targets]
 
-    def finals(self) -> list[str]:
-        """Nodes with no outgoing edge, in definition order."""
-        return [n for n in self.nodes if not self.outgoing(n)]
-
     def paths(self, start: str) -> list[tuple[str | Edge, ...]]:
         """Every path from `start` to a final node, alternating node ids and edges.
 

@@ -19,12 +19,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.answers import parse_command
 from bot.conversation import (
     Advanced,
     CommandGiven,
     Conversation,
     NotActive,
+    Refused,
     Reprompt,
     Status,
 )
@@ -244,12 +244,6 @@ class Moves:
         conversation = Conversation.restore(self.flows, row.record)
         result = conversation.answer(text, user=user)
         if isinstance(result, NotActive):
-            command = parse_command(text)
-            if command in ("back", "restart"):
-                self._move(row, conversation, turn, command)
-            elif command == "help":
-                message = blocks.help_message(None, self.command)
-                self._enqueue(row, self._thread_post(row, turn, message), turn)
             return  # other chatter under a finished result is just conversation
         self._after_answer(row, conversation, result, turn, typed=text)
 
@@ -283,7 +277,8 @@ class Moves:
                 message = blocks.help_message(conversation.question(), self.command)
                 self._enqueue(row, self._thread_post(row, turn, message), turn)
             elif result.name == "cancel":
-                self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
+                if conversation.status is Status.ACTIVE:
+                    self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
             else:
                 self._move(row, conversation, turn, result.name)
         elif isinstance(result, Advanced):
@@ -312,11 +307,10 @@ class Moves:
         question = conversation.question()
         number = len(conversation.record.answers) + 1
         recommendation = conversation.recommendation()
-        if move == "back" and not conversation.back():
-            self._note(row, turn, "This is the first question; there is nothing to go back to.")
+        outcome = conversation.run(move)
+        if isinstance(outcome, Refused):
+            self._note(row, turn, outcome.reason)
             return
-        if move == "restart":
-            conversation.restart()
         plan = self._plan(row.channel, row.user, turn)
         what = (
             f"{mention(turn.user)} went back to change an answer."
@@ -361,7 +355,7 @@ class Moves:
         question = conversation.question()
         number = len(conversation.record.answers) + 1
         step = conversation.step
-        if not conversation.cancel():
+        if isinstance(conversation.run("cancel"), Refused):
             return False
         plan = self._plan(row.channel, row.user, turn)
         if question is not None:

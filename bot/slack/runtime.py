@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.delivery import Deliverer, RetryPolicy
 from bot.flow.loader import FlowRegistry, load_flow
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.moves import Moves
 from bot.slack.pacing import ChannelPacer
-from bot.slack.sender import SlackSender
+from bot.slack.sender import TRANSIENT, SlackSender
 from bot.slack.token_health import TokenHealth
-from bot.store import Deliverer, Store
+from bot.store import Store
 from bot.store.health import DatabaseState
 
 log = logging.getLogger(__name__)
-SWITCH_INTERVAL = 0.001  # seconds; see Runtime.start
 
 
 @dataclass(frozen=True)
@@ -76,16 +74,19 @@ class Runtime:
         auth = client.auth_test()
         token = TokenHealth(str(auth.get("team_id") or ""))
         pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
+        policy = RetryPolicy.for_api(timeout=settings.slack_api_timeout, transient=TRANSIENT)
         sender = SlackSender(
             client,
             command=settings.slack_command,
             bot_name=str(auth.get("user") or "the app"),
             pacer=pacer,
             token=token,
+            policy=policy,
         )
         deliverer = Deliverer(
             store,
             sender,
+            policy=policy,
             poll_interval=poll_interval,
             lease=settings.outbox_lease_seconds,
             workers=settings.outbox_senders,
@@ -109,21 +110,7 @@ class Runtime:
         return Health(self.store.health(), self.token.refused)
 
     def start(self) -> Runtime:
-        # Request threads and sender threads hand the GIL back and forth at every
-        # socket and SQLite call; with CPython's default 5 ms switch interval a thread
-        # coming back from I/O can wait that long for it. 1 ms measured ~25% more
-        # steps per second and lower ack latency end to end (bench/README.md).
-        sys.setswitchinterval(SWITCH_INTERVAL)
         self.deliverer.start()
-        return self
-
-    def settle(self) -> Runtime:
-        """For a long-running process, once its runtime is started: what is built by
-        now (flows, Bolt, SQLAlchemy, pydantic: nearly the whole heap) lives as long as
-        the process. Left to the cyclic collector, each full collection walks all of it
-        again while every thread waits (69 ms at a time, measured under load); frozen,
-        collections see only what requests create (bench/README.md)."""
-        gc.freeze()
         return self
 
     def stop(self) -> None:

@@ -18,22 +18,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
+from bot.delivery import UNRESOLVED_REF, PermanentFailure, Postpone, RetryLater, RetryPolicy
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
-from bot.store import (
-    UNRESOLVED_REF,
-    OutboxMessage,
-    OutboxRow,
-    PermanentFailure,
-    Postpone,
-    RetryLater,
-)
-from bot.store.models import (
-    NOTIFY_RESPONSE_URL,
-    NOTIFY_USER,
-    UNCONFIRMED,  # a post that timed out, or a lapsed claim
-)
+from bot.store import OutboxMessage, OutboxRow
+from bot.store.models import NOTIFY_RESPONSE_URL, NOTIFY_USER
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +31,7 @@ log = logging.getLogger(__name__)
 MARKER_EVENT = "llm_cost_outbox"
 
 
+#: Slack's error codes worth trying again (with any 5xx): the retry policy's ``transient``.
 TRANSIENT = {
     "ratelimited",
     "rate_limited",
@@ -77,8 +68,10 @@ class SlackSender:
         response_timeout: float = 10.0,
         pacer: ChannelPacer | None = None,
         token: TokenHealth | None = None,
+        policy: RetryPolicy | None = None,
     ):
         self.client = client
+        self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
         self.pacer = pacer or ChannelPacer()
         self.command = command
         self.bot_name = bot_name
@@ -93,7 +86,7 @@ class SlackSender:
             raise PermanentFailure(refused, code=refused, ends_conversation=True)
         if row.kind == "post":
             args["metadata"] = _marker(row)
-            if (row.error or "").startswith(UNCONFIRMED):
+            if row.unconfirmed:
                 found = self._already_posted(row, args)
                 if found:
                     return found
@@ -117,22 +110,18 @@ class SlackSender:
                 opened = self.client.conversations_open(users=args.pop("user"))
                 return self.client.chat_postMessage(channel=opened["channel"]["id"], **args)["ts"]
         except SlackApiError as exc:
-            problem = _classify(exc)
+            problem = _classify(exc, self.policy)
             if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
                 self.token.refuse(problem.code)
             if isinstance(problem, Postpone) and row.kind == "post":
                 self.pacer.block(channel, problem.delay)
             if isinstance(problem, RetryLater) and row.kind == "post":
-                problem = RetryLater(UNCONFIRMED + problem.error, problem.retry_after)  # a 5xx
+                problem.unconfirmed = True  # a 5xx: Slack may have posted it all the same
             raise problem from None
         except (SlackRequestError, OSError) as exc:  # timeouts, resets, DNS
-            if row.kind == "post":
-                # Slack may have posted it: look for it no sooner than two timeouts
-                # later, when it would show.
-                raise RetryLater(
-                    f"{UNCONFIRMED}{type(exc).__name__}: {exc}", retry_after=2 * self._timeout()
-                ) from None
-            raise RetryLater(f"{type(exc).__name__}: {exc}") from None
+            # A post may have been made anyway: the policy has it looked for, later.
+            error = f"{type(exc).__name__}: {exc}"
+            raise RetryLater(error, unanswered=row.kind == "post") from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
 
     def _already_posted(self, row: OutboxRow, args: dict[str, Any]) -> str | None:
@@ -151,7 +140,8 @@ class SlackSender:
                     channel=channel, include_all_metadata=True, limit=200
                 )
         except (SlackApiError, SlackRequestError, OSError) as exc:
-            raise RetryLater(f"{UNCONFIRMED}checking for an earlier post failed: {exc}") from None
+            error = f"checking for an earlier post failed: {exc}"
+            raise RetryLater(error, unconfirmed=True) from None
         marker = args["metadata"]
         for message in found.get("messages") or []:
             if message.get("metadata") == marker and message.get("ts"):
@@ -166,9 +156,6 @@ class SlackSender:
         if len(posts) > 1:
             channel = str(posts[0].payload.get("channel", ""))
             self.pacer.book_together(channel, [row.id for row in posts])
-
-    def _timeout(self) -> float:
-        return float(self.client.timeout or 0)
 
     def _pin(self, args: dict[str, Any]) -> str | None:
         try:
@@ -262,7 +249,7 @@ def _tell_privately(payload: dict[str, Any], text: str, *, dm: bool) -> list[Out
     return []
 
 
-def _classify(exc: SlackApiError) -> Exception:
+def _classify(exc: SlackApiError, policy: RetryPolicy) -> Exception:
     response = exc.response
     status = getattr(response, "status_code", 200)
     error = str(response.get("error") or f"http_{status}") if response is not None else "unknown"
@@ -273,7 +260,7 @@ def _classify(exc: SlackApiError) -> Exception:
         except (TypeError, ValueError):
             seconds = 1.0
         return Postpone("ratelimited by Slack (429)", seconds)
-    if status >= 500 or error in TRANSIENT:
+    if policy.retries(status, error):
         return RetryLater(error)
     ends = error in NOT_THERE or error in DEAD_TOKEN
     return PermanentFailure(error, code=error, ends_conversation=ends)

@@ -1,10 +1,12 @@
-"""Durable conversation store: conversations, outbox, seen events, recommendations.
+"""Durable conversation store: conversations, outbox queue, seen events, recommendations.
 
-SQLAlchemy Core on SQLite (embedded default, WAL) or PostgreSQL (``DATABASE_URL``).
+SQL only (SQLAlchemy Core on SQLite, the embedded default, or PostgreSQL via
+``DATABASE_URL``): no threads, no clocks of its own. `bot.delivery` sends the queue.
 """
 
 from bot.store.engine import make_engine, write_transaction
 from bot.store.errors import ConversationNotFound, StoreConfigError, StoreError
+from bot.store.migrate import upgrade as upgrade_schema
 from bot.store.models import (
     ACTIVE,
     CANCELLED,
@@ -19,17 +21,7 @@ from bot.store.models import (
     StepResult,
     utcnow,
 )
-from bot.store.outbox import (
-    UNRESOLVED_REF,
-    Deliverer,
-    PermanentFailure,
-    Postpone,
-    RetryLater,
-    Sender,
-    resolve_refs,
-)
-from bot.store.retention import purge, run_retention
-from bot.store.schema import SCHEMA_VERSION, current_schema_version, ensure_schema
+from bot.store.retention import run_retention
 from bot.store.store import Store
 
 __all__ = [
@@ -37,30 +29,20 @@ __all__ = [
     "CANCELLED",
     "EXPIRED",
     "FINISHED",
-    "SCHEMA_VERSION",
-    "UNRESOLVED_REF",
     "ConversationNotFound",
     "ConversationRow",
-    "Deliverer",
     "OutboxMessage",
     "OutboxRow",
     "Outcome",
-    "PermanentFailure",
-    "Postpone",
     "PurgeCounts",
     "RecommendationRow",
-    "RetryLater",
-    "Sender",
     "StepResult",
     "Store",
     "StoreConfigError",
     "StoreError",
-    "current_schema_version",
-    "ensure_schema",
     "make_engine",
-    "purge",
-    "resolve_refs",
     "run_retention",
+    "upgrade_schema",
     "utcnow",
     "write_transaction",
 ]

@@ -7,17 +7,30 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-ACTIVE: Final = "active"
-FINISHED: Final = "finished"
-CANCELLED: Final = "cancelled"
-EXPIRED: Final = "expired"
-CONVERSATION_STATUSES: Final = frozenset({ACTIVE, FINISHED, CANCELLED, EXPIRED})
+from bot.status import Status
 
-PENDING: Final = "pending"
-SENT: Final = "sent"
-FAILED: Final = "failed"
-#: Error prefix meaning "the last attempt may or may not have reached Slack": a sender
-#: that can look a message up does so before sending it again.
+# A conversation's status column holds `Status` values (one vocabulary with the logic).
+ACTIVE: Final = Status.ACTIVE
+FINISHED: Final = Status.FINISHED
+CANCELLED: Final = Status.CANCELLED
+EXPIRED: Final = Status.EXPIRED
+CONVERSATION_STATUSES: Final = frozenset(Status)
+
+
+class OutboxStatus(StrEnum):
+    """An outbox row's status: waiting, sent, given up, or dropped with its conversation."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+PENDING: Final = OutboxStatus.PENDING
+SENT: Final = OutboxStatus.SENT
+FAILED: Final = OutboxStatus.FAILED
+#: How a row's ``error`` records that its last attempt may or may not have reached
+#: Slack (``OutboxRow.unconfirmed``); the deliverer writes it, nothing else reads it.
 UNCONFIRMED: Final = "unconfirmed: "
 
 # Private payload keys (a leading "_": never sent to Slack) a sender and the deliverer read.
@@ -102,10 +115,6 @@ class ConversationRow:
     updated_at: datetime
     expires_at: datetime
 
-    def is_open(self, now: datetime | None = None) -> bool:
-        """Active and not past its expiry time."""
-        return self.status == ACTIVE and self.expires_at > (now or utcnow())
-
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
@@ -127,6 +136,11 @@ class OutboxRow:
     created_at: datetime
     sent_at: datetime | None
     claim_token: str | None = field(default=None, repr=False)
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Its last attempt may have reached Slack (look for it before sending again)."""
+        return (self.error or "").startswith(UNCONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)

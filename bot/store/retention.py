@@ -37,8 +37,3 @@ def run_retention(
             counts.outbox,
         )
     return counts
-
-
-def purge(store: Store) -> PurgeCounts:
-    """Delete old seen events and delivered outbox rows with the default ages."""
-    return store.purge()

@@ -1,29 +1,22 @@
-"""Tables, column types and the schema-version upgrade path.
+"""Tables and column types, as the code uses them.
 
 Times are stored as UTC (naive on SQLite, ``timestamptz`` on PostgreSQL) and always
 come back as timezone-aware UTC datetimes. JSON columns are plain text holding
 ``json.dumps`` output, so both databases store exactly the same bytes.
 
-To change the schema: edit the tables below, bump :data:`SCHEMA_VERSION`, and add
-an idempotent ``_upgrade_to_<n>(conn)`` to :data:`UPGRADES` that takes a database
-at version ``n - 1`` to version ``n`` (``ALTER TABLE ...``). Step 1 creates
-whatever tables are missing.
+To change the schema: edit the tables below and add an Alembic revision that takes
+a database there (`bot/store/migrations/versions`; `tests/store/test_migrations.py`
+checks that the two agree).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-
-from bot.store.engine import write_transaction
-from bot.store.errors import StoreConfigError
-
-SCHEMA_VERSION = 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -64,14 +57,6 @@ class JSONText(TypeDecorator[Any]):
 
 
 metadata = sa.MetaData()
-
-schema_version = sa.Table(
-    "schema_version",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-)
 
 conversations = sa.Table(
     "conversations",
@@ -151,60 +136,3 @@ recommendations = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_recommendations_channel", "team", "channel", "created_at"),
 )
-
-
-def _upgrade_to_1(conn: sa.Connection) -> None:
-    metadata.create_all(conn, checkfirst=True)
-
-
-UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _upgrade_to_1}
-"""Target version -> function taking the schema there from the version before."""
-
-
-def ensure_schema(engine: sa.Engine) -> int:
-    """Create or upgrade the tables and record the schema version; returns it.
-
-    Safe to call from several processes at once: on SQLite the write transaction
-    (BEGIN IMMEDIATE) serializes callers, on PostgreSQL a transaction-scoped
-    advisory lock does.
-    """
-    with write_transaction(engine) as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('llm-cost-bot schema'))"))
-        schema_version.create(conn, checkfirst=True)
-        current = conn.execute(
-            sa.select(schema_version.c.version).where(schema_version.c.id == 1)
-        ).scalar()
-        current = current or 0
-        if current > SCHEMA_VERSION:
-            raise StoreConfigError(
-                f"the database schema is at version {current}, newer than this code "
-                f"understands ({SCHEMA_VERSION}); upgrade llm-cost-bot or point DATABASE_URL "
-                "at another database"
-            )
-        if current == SCHEMA_VERSION:
-            return current
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            UPGRADES[version](conn)
-        now = datetime.now(UTC)
-        if current == 0:
-            conn.execute(
-                schema_version.insert().values(id=1, version=SCHEMA_VERSION, updated_at=now)
-            )
-        else:
-            conn.execute(
-                schema_version.update()
-                .where(schema_version.c.id == 1)
-                .values(version=SCHEMA_VERSION, updated_at=now)
-            )
-        return SCHEMA_VERSION
-
-
-def current_schema_version(engine: sa.Engine) -> int | None:
-    """The recorded schema version, or None when the table is missing."""
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table(schema_version.name):
-            return None
-        return conn.execute(
-            sa.select(schema_version.c.version).where(schema_version.c.id == 1)
-        ).scalar()

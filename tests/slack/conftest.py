@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from slack_sdk.models.blocks import Block
 
-from tests.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import Slack, processes, running, settings_for
 from tests.store.conftest import pg_admin  # noqa: F401 - shared fixture
 

@@ -18,8 +18,8 @@ from bot.settings import Settings
 from bot.slack.http_server import Server, make_server
 from bot.slack.runtime import Runtime
 from bot.slack.wsgi import make_wsgi
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import (
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import (
     SlackClientSim,
     block_actions_body,
     message_event_body,

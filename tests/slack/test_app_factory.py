@@ -12,7 +12,7 @@ import pytest
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.token_health import TokenHealth
-from tests.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import settings_for
 
 
@@ -39,19 +39,25 @@ def test_no_false_alarm_about_the_token_from_the_environment(
     assert "something else" in caplog.text
 
 
-def test_a_settled_runtime_leaves_its_startup_heap_out_of_collections(
+def test_a_tuned_server_leaves_its_startup_heap_out_of_collections(
     fake: FakeSlack, tmp_path: Path
 ) -> None:
-    """gunicorn workers and Socket Mode call settle() once started: full collections must
-    not walk the startup heap again (they paused every thread for tens of ms)."""
+    """`python -m bot run` tunes the process once its runtime has started: full
+    collections must not walk the startup heap again (they paused every thread for tens
+    of ms), and threads switch every millisecond."""
+    import sys
+
+    from bot.cli_app import SWITCH_INTERVAL, tune_long_running_process
     from bot.slack.runtime import Runtime
 
     runtime = Runtime.create(settings_for(fake, tmp_path / "data"))
+    interval = sys.getswitchinterval()
     try:
         gc.unfreeze()
-        assert runtime.settle() is runtime
-        frozen = gc.get_freeze_count()
-        assert frozen > 10_000  # flows, Bolt, SQLAlchemy: the objects built so far
+        tune_long_running_process()
+        assert gc.get_freeze_count() > 10_000  # flows, Bolt, SQLAlchemy: the objects so far
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
     finally:
         gc.unfreeze()
+        sys.setswitchinterval(interval)
         runtime.stop()

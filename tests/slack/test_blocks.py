@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from bot.conversation import Conversation
 from bot.flow.loader import load_flow
 from bot.slack import blocks
-from tests.engine.test_paths import EXPECTED
+from tests.conversation.test_paths import EXPECTED
 from tests.slack.harness import text_of
 
 FLOW = load_flow()

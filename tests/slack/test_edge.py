@@ -23,7 +23,13 @@ import pytest
 
 from bot.store import Store
 from bot.store.engine import DB_FILENAME
-from tests.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import (
+    block_actions_body,
+    message_event_body,
+    sign,
+    slash_command_body,
+)
 from tests.slack.harness import (
     ALICE,
     CHANNEL,
@@ -36,12 +42,6 @@ from tests.slack.harness import (
     running,
     settings_for,
     text_of,
-)
-from tests.slack_requests import (
-    block_actions_body,
-    message_event_body,
-    sign,
-    slash_command_body,
 )
 
 ROOT = Path(__file__).parents[2]
@@ -210,9 +210,7 @@ def test_typed_text_and_steps_stay_out_of_the_log(logged: tuple[Slack, LoggedApp
     assert "transitions" not in log, log
 
 
-def test_a_bad_postgresql_url_ends_in_one_line_and_exit_2(
-    pg_url: str, tmp_path: Path
-) -> None:
+def test_a_bad_postgresql_url_ends_in_one_line_and_exit_2(pg_url: str, tmp_path: Path) -> None:
     bad = pg_url.split("?")[0].rsplit("/", 1)[0] + "/no_such_database_here"
     env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
     env.update(

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import block_actions_payload, message_event, slash_command_body
 from tests.slack.harness import ALICE, Slack, find_button, running, settings_for
-from tests.slack_requests import block_actions_payload, message_event, slash_command_body
 
 OTHER_CHANNEL = "C0OTHER"
 FUZZ = settings(

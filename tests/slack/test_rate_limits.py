@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.slack.pacing import ChannelPacer
-from tests.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SlackClientSim, slash_command_body
 from tests.slack.harness import Slack, running, settings_for, text_of
-from tests.slack_requests import SlackClientSim, slash_command_body
 
 CHANNEL = "C0BUSY"
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.engine.test_paths import EXPECTED
+from tests.conversation.test_paths import EXPECTED
 from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, text_of
 
 TITLES = {

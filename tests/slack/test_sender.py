@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.sender import SlackSender, _marker
 from bot.store.models import UNCONFIRMED, OutboxRow
-from tests.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlack
 
 
 def row(seq: int, error: str | None, kind: str = "post") -> OutboxRow:

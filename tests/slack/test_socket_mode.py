@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.fake_slack import FakeSlack
-from tests.fake_socket_mode import FakeSocketMode, wait_until
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import block_actions_payload, message_event, slash_command_body
+from tests.fakes.socket_mode import FakeSocketMode, wait_until
 from tests.slack.harness import ALICE, CHANNEL, SECRET, TEAM, click_fields, text_of
 from tests.slack.test_scenarios import TITLES
-from tests.slack_requests import block_actions_payload, message_event, slash_command_body
 
 REPO = Path(__file__).parents[2]
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.store import OutboxMessage, OutboxRow, PermanentFailure, Store
+from bot.delivery import PermanentFailure
+from bot.store import OutboxMessage, OutboxRow, Store
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -8,15 +8,15 @@ from datetime import timedelta
 
 import pytest
 
-from bot.store import (
+from bot.delivery import (
     Deliverer,
-    OutboxMessage,
     PermanentFailure,
     Postpone,
     RetryLater,
-    Store,
+    RetryPolicy,
     resolve_refs,
 )
+from bot.store import OutboxMessage, Store
 from bot.store.models import RETRY_UNTIL, RefTarget
 from tests.store.conftest import Database
 from tests.store.helpers import FakeClock, FakeSender, new_conversation
@@ -27,7 +27,13 @@ def posts(n: int, start: int = 1) -> list[OutboxMessage]:
 
 
 def make(store: Store, sender: FakeSender, clock: FakeClock, **kw: object) -> Deliverer:
-    return Deliverer(store, sender, clock=clock, maintenance_interval=None, **kw)  # type: ignore[arg-type]
+    """A deliverer on the fake clock; retry settings (``max_attempts``, ``base_backoff``,
+    ``max_backoff``, ``unconfirmed_after``) go to its policy."""
+    fields = ("max_attempts", "base_backoff", "max_backoff", "unconfirmed_after")
+    policy = RetryPolicy(**{k: kw.pop(k) for k in fields if k in kw})  # type: ignore[arg-type]
+    return Deliverer(  # type: ignore[arg-type]
+        store, sender, clock=clock, maintenance_interval=None, policy=policy, **kw
+    )
 
 
 def test_delivers_in_order_per_conversation(store: Store, clock: FakeClock) -> None:

@@ -9,7 +9,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from bot.store import Deliverer, OutboxMessage, OutboxRow, Store
+from bot.delivery import Deliverer
+from bot.store import OutboxMessage, OutboxRow, Store
 from bot.store.models import UNCONFIRMED
 from tests.store.conftest import Database
 from tests.store.helpers import FakeClock, FakeSender, new_conversation

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bot.store import Deliverer
+from bot.delivery import Deliverer
 from tests.store.conftest import REPO_ROOT, Database, python_worker, worker_env
 from tests.store.helpers import FakeSender, new_conversation
 

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.delivery import has_refs, resolve_refs
 from bot.store.models import RefTarget
-from bot.store.outbox import has_refs, resolve_refs
 
 NAMES = ["root", "q1", "q2"]
 TARGETS = {name: RefTarget(i, "sent", f"17000.{i}", None) for i, name in enumerate(NAMES)}

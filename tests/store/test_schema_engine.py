@@ -1,83 +1,15 @@
-"""Schema versioning and engine configuration."""
+"""Engine configuration: SQLite pragmas, write locks, forked writers."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from bot.store import (
-    SCHEMA_VERSION,
-    Store,
-    StoreConfigError,
-    current_schema_version,
-    ensure_schema,
-    make_engine,
-)
-from bot.store import schema as schema_module
+from bot.store import Store, StoreConfigError, make_engine, upgrade_schema
 from bot.store.engine import DB_FILENAME, _write_lock_of, write_transaction
-from tests.store.conftest import Database
 from tests.store.helpers import new_conversation
-
-
-def test_schema_version_recorded_and_idempotent(db: Database) -> None:
-    store = db.make_store()
-    assert current_schema_version(store.engine) == SCHEMA_VERSION
-    cid = new_conversation(store)
-    assert ensure_schema(store.engine) == SCHEMA_VERSION
-    assert ensure_schema(store.engine) == SCHEMA_VERSION
-    again = db.make_store()
-    assert again.get(cid) is not None
-    with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar() == 1
-
-
-def test_upgrades_run_once_in_order(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = db.make_store()
-    calls: list[int] = []
-
-    def upgrade_to_2(conn: sa.Connection) -> None:
-        calls.append(2)
-        conn.execute(sa.text("CREATE TABLE extra_v2 (id INTEGER PRIMARY KEY)"))
-
-    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(schema_module.UPGRADES, 2, upgrade_to_2)
-    assert ensure_schema(store.engine) == 2
-    assert ensure_schema(store.engine) == 2
-    assert calls == [2]
-    assert current_schema_version(store.engine) == 2
-    assert sa.inspect(store.engine).has_table("extra_v2")
-
-
-def test_newer_schema_is_refused(db: Database) -> None:
-    store = db.make_store()
-    with store.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE schema_version SET version = 99"))
-    with pytest.raises(StoreConfigError, match="version 99"):
-        ensure_schema(store.engine)
-
-
-def test_concurrent_ensure_schema(db: Database) -> None:
-    engine = make_engine(db.url, db.data_dir, **db.engine_kw)
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            ensure_schema(engine)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    engine.dispose()
-    assert errors == []
 
 
 def test_sqlite_default_file_and_pragmas(tmp_path: Path) -> None:
@@ -201,15 +133,15 @@ def test_conversation_row_matches_columns() -> None:
     from dataclasses import fields
 
     from bot.store import ConversationRow
-    from bot.store.store import _CONV_COLUMNS
+    from bot.store.statements import CONV_COLUMNS
 
-    assert [c.name for c in _CONV_COLUMNS] == [f.name for f in fields(ConversationRow)]
+    assert [c.name for c in CONV_COLUMNS] == [f.name for f in fields(ConversationRow)]
 
 
 def test_store_prepares_engines_built_elsewhere(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     store = Store(engine)
-    ensure_schema(engine)
+    upgrade_schema(engine)
     cid = new_conversation(store)
     assert store.apply_step(cid, 1, {}).ok
     with engine.connect() as conn:

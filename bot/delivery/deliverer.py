@@ -28,12 +28,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
+from bot.delivery.contract import UNRESOLVED_REF, PermanentFailure, Postpone, RetryLater, Sender
+from bot.delivery.policy import RetryPolicy
+from bot.delivery.refs import UnresolvedRef, ref_names, resolve_refs
 from bot.store.models import (
     FAILED,
-    RETRY_UNTIL,
     SENT,
+    UNCONFIRMED,
     OutboxMessage,
     OutboxRow,
     RefTarget,
@@ -43,129 +45,9 @@ from bot.store.store import Store
 
 logger = logging.getLogger(__name__)
 
-REF_KEY = "$ref"
 KNOWN_CONVERSATIONS = 5000  # conversations whose sent refs are kept in memory
-
-
-class Sender(Protocol):
-    """Sends one outbox message to Slack.
-
-    A sender may also have ``plan(rows)``, called with a conversation's claimed rows
-    before they are sent (e.g. to book rate-limit slots for them together), and
-    ``repeatable``: the kinds whose sending twice does no harm (an edit, a pin).
-    Their success is recorded together with the next message's, which saves a
-    transaction; every other kind is recorded as soon as it is sent, so a crash
-    can repeat at most repeatable ones.
-    """
-
-    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
-        """Send ``payload`` (refs resolved); return the message ts, if there is one.
-
-        Raise :class:`Postpone` to wait without it counting as an attempt (pacing),
-        :class:`RetryLater` for transient trouble and :class:`PermanentFailure`
-        when retrying cannot help.
-        """
-        ...
-
-    def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
-        """Called once when ``row`` is given up; returned messages are enqueued for the
-        same conversation (e.g. an ephemeral note telling the user what to do)."""
-        ...
-
-
-class RetryLater(Exception):
-    """Transient failure (429, 5xx, timeout); ``retry_after`` seconds if Slack said."""
-
-    def __init__(self, error: str, retry_after: float | None = None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.retry_after = retry_after
-
-
-class Postpone(Exception):
-    """Not a failure: send again after ``delay`` seconds (rate-limit pacing, a 429).
-
-    Unlike :class:`RetryLater` it does not count as an attempt, so a long backlog
-    under rate limiting is delivered in full instead of being given up.
-    """
-
-    def __init__(self, reason: str, delay: float) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.delay = max(MIN_POSTPONE, delay)
-
-
-MIN_POSTPONE = 0.02  # seconds; keeps a zero Retry-After from spinning
 DELIVERED = "delivered"  # sent, not yet recorded
 ENDED = "ended"  # given up, and the conversation with it
-
-
-class PermanentFailure(Exception):
-    """A failure retrying cannot fix (e.g. ``not_in_channel``).
-
-    ``code`` names the cause for whoever handles it (Slack's error code,
-    :data:`UNRESOLVED_REF`, or empty); ``error`` is the text kept on the row. With
-    ``ends_conversation`` none of the conversation's messages can be delivered any
-    more (the app left the channel, its token was revoked): the conversation is
-    cancelled and its queued messages with it.
-    """
-
-    def __init__(self, error: str, *, code: str = "", ends_conversation: bool = False) -> None:
-        super().__init__(error)
-        self.error = error
-        self.code = code
-        self.ends_conversation = ends_conversation
-
-
-#: The code of a row given up because a message it points at failed.
-UNRESOLVED_REF = "unresolved_ref"
-
-
-class UnresolvedRef(Exception):
-    """A payload points at a message that failed or was never sent."""
-
-
-def resolve_refs(payload: Any, targets: Mapping[str, RefTarget]) -> Any:
-    """Copy ``payload`` with every ``{"$ref": name}`` replaced by that message's ts."""
-    if isinstance(payload, dict):
-        if len(payload) == 1 and REF_KEY in payload and isinstance(payload[REF_KEY], str):
-            return _ref_ts(payload[REF_KEY], targets)
-        return {key: resolve_refs(value, targets) for key, value in payload.items()}
-    if isinstance(payload, list):
-        return [resolve_refs(value, targets) for value in payload]
-    return payload
-
-
-def ref_names(payload: Any) -> set[str]:
-    """The names of every ``{"$ref": name}`` marker in ``payload``."""
-    if isinstance(payload, dict):
-        if len(payload) == 1 and isinstance(payload.get(REF_KEY), str):
-            return {payload[REF_KEY]}
-        found: set[str] = set()
-        for value in payload.values():
-            found |= ref_names(value)
-        return found
-    if isinstance(payload, list):
-        found = set()
-        for value in payload:
-            found |= ref_names(value)
-        return found
-    return set()
-
-
-def has_refs(payload: Any) -> bool:
-    """True when ``payload`` holds a ``{"$ref": name}`` marker anywhere."""
-    return bool(ref_names(payload))
-
-
-def _ref_ts(name: str, targets: Mapping[str, RefTarget]) -> str:
-    target = targets.get(name)
-    if target is None:
-        raise UnresolvedRef(f"depends on {name}, which was never queued before it")
-    if target.status == FAILED or not target.slack_ts:
-        reason = target.error or "it has no message ts"
-        raise UnresolvedRef(f"depends on {name}, which failed: {reason}")
-    return target.slack_ts
 
 
 class Deliverer:
@@ -185,9 +67,7 @@ class Deliverer:
         store: Store,
         sender: Sender,
         *,
-        max_attempts: int = 8,
-        base_backoff: float = 0.5,
-        max_backoff: float = 60.0,
+        policy: RetryPolicy | None = None,
         batch: int = 50,
         lease: float = 30.0,
         poll_interval: float = 0.2,
@@ -195,13 +75,11 @@ class Deliverer:
         maintenance_interval: float | None = 600.0,
         workers: int = 8,
     ) -> None:
-        if max_attempts < 1 or batch < 1 or lease <= 0 or workers < 1:
-            raise ValueError("max_attempts, batch and workers must be >= 1 and lease > 0")
+        if batch < 1 or lease <= 0 or workers < 1:
+            raise ValueError("batch and workers must be >= 1 and lease > 0")
         self.store = store
         self.sender = sender
-        self.max_attempts = max_attempts
-        self.base_backoff = base_backoff
-        self.max_backoff = max_backoff
+        self.policy = policy or RetryPolicy()
         self.batch = batch
         self.lease = timedelta(seconds=lease)
         self.poll_interval = poll_interval
@@ -423,7 +301,7 @@ class Deliverer:
             )
             return ("retry" if kept else "lost"), None, exc.reason
         except RetryLater as exc:
-            return self._retry(row, exc.error, exc.retry_after)
+            return self._retry(row, exc)
         except PermanentFailure as exc:
             return self._give_up(row, exc, row.attempts + 1)
         except Exception as exc:
@@ -434,19 +312,19 @@ class Deliverer:
                 row.conversation_id,
                 exc_info=logger.isEnabledFor(logging.DEBUG),
             )
-            return self._retry(row, f"{type(exc).__name__}: {exc}", None)
+            return self._retry(row, RetryLater(f"{type(exc).__name__}: {exc}"))
         logger.debug("outbox: sent row %s seq %s ts=%s", row.id, row.seq, ts)
         return DELIVERED, ts, None
 
-    def _retry(
-        self, row: OutboxRow, error: str, retry_after: float | None
-    ) -> tuple[str, str | None, str | None]:
+    def _retry(self, row: OutboxRow, failure: RetryLater) -> tuple[str, str | None, str | None]:
         attempts = row.attempts + 1
-        if attempts >= self.max_attempts and not self._worth_more(row):
+        error = failure.error
+        delay = self.policy.delay(
+            row, self._clock(), retry_after=failure.retry_after, unanswered=failure.unanswered
+        )
+        if delay is None:
             failure = PermanentFailure(f"{error} (gave up after {attempts} attempts)")
             return self._give_up(row, failure, attempts)
-        backoff = min(self.max_backoff, self.base_backoff * 2 ** min(attempts - 1, 30))
-        delay = max(retry_after or 0.0, backoff)
         next_at = self._clock() + timedelta(seconds=delay)
         logger.info(
             "outbox: row %s (conversation %s) failed with %s; retry %s in %.1fs",
@@ -456,16 +334,11 @@ class Deliverer:
             attempts,
             delay,
         )
-        ok = self.store.record_retry(row, attempts=attempts, next_attempt_at=next_at, error=error)
+        recorded = UNCONFIRMED + error if failure.unconfirmed else error
+        ok = self.store.record_retry(
+            row, attempts=attempts, next_attempt_at=next_at, error=recorded
+        )
         return ("retry" if ok else "lost"), None, error
-
-    def _worth_more(self, row: OutboxRow) -> bool:
-        """A row marked to be retried until a time (see ``RETRY_UNTIL``) before it."""
-        until = row.payload.get(RETRY_UNTIL)
-        try:
-            return isinstance(until, str) and self._clock() < datetime.fromisoformat(until)
-        except ValueError:
-            return False
 
     def _give_up(
         self, row: OutboxRow, failure: PermanentFailure, attempts: int

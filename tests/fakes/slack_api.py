@@ -11,7 +11,7 @@ ephemerals, pins), records every call, and injects failures on demand::
 
 Standalone (benchmarks)::
 
-    python -m tests.fake_slack --port 0 [--rate-limit-per-channel 1.0]
+    python -m tests.fakes.slack_api --port 0 [--rate-limit-per-channel 1.0]
 
 prints ``READY http://127.0.0.1:PORT/api/`` and serves control endpoints:
 ``GET /_calls?since=N[&method=M]`` (JSON list of calls, each with ``index``),
@@ -22,7 +22,7 @@ it is ``fail_for``). ``FakeSlackRemote`` is a small client for them.
 Behaviour worth knowing:
 
 * ``apps.connections.open`` (Socket Mode) takes an ``xapp-`` token and answers
-  with ``socket_mode_url`` (see ``tests/fake_socket_mode.py``).
+  with ``socket_mode_url`` (see ``tests/fakes/socket_mode.py``).
 
 
 * Bodies may be ``application/x-www-form-urlencoded`` or ``application/json``
@@ -949,7 +949,7 @@ class FakeSlackRemote:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.fake_slack", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m tests.fakes.slack_api", description=__doc__)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--rate-limit-per-channel", type=float, default=None)

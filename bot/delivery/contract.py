@@ -1,0 +1,98 @@
+"""The contract between the deliverer and a sender: what a sender implements, and
+the three ways a send can fail, as types.
+
+The deliverer knows nothing of Slack; a sender knows nothing of the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from bot.store.models import OutboxMessage, OutboxRow
+
+MIN_POSTPONE = 0.02  # seconds; keeps a zero Retry-After from spinning
+
+
+class Sender(Protocol):
+    """Sends one outbox message to Slack.
+
+    A sender may also have ``plan(rows)``, called with a conversation's claimed rows
+    before they are sent (e.g. to book rate-limit slots for them together), and
+    ``repeatable``: the kinds whose sending twice does no harm (an edit, a pin).
+    Their success is recorded together with the next message's, which saves a
+    transaction; every other kind is recorded as soon as it is sent, so a crash
+    can repeat at most repeatable ones.
+    """
+
+    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
+        """Send ``payload`` (refs resolved); return the message ts, if there is one.
+
+        Raise :class:`Postpone` to wait without it counting as an attempt (pacing),
+        :class:`RetryLater` for transient trouble and :class:`PermanentFailure`
+        when retrying cannot help.
+        """
+        ...
+
+    def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
+        """Called once when ``row`` is given up; returned messages are enqueued for the
+        same conversation (e.g. an ephemeral note telling the user what to do)."""
+        ...
+
+
+class RetryLater(Exception):
+    """Transient failure (429, 5xx, timeout); ``retry_after`` seconds if Slack said.
+
+    ``unconfirmed``: the request may have taken effect (a post may exist), so the
+    next attempt looks for it first. ``unanswered``: no answer came at all (a timeout,
+    a dropped connection), so Slack may still be working on it: the policy waits long
+    enough for it to show before that look.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        retry_after: float | None = None,
+        *,
+        unconfirmed: bool = False,
+        unanswered: bool = False,
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.retry_after = retry_after
+        self.unconfirmed = unconfirmed or unanswered
+        self.unanswered = unanswered
+
+
+class Postpone(Exception):
+    """Not a failure: send again after ``delay`` seconds (rate-limit pacing, a 429).
+
+    Unlike :class:`RetryLater` it does not count as an attempt, so a long backlog
+    under rate limiting is delivered in full instead of being given up.
+    """
+
+    def __init__(self, reason: str, delay: float) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = max(MIN_POSTPONE, delay)
+
+
+class PermanentFailure(Exception):
+    """A failure retrying cannot fix (e.g. ``not_in_channel``).
+
+    ``code`` names the cause for whoever handles it (Slack's error code,
+    :data:`UNRESOLVED_REF`, or empty); ``error`` is the text kept on the row. With
+    ``ends_conversation`` none of the conversation's messages can be delivered any
+    more (the app left the channel, its token was revoked): the conversation is
+    cancelled and its queued messages with it.
+    """
+
+    def __init__(self, error: str, *, code: str = "", ends_conversation: bool = False) -> None:
+        super().__init__(error)
+        self.error = error
+        self.code = code
+        self.ends_conversation = ends_conversation
+
+
+#: The code of a row given up because a message it points at failed.
+UNRESOLVED_REF = "unresolved_ref"

@@ -1,0 +1,135 @@
+"""Moves on a SQLite store, without HTTP or Slack: what each thing a person does commits
+and queues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.conversation import Conversation
+from bot.flow.loader import FlowRegistry, load_flow
+from bot.slack import blocks
+from bot.slack.moves import Click, Moves
+from bot.store import Store
+from bot.store.models import NOTIFY_RESPONSE_URL, NOTIFY_USER, RETRY_UNTIL, OutboxRow
+
+TEAM, CHANNEL, ALICE, BOB = "T1", "C1", "U0ALICE", "U0BOB"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.from_url(None, tmp_path)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def moves(store: Store) -> Moves:
+    flows = FlowRegistry([load_flow("llm_cost")])
+    return Moves(store, flows, flow_name="llm_cost", command="/llm-cost")
+
+
+def start(moves: Moves, **kw: str) -> str:
+    args = {"team": TEAM, "channel": CHANNEL, "user": ALICE, "response_url": "https://r/1"}
+    args.update(kw)
+    conversation_id = moves.start(**args)  # type: ignore[arg-type]
+    assert conversation_id is not None
+    return conversation_id
+
+
+def click(moves: Moves, store: Store, cid: str, label: str, user: str = ALICE) -> None:
+    """Press the button ``label`` of the question being asked."""
+    conversation = Conversation.restore(moves.flows, store.get(cid).record)  # type: ignore[union-attr]
+    question = conversation.question()
+    assert question is not None
+    option = next(o.index for o in question.options if o.label == label)
+    value = blocks.button_value(cid, conversation.step, option)
+    moves.click(Click(TEAM, CHANNEL, user, blocks.ANSWER_ACTION + str(option), value, "u"))
+
+
+def kinds(rows: list[OutboxRow]) -> list[tuple[str, str | None]]:
+    return [(r.kind, r.ref) for r in rows]
+
+
+def test_start_queues_the_root_and_the_first_question(moves: Moves, store: Store) -> None:
+    cid = start(moves)
+    rows = store.outbox_rows(cid)
+    assert kinds(rows) == [("post", "root"), ("post", "q0")]
+    assert rows[0].sets_thread and rows[0].payload[NOTIFY_RESPONSE_URL] == "https://r/1"
+    assert rows[1].payload[NOTIFY_USER] == ALICE
+
+
+def test_a_replayed_command_changes_nothing(moves: Moves, store: Store) -> None:
+    cid = start(moves, trigger_id="123.456.abc")
+    assert (
+        moves.start(
+            team=TEAM, channel=CHANNEL, user=ALICE, response_url=None, trigger_id="123.456.abc"
+        )
+        is None
+    )
+    assert store.get(cid).status == "active"  # type: ignore[union-attr]
+    assert store.find_open_for_user(TEAM, CHANNEL, ALICE).id == cid  # type: ignore[union-attr]
+
+
+def test_a_click_closes_the_question_until_expiry_and_asks_the_next(
+    moves: Moves, store: Store
+) -> None:
+    cid = start(moves)
+    click(moves, store, cid, "Training")
+    rows = store.outbox_rows(cid)
+    assert kinds(rows[2:]) == [("update", None), ("post", "q1")]
+    assert RETRY_UNTIL in rows[2].payload  # the edit that takes the buttons away
+    assert RETRY_UNTIL not in rows[3].payload
+    assert rows[3].payload[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
+
+
+def test_typed_answers_mark_their_event_seen_in_the_same_step(moves: Moves, store: Store) -> None:
+    cid = start(moves)
+    store.set_thread_ts(cid, "1.1")
+    typed = {"team": TEAM, "channel": CHANNEL, "thread_ts": "1.1", "user": ALICE}
+    moves.typed(**typed, text="training", event_key="Ev1")
+    moves.typed(**typed, text="training", event_key="Ev1")  # Slack's retry
+    assert store.get(cid).version == 2  # type: ignore[union-attr]
+    assert not store.mark_seen("Ev1")
+
+
+def test_others_clicks_get_a_private_note(moves: Moves, store: Store) -> None:
+    cid = start(moves)
+    click(moves, store, cid, "Training", user=BOB)
+    last = store.outbox_rows(cid)[-1]
+    assert last.kind == "ephemeral" and last.payload["user"] == BOB
+    assert store.get(cid).version == 1  # type: ignore[union-attr]
+
+
+def test_typed_back_under_a_finished_result_reopens_the_last_question(
+    moves: Moves, store: Store
+) -> None:
+    cid = start(moves)
+    store.set_thread_ts(cid, "1.1")
+    for label in ("Training", "100B+ params", "Active"):
+        click(moves, store, cid, label)
+    assert store.get(cid).status == "finished"  # type: ignore[union-attr]
+    moves.typed(
+        team=TEAM, channel=CHANNEL, thread_ts="1.1", user=ALICE, text="back", event_key="Ev9"
+    )
+    row = store.get(cid)
+    assert row.status == "active" and len(row.record["answers"]) == 2  # type: ignore[union-attr]
+
+
+def test_cancel_ends_the_conversation_and_closes_the_question(moves: Moves, store: Store) -> None:
+    cid = start(moves)
+    assert moves.cancel_open(team=TEAM, channel=CHANNEL, user=ALICE)
+    assert store.get(cid).status == "cancelled"  # type: ignore[union-attr]
+    assert kinds(store.outbox_rows(cid)[2:]) == [("update", None), ("post", None)]
+    assert not moves.cancel_open(team=TEAM, channel=CHANNEL, user=ALICE)
+
+
+def test_uninstalling_ends_the_workspaces_conversations(moves: Moves, store: Store) -> None:
+    mine = start(moves)
+    other = start(moves, team="T2")
+    assert moves.end_workspace(TEAM, "app_uninstalled") == 1
+    assert store.get(mine).status == "cancelled"  # type: ignore[union-attr]
+    assert store.get(other).status == "active"  # type: ignore[union-attr]
+    assert {r.status for r in store.outbox_rows(mine)} == {"cancelled"}

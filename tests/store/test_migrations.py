@@ -1,0 +1,149 @@
+"""Alembic migrations on SQLite and PostgreSQL: from an empty database, from the
+schema as it stood before migrations, concurrently, and in step with the tables."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from bot.store import Store, StoreConfigError, make_engine, upgrade_schema
+from bot.store.engine import write_transaction
+from bot.store.migrate import FIRST, _config, current, head
+from bot.store.schema import metadata
+from tests.store.conftest import REPO_ROOT, Database
+from tests.store.helpers import new_conversation
+
+
+def engine_of(db: Database) -> sa.Engine:
+    return make_engine(db.url, db.data_dir, **db.engine_kw)
+
+
+def tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def test_from_empty_to_head_and_idempotent(db: Database) -> None:
+    engine = engine_of(db)
+    try:
+        assert current(engine) is None
+        assert upgrade_schema(engine) == head()
+        assert current(engine) == head()
+        store = Store(engine)
+        cid = new_conversation(store)
+        assert upgrade_schema(engine) == head()  # nothing to do, nothing lost
+        assert store.get(cid) is not None
+        assert "schema_version" not in tables(engine)
+        assert {"conversations", "outbox", "seen_events", "recommendations"} <= tables(engine)
+    finally:
+        engine.dispose()
+
+
+def make_pre_migration_database(engine: sa.Engine) -> None:
+    """A database as the code before migrations left it: today's tables, a
+    `schema_version` row at 1, no `alembic_version`."""
+    with write_transaction(engine) as conn:
+        command.upgrade(_config(conn), FIRST)
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+        conn.execute(
+            sa.text("INSERT INTO schema_version (id, version, updated_at) VALUES (1, 1, :now)"),
+            {"now": datetime.now(UTC)},
+        )
+
+
+def test_from_the_schema_before_migrations(db: Database) -> None:
+    engine = engine_of(db)
+    try:
+        make_pre_migration_database(engine)
+        with write_transaction(engine) as conn:
+            conn.execute(
+                sa.text(
+                    'INSERT INTO conversations (id, team, channel, "user", flow_name, '
+                    "flow_hash, record, version, status, created_at, updated_at, expires_at) "
+                    "VALUES ('c1', 'T1', 'C1', 'U1', 'llm_cost', 'h', '{}', 1, 'active', "
+                    ":now, :now, :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+        assert current(engine) is None
+        assert upgrade_schema(engine) == head()
+        assert current(engine) == head()
+        assert "schema_version" not in tables(engine)
+        assert Store(engine).get("c1") is not None
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_schema_is_the_one_the_code_uses(db: Database) -> None:
+    engine = engine_of(db)
+    try:
+        upgrade_schema(engine)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diffs = compare_metadata(context, metadata)
+        assert diffs == []
+    finally:
+        engine.dispose()
+
+
+def test_a_newer_schema_is_refused(db: Database) -> None:
+    engine = engine_of(db)
+    try:
+        upgrade_schema(engine)
+        with write_transaction(engine) as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        with pytest.raises(StoreConfigError, match="revision 9999"):
+            upgrade_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_upgrades(db: Database) -> None:
+    engine = engine_of(db)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            upgrade_schema(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == [] and current(engine) == head()
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_command_on_the_embedded_default(tmp_path: Path) -> None:
+    """`python -m bot db upgrade` on a fresh clone: no Slack settings needed."""
+    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        cwd=str(REPO_ROOT),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert head() in done.stdout
+    engine = make_engine(None, tmp_path / "data")
+    try:
+        assert current(engine) == head()
+    finally:
+        engine.dispose()
