@@ -160,12 +160,13 @@ def run_command(name: str, mode: str = "auto") -> int:
         )
         return 2
     if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot.slack.claims import ClaimingSocketModeHandler
 
         runtime = build_runtime().start()
         tune_long_running_process()
         log.info("running in Socket Mode")
-        SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value()).start()
+        app_token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+        ClaimingSocketModeHandler(runtime.app, app_token, runtime.deliverer).start()
         return 0
     return serve_http(settings)
 

@@ -36,6 +36,7 @@ from bot.store.models import (
     FAILED,
     SENT,
     UNCONFIRMED,
+    Claims,
     OutboxMessage,
     OutboxRow,
     RefTarget,
@@ -54,8 +55,8 @@ class Deliverer:
     """Claims due outbox rows and sends them through a :class:`Sender`.
 
     Three ways rows reach the sender threads (``workers``), each conversation in
-    order: rows claimed by the very transaction that committed them (while
-    :meth:`start` has made this the store's claim receiver); rows committed while
+    order: rows claimed by the very transaction that committed them (a write given
+    :meth:`claims`, then :meth:`send_claimed`); rows committed while
     the conversation's earlier ones were being sent, by this process or another,
     which that thread claims as it records its last sends and sends next; and the
     claim loop (:meth:`_run`, :meth:`deliver_due`) for everything else: retries,
@@ -99,7 +100,6 @@ class Deliverer:
         # conversations only): most refs resolve here without a query.
         self._known: OrderedDict[str, dict[str, RefTarget]] = OrderedDict()
         self._known_lock = threading.Lock()
-        self._local = threading.local()  # rows held back while a request is answered
 
     # ---- one pass ------------------------------------------------------------------
 
@@ -117,19 +117,6 @@ class Deliverer:
             groups.setdefault(row.conversation_id, []).append(row)
         return [self._submit(group, polled=True) for group in groups.values()]
 
-    def hold(self) -> None:
-        """Keep rows claimed in this thread from now on until :meth:`let_go`: a request
-        thread answers Slack first, then lets the sender threads compete for the CPU."""
-        self.let_go()  # anything an earlier request left behind goes now
-        self._local.held = []
-
-    def let_go(self) -> None:
-        """Hand over the rows held since :meth:`hold` (safe to call more than once)."""
-        held = getattr(self._local, "held", None)
-        self._local.held = None
-        for conversation_id, rows in held or ():
-            self._take(conversation_id, rows)
-
     def _submit(self, group: list[OutboxRow], *, polled: bool = False) -> Future[int]:
         """Hand one conversation's claimed rows to a sender thread."""
         future = self._pool.submit(self._deliver_group, group)
@@ -140,25 +127,27 @@ class Deliverer:
         future.add_done_callback(self._finished)
         return future
 
-    def _take(self, conversation_id: str, rows: list[OutboxRow]) -> None:
-        """The store's claim receiver: rows claimed as they were committed go straight
-        to a sender thread. An empty list means the conversation has rows queued behind
-        earlier ones nobody holds: the claim loop wakes up. (Rows queued behind rows
-        being sent are taken by their sender; the store does not call us for those.)"""
-        held = getattr(self._local, "held", None)
-        if held is not None:
-            held.append((conversation_id, rows))
-            return
-        if not rows:
-            self._wake.set()
-            return
-        if not self._stop.is_set():
-            try:
-                self._submit(rows)
-                return
-            except RuntimeError:  # the pool is shutting down
-                pass
-        self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
+    def claims(self) -> Claims:
+        """A request to claim the rows a write queues, for this deliverer's lease: pass
+        it to the store's write, then to :meth:`send_claimed` (after answering Slack)."""
+        return Claims(self.lease)
+
+    def send_claimed(self, claims: Claims) -> None:
+        """Rows claimed as they were committed go straight to a sender thread. A
+        conversation listed with no rows has rows queued behind earlier ones nobody
+        holds: the claim loop wakes up for it."""
+        taken, claims.taken = claims.taken, []
+        for _, rows in taken:
+            if not rows:
+                self._wake.set()
+                continue
+            if not self._stop.is_set():
+                try:
+                    self._submit(rows)
+                    continue
+                except RuntimeError:  # the pool is shutting down
+                    pass
+            self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
 
     def _known_targets(self, conversation_id: str) -> dict[str, RefTarget]:
         with self._known_lock:
@@ -376,12 +365,10 @@ class Deliverer:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="outbox-deliverer", daemon=True)
         self._thread.start()
-        self.store.hand_claims_to(self._take, self.lease)
 
     def stop(self, timeout: float = 5) -> None:
         """Stop claiming, give back claims not yet started, and wait up to ``timeout``
         seconds for sends under way."""
-        self.store.hand_claims_to(None)
         self._stop.set()
         self._wake.set()
         with self._room:

@@ -14,7 +14,13 @@ from bot.slack.token_health import TokenHealth
 log = logging.getLogger(__name__)
 
 
-def create_app(*, client: WebClient, signing_secret: str, moves: Moves, token: TokenHealth) -> App:
+def create_app(
+    *,
+    client: WebClient,
+    signing_secret: str,
+    moves: Moves,
+    token: TokenHealth,
+) -> App:
     """A Bolt app that acks after one commit (`process_before_response=True`).
 
     Bolt's signature check is off: `bot.slack.wsgi` checks every HTTP request before

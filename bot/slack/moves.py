@@ -36,6 +36,7 @@ from bot.store.models import (
     NOTIFY_RESPONSE_URL,
     NOTIFY_USER,
     RETRY_UNTIL,
+    Claims,
     ConversationRow,
     Outcome,
     utcnow,
@@ -107,6 +108,7 @@ class Turn:
     user: str
     response_url: str | None = None
     seen: str | None = None  # marked seen in the transaction that commits the move
+    claims: Claims | None = None  # the queued messages, claimed for the deliverer
 
 
 class Moves:
@@ -137,6 +139,7 @@ class Moves:
         user: str,
         response_url: str | None,
         trigger_id: str | None = None,
+        claims: Claims | None = None,
     ) -> str | None:
         """Open a thread: root message in the channel, first question in its thread.
         A person's earlier open conversation in the same channel is ended first.
@@ -145,7 +148,7 @@ class Moves:
         if trigger_id and not self.store.mark_seen(f"command:{trigger_id}"):
             log.warning("ignoring a replayed slash command")
             return None
-        turn = Turn(user, response_url)
+        turn = Turn(user, response_url, claims=claims)
         previous = self.store.find_open_for_user(team, channel, user)
         if previous is not None:
             self._end(previous, turn, "Replaced by a newer conversation.")
@@ -165,15 +168,18 @@ class Moves:
             flow_hash=flow.source_hash,
             record=conversation.to_dict(),
             outbox=plan.messages,
+            claims=claims,
         )
         return conversation_id
 
-    def cancel_open(self, *, team: str, channel: str, user: str) -> bool:
+    def cancel_open(
+        self, *, team: str, channel: str, user: str, claims: Claims | None = None
+    ) -> bool:
         """`/llm-cost cancel`: end the caller's open conversation here; False if none."""
         row = self.store.find_open_for_user(team, channel, user)
         if row is None:
             return False
-        return self._end(row, Turn(user), f"Cancelled by {mention(user)}.")
+        return self._end(row, Turn(user, claims=claims), f"Cancelled by {mention(user)}.")
 
     def end_workspace(self, team: str, reason: str) -> int:
         """The app was uninstalled from ``team`` (or its tokens revoked): nothing more
@@ -189,7 +195,7 @@ class Moves:
 
     # -- buttons ------------------------------------------------------------------------
 
-    def click(self, click: Click) -> None:
+    def click(self, click: Click, claims: Claims | None = None) -> None:
         """A button on a question or a recommendation."""
         parsed = _parse_value(click.value)
         if parsed is None:
@@ -200,7 +206,7 @@ class Moves:
         if row is None or row.team != click.team or row.channel != click.channel:
             log.warning("ignoring a button that points at no conversation of this channel")
             return
-        turn = Turn(click.user, click.response_url)
+        turn = Turn(click.user, click.response_url, claims=claims)
         if not self._may_answer(row, click.user):
             self._note(
                 row,
@@ -232,7 +238,15 @@ class Moves:
     # -- typed replies in a thread --------------------------------------------------------
 
     def typed(
-        self, *, team: str, channel: str, thread_ts: str, user: str, text: str, event_key: str
+        self,
+        *,
+        team: str,
+        channel: str,
+        thread_ts: str,
+        user: str,
+        text: str,
+        event_key: str,
+        claims: Claims | None = None,
     ) -> None:
         """A person's reply in a thread. Unrelated threads cost one indexed read. The
         event is marked seen by the transaction that commits (or refuses) its step, so
@@ -240,7 +254,7 @@ class Moves:
         row = self.store.find_by_thread(team, channel, thread_ts)
         if row is None or not self._may_answer(row, user) or row.status in ENDED:
             return
-        turn = Turn(user, seen=event_key)
+        turn = Turn(user, seen=event_key, claims=claims)
         conversation = Conversation.restore(self.flows, row.record)
         result = conversation.answer(text, user=user)
         if isinstance(result, NotActive):
@@ -375,10 +389,11 @@ class Moves:
             status=conversation.status.value,
             recommendation=recommendation.summary() if recommendation else None,
             seen=turn.seen,
+            claims=turn.claims,
         )
         if result.outcome is Outcome.APPLIED:
             return True
-        refusal = Turn(turn.user, turn.response_url)  # the event is marked seen by now
+        refusal = Turn(turn.user, turn.response_url, claims=turn.claims)  # seen by now
         if result.outcome is Outcome.EXPIRED:
             self._note(
                 row, refusal, f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`."
@@ -400,7 +415,7 @@ class Moves:
         self._enqueue(row, plan.messages, turn)
 
     def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
-        self.store.enqueue(row.id, messages, seen=turn.seen)
+        self.store.enqueue(row.id, messages, seen=turn.seen, claims=turn.claims)
 
 
 def _parse_value(value: str) -> tuple[str, int, int | None] | None:

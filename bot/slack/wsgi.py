@@ -8,13 +8,14 @@ waitress (`bot.slack.http_server`).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import BoltRequest
 
+from bot.slack.claims import CLAIMS
 from bot.slack.http_server import MAX_BODY
 from bot.slack.runtime import Runtime
 from bot.slack.signature import Signatures, team_of
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 def make_wsgi(runtime: Runtime) -> Wsgi:
     """Route requests to Bolt or the health check; everything else is a 404."""
-    bolt = SlackRequestHandler(runtime.app, path=EVENTS_PATH)
     signatures = Signatures(runtime.settings.slack_signing_secret.get_secret_value())
 
     def events(environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -49,15 +49,26 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
                 team_of(body) or "unknown",
             )
             return _json(start_response, "401 Unauthorized", {"error": "invalid request"})
-        environ["wsgi.input"] = io.BytesIO(body)
         deliverer = runtime.deliverer
-        deliverer.hold()  # messages go once the ack is on its way (see _ThenLetGo)
+        claims = deliverer.claims()  # what the request queues goes once it is answered
         try:
-            return _ThenLetGo(bolt(environ, start_response), deliverer.let_go)
+            request = BoltRequest(
+                body=body.decode("utf-8"),
+                query=environ.get("QUERY_STRING", ""),
+                headers=_headers(environ),
+                context={CLAIMS: claims},
+            )
+            response = runtime.app.dispatch(request)
         except Exception as exc:  # a malformed body must not be a 5xx
-            deliverer.let_go()
+            deliverer.send_claimed(claims)
             log.warning("unreadable request refused: %s", type(exc).__name__)
             return _json(start_response, "400 Bad Request", {"error": "bad request"})
+        data = response.body.encode("utf-8")
+        headers = [(name, value) for name, values in response.headers.items() for value in values]
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers.append(("Content-Length", str(len(data))))
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
+        return _ThenSend([data], lambda: deliverer.send_claimed(claims))
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -81,7 +92,20 @@ def _content_length(environ: dict) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
-class _ThenLetGo:
+def _headers(environ: dict) -> dict[str, str]:
+    """The request's headers as Bolt takes them: lower-case names."""
+    headers = {
+        key[5:].lower().replace("_", "-"): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.lower().replace("_", "-")] = environ[key]
+    return headers
+
+
+class _ThenSend:
     """A response body whose ``close()`` (which the server calls after writing the
     response, PEP 3333) hands this request's messages to the sender threads."""
 

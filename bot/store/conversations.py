@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from bot.store import health
-from bot.store.base import StoreBase, lease_of
+from bot.store.base import StoreBase
 from bot.store.driver import Prepared, driver_of
 from bot.store.engine import driver_transaction, write_transaction
 from bot.store.errors import ConversationNotFound
@@ -26,6 +26,7 @@ from bot.store.models import (
     EXPIRED,
     FAILED,
     SENT,
+    Claims,
     ConversationRow,
     OutboxMessage,
     Outcome,
@@ -63,8 +64,10 @@ class ConversationStore(StoreBase):
         thread_ts: str | None = None,
         outbox: Sequence[OutboxMessage] = (),
         conversation_id: str | None = None,
+        claims: Claims | None = None,
     ) -> ConversationRow:
-        """Insert a conversation at version 1 together with its first outbox messages.
+        """Insert a conversation at version 1 together with its first outbox messages
+        (claimed into ``claims``, if given: see `Claims`).
 
         A second conversation on the same (team, channel, thread_ts) raises
         :class:`sqlalchemy.exc.IntegrityError` and stores nothing.
@@ -88,13 +91,13 @@ class ConversationStore(StoreBase):
         )
         values = {col.name: getattr(row, col.name) for col in CONV_COLUMNS}
         values["outbox_seq"] = len(outbox)
-        direct = self._direct if outbox else None
         with driver_transaction(self.engine) as conn:
             self._hot.insert_conversation.run(conn, values)
             claimed = self._insert_outbox(
-                conn, row.id, outbox, now, first_seq=1, claim_for=lease_of(direct)
+                conn, row.id, outbox, now, first_seq=1, claim_for=claims and claims.lease
             )
-        self._hand_off(direct, row.id, claimed)
+        if claims is not None:
+            claims.add(row.id, claimed)
         return row
 
     def get(self, conversation_id: str) -> ConversationRow | None:
@@ -129,11 +132,13 @@ class ConversationStore(StoreBase):
         status: str | None = None,
         recommendation: dict[str, Any] | None = None,
         seen: str | None = None,
+        claims: Claims | None = None,
     ) -> StepResult:
         """Compare-and-set the record on ``expected_version``; all or nothing.
 
-        Applied: record saved, version + 1, expiry pushed out, outbox rows and the
-        recommendation (if given) stored in the same transaction. Otherwise nothing
+        Applied: record saved, version + 1, expiry pushed out, outbox rows (claimed into
+        ``claims``, if given) and the recommendation (if given) stored in the same
+        transaction. Otherwise nothing
         changes except that an active conversation past its expiry is marked expired.
         ``seen`` (a Slack event's key) is marked seen in the same transaction, whether
         the step applies or is refused; if it was seen before, nothing changes and the
@@ -151,7 +156,6 @@ class ConversationStore(StoreBase):
             "expires_at": now + self.idle_timeout,
             "n": len(outbox_messages),
         }
-        direct = self._direct if outbox_messages else None
         with driver_transaction(self.engine) as conn:
             if not self._first_sighting(conn, seen, now):
                 return StepResult(Outcome.DUPLICATE, None)
@@ -166,11 +170,12 @@ class ConversationStore(StoreBase):
                 outbox_messages,
                 now,
                 first_seq=first_seq,
-                claim_for=lease_of(direct),
+                claim_for=claims and claims.lease,
             )
             if recommendation is not None:
                 self._upsert_recommendation(conn, conversation_id, updated, recommendation, now)
-        self._hand_off(direct, conversation_id, claimed)
+        if claims is not None:
+            claims.add(conversation_id, claimed)
         return StepResult(Outcome.APPLIED, updated.version)
 
     def cancel(self, conversation_id: str, expected_version: int | None = None) -> StepResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -179,3 +179,23 @@ class RefTarget:
     status: str
     slack_ts: str | None
     error: str | None
+
+
+@dataclass(slots=True)
+class Claims:
+    """A write's request to claim the outbox rows it queues, for ``lease``, so that they
+    go straight to a sender with no claim query in between; the write fills ``taken``.
+
+    Rows queued at the head of their conversation's queue are claimed and listed. Rows
+    queued behind a run someone is sending are left to that sender, which takes them
+    when it records its last sends: nothing is listed. Rows queued behind a row waiting
+    for its retry are left to the claim loop: the conversation is listed with no rows,
+    meaning "it has new work".
+    """
+
+    lease: timedelta
+    taken: list[tuple[str, list[OutboxRow]]] = field(default_factory=list)
+
+    def add(self, conversation_id: str, rows: list[OutboxRow] | None) -> None:
+        if rows is not None:
+            self.taken.append((conversation_id, rows))

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store.base import StoreBase, lease_of
+from bot.store.base import StoreBase
 from bot.store.driver import driver_of
 from bot.store.engine import driver_transaction, write_transaction
 from bot.store.errors import ConversationNotFound
@@ -23,6 +23,7 @@ from bot.store.models import (
     FAILED,
     PENDING,
     UNCONFIRMED,
+    Claims,
     OutboxMessage,
     OutboxRow,
     RefTarget,
@@ -56,14 +57,15 @@ class OutboxQueue(StoreBase):
         messages: Sequence[OutboxMessage],
         *,
         seen: str | None = None,
+        claims: Claims | None = None,
     ) -> bool:
-        """Add messages to a conversation's outbox outside a step (e.g. a failure notice).
-        With ``seen`` (a Slack event's key), only the first time that key comes: False,
-        and nothing queued, when it was seen before."""
+        """Add messages to a conversation's outbox outside a step (e.g. a failure notice),
+        claimed into ``claims`` if given (see `Claims`). With ``seen`` (a Slack event's
+        key), only the first time that key comes: False, and nothing queued, when it was
+        seen before."""
         if not messages:
             return seen is None or self.mark_seen(seen)
         now = self._now()
-        direct = self._direct
         with write_transaction(self.engine) as conn:
             if not self._first_sighting(driver_of(conn), seen, now):
                 return False
@@ -74,9 +76,10 @@ class OutboxQueue(StoreBase):
                 messages,
                 now,
                 first_seq=first_seq,
-                claim_for=lease_of(direct),
+                claim_for=claims and claims.lease,
             )
-        self._hand_off(direct, conversation_id, claimed)
+        if claims is not None:
+            claims.add(conversation_id, claimed)
         return True
 
     def outbox_pending(self) -> int:

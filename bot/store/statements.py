@@ -219,8 +219,6 @@ _SET_THREAD = (
     .values(thread_ts=sa.bindparam("ts", type_=sa.String), updated_at=_NOW)
 )
 
-#: Receives rows claimed in the transaction that enqueued them (see Store.hand_claims_to).
-
 
 class HotStatements:
     """The statements on every step's path, compiled once for the store's dialect and

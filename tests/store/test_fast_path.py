@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.delivery import Deliverer
 from bot.store import OutboxMessage, OutboxRow, Store
-from bot.store.models import UNCONFIRMED
+from bot.store.models import UNCONFIRMED, Claims
 from tests.store.conftest import Database
 from tests.store.helpers import FakeClock, FakeSender, new_conversation
 
@@ -22,19 +22,10 @@ def posts(n: int, start: int = 1) -> list[OutboxMessage]:
     return [OutboxMessage("post", {"n": i}) for i in range(start, start + n)]
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, list[OutboxRow]]] = []
-
-    def __call__(self, conversation_id: str, rows: list[OutboxRow]) -> None:
-        self.calls.append((conversation_id, rows))
-
-
 def test_rows_at_the_head_are_claimed_at_commit(store: Store, clock: FakeClock) -> None:
-    receiver = Receiver()
-    store.hand_claims_to(receiver, LEASE)
-    cid = new_conversation(store, posts(2))
-    [(got_cid, rows)] = receiver.calls
+    claims = Claims(LEASE)
+    cid = new_conversation(store, posts(2), claims=claims)
+    [(got_cid, rows)] = claims.taken
     assert got_cid == cid and [r.seq for r in rows] == [1, 2]
     stored = store.outbox_rows(cid)
     assert [r.id for r in stored] == [r.id for r in rows]
@@ -45,13 +36,13 @@ def test_rows_at_the_head_are_claimed_at_commit(store: Store, clock: FakeClock) 
 
 
 def test_rows_behind_held_ones_go_to_their_holder(store: Store, clock: FakeClock) -> None:
-    receiver = Receiver()
-    store.hand_claims_to(receiver, LEASE)
-    cid = new_conversation(store, posts(1))
-    assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
-    assert len(receiver.calls) == 1  # queued behind a held row: nobody is told
+    claims = Claims(LEASE)
+    cid = new_conversation(store, posts(1), claims=claims)
+    behind = Claims(LEASE)
+    assert store.apply_step(cid, 1, {}, posts(2, start=2), claims=behind).ok
+    assert behind.taken == []  # queued behind a held row: nothing to send
     assert all(r.claim_token is None for r in store.outbox_rows(cid)[1:])
-    first = receiver.calls[0][1][0]
+    first = claims.taken[0][1][0]
     # While the head is held, nobody can take the rows behind it.
     assert store.claim_conversation(cid, lease=LEASE) == []
     assert store.claim_outbox(lease=LEASE, batch=10) == []
@@ -66,13 +57,13 @@ def test_rows_behind_held_ones_go_to_their_holder(store: Store, clock: FakeClock
 def test_rows_behind_a_free_row_are_left_for_the_claim_queries(
     store: Store, clock: FakeClock
 ) -> None:
-    receiver = Receiver()
-    store.hand_claims_to(receiver, LEASE)
-    cid = new_conversation(store, posts(1))
-    [(_, [first])] = receiver.calls
+    claims = Claims(LEASE)
+    cid = new_conversation(store, posts(1), claims=claims)
+    [(_, [first])] = claims.taken
     store.record_retry(first, attempts=1, next_attempt_at=clock() + timedelta(seconds=5), error="x")
-    assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
-    assert receiver.calls[1] == (cid, [])  # "new work behind": nothing claimed
+    behind = Claims(LEASE)
+    assert store.apply_step(cid, 1, {}, posts(2, start=2), claims=behind).ok
+    assert behind.taken == [(cid, [])]  # "new work behind": nothing claimed
     assert store.claim_conversation(cid, lease=LEASE) == []  # the head is not due yet
     clock.advance(5)
     assert [r.seq for r in store.claim_conversation(cid, lease=LEASE)] == [1, 2, 3]
@@ -88,13 +79,11 @@ def test_claim_conversation_waits_for_a_postponed_head(store: Store, clock: Fake
     assert [r.seq for r in store.claim_conversation(cid, lease=LEASE)] == [1, 2]
 
 
-def test_no_receiver_no_claims(store: Store) -> None:
-    receiver = Receiver()
-    store.hand_claims_to(receiver, LEASE)
-    store.hand_claims_to(None)
+def test_no_claims_asked_none_taken(store: Store) -> None:
     cid = new_conversation(store, posts(1))
-    assert receiver.calls == []
     assert store.outbox_rows(cid)[0].claim_token is None
+    assert store.enqueue(cid, posts(1, start=2))
+    assert all(r.claim_token is None for r in store.outbox_rows(cid))
 
 
 def test_a_running_deliverer_needs_no_claim_query(db: Database) -> None:
@@ -107,14 +96,15 @@ def test_a_running_deliverer_needs_no_claim_query(db: Database) -> None:
         claims = []
         original = store.claim_outbox
         store.claim_outbox = lambda **kw: claims.append(1) or original(**kw)  # type: ignore[method-assign]
-        cid = new_conversation(store, posts(2))
+        request = deliverer.claims()
+        cid = new_conversation(store, posts(2), claims=request)
+        deliverer.send_claimed(request)
         wait_for(lambda: len(sender.sent) == 2)
         assert sender.seqs(cid) == [1, 2]
         wait_for(lambda: store.outbox_pending() == 0)
         assert claims == []
     finally:
         deliverer.stop()
-    assert store._direct is None  # stopping hands the fast path back
 
 
 def test_rows_committed_while_sending_are_chased_in_order(db: Database) -> None:
@@ -135,7 +125,9 @@ def test_rows_committed_while_sending_are_chased_in_order(db: Database) -> None:
     deliverer.start()
     try:
         time.sleep(0.2)
-        cid = new_conversation(store, posts(1))
+        request = deliverer.claims()
+        cid = new_conversation(store, posts(1), claims=request)
+        deliverer.send_claimed(request)
         assert started.wait(5)
         assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
         assert store.apply_step(cid, 2, {}, posts(1, start=4)).ok
@@ -191,28 +183,23 @@ def wait_for(condition: Any, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_rows_held_by_a_request_thread_go_when_it_lets_go(db: Database) -> None:
-    """The WSGI layer holds a request's messages until its ack is written."""
+def test_rows_a_request_claims_go_when_it_sends_them(db: Database) -> None:
+    """The HTTP front sends a request's messages once its answer is written: until then
+    they are claimed (no claim pass takes them) and not sent."""
     store = db.make_store()
     sender = FakeSender()
     deliverer = Deliverer(store, sender, poll_interval=60.0, maintenance_interval=None)
     deliverer.start()
     try:
-        time.sleep(0.2)
-        deliverer.hold()
-        cid = new_conversation(store, posts(2))
-        time.sleep(0.2)
+        request = deliverer.claims()
+        cid = new_conversation(store, posts(2), claims=request)
+        assert all(r.claim_token for r in store.outbox_rows(cid))
+        assert store.claim_outbox(lease=LEASE, batch=10) == []
         assert sender.sent == []
-        deliverer.let_go()
-        deliverer.let_go()  # twice is harmless
+        deliverer.send_claimed(request)
+        deliverer.send_claimed(request)  # twice is harmless: they were handed over
         wait_for(lambda: len(sender.sent) == 2)
         assert sender.seqs(cid) == [1, 2]
-        # A request that never let go does not strand its rows: the next hold sends them.
-        deliverer.hold()
-        other = new_conversation(store, posts(1))
-        deliverer.hold()
-        wait_for(lambda: sender.seqs(other) == [1])
-        deliverer.let_go()
     finally:
         deliverer.stop()
 
@@ -237,7 +224,6 @@ def test_a_holder_recording_and_a_step_enqueueing_never_both_miss(db: Database) 
     until a claim pass."""
     store, other = db.make_store(), db.make_store()
     handed: list[list[OutboxRow]] = []
-    other.hand_claims_to(lambda cid, rows: handed.append(rows), LEASE)
 
     def record(start: threading.Barrier, head: OutboxRow, out: list[OutboxRow]) -> None:
         start.wait()
@@ -246,7 +232,9 @@ def test_a_holder_recording_and_a_step_enqueueing_never_both_miss(db: Database) 
 
     def step(start: threading.Barrier, cid: str) -> None:
         start.wait()
-        assert other.apply_step(cid, 1, {}, posts(2, start=2)).ok
+        claims = Claims(LEASE)
+        assert other.apply_step(cid, 1, {}, posts(2, start=2), claims=claims).ok
+        handed.extend(rows for _, rows in claims.taken)
 
     for round_ in range(30):
         cid = new_conversation(store, posts(1))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.slack import blocks
+from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.inputs import slack_id, trigger_id, typed_text
 from bot.slack.moves import Moves
@@ -17,7 +18,7 @@ INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
 
 def register(app: App, moves: Moves) -> None:
     @app.command(moves.command)
-    def on_command(ack: Ack, command: dict) -> None:
+    def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
         words = " ".join(typed_text(str(command.get("text") or "")).split()).lower()
         team = slack_id(command.get("team_id"))
         channel = slack_id(command.get("channel_id"))
@@ -31,7 +32,9 @@ def register(app: App, moves: Moves) -> None:
             elif words == "history":
                 ack(**moves.history(team=team, channel=channel), response_type="ephemeral")
             elif words in ("cancel", "stop"):
-                ended = moves.cancel_open(team=team, channel=channel, user=user)
+                ended = moves.cancel_open(
+                    team=team, channel=channel, user=user, claims=context.get(CLAIMS)
+                )
                 ack(
                     text="Cancelled your conversation in this channel."
                     if ended
@@ -46,6 +49,7 @@ def register(app: App, moves: Moves) -> None:
                     user=user,
                     response_url=command.get("response_url"),
                     trigger_id=trigger_id(command.get("trigger_id")),
+                    claims=context.get(CLAIMS),
                 )
                 ack()
             else:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
+from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.inputs import message_ts, slack_id, typed_text
 from bot.slack.moves import Moves
@@ -17,7 +18,7 @@ PERSON_SUBTYPES = {None, "thread_broadcast"}
 
 def register(app: App, moves: Moves) -> None:
     @app.event("message")
-    def on_message(body: dict, event: dict, client: WebClient) -> None:
+    def on_message(body: dict, event: dict, client: WebClient, context: BoltContext) -> None:
         thread_ts = event.get("thread_ts")
         if (
             not thread_ts
@@ -43,6 +44,7 @@ def register(app: App, moves: Moves) -> None:
                 user=user,
                 text=typed_text(text),
                 event_key=key,
+                claims=context.get(CLAIMS),
             )
         except UNAVAILABLE:
             log.warning("message: database unavailable", exc_info=True)
