@@ -474,7 +474,10 @@ def sample_blocks() -> list[dict]:
     conversation = Conversation.start(flow)
     question = conversation.question()
     assert question is not None
-    return blocks.question_message(question, uuid.uuid4().hex, conversation.step, 1)["blocks"]
+    message = blocks.question_message(
+        question, uuid.uuid4().hex, conversation.step, conversation.progress()
+    )
+    return message["blocks"]
 
 
 class Person:

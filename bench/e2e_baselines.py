@@ -166,7 +166,7 @@ def build_naive() -> Wsgi:
         client.chat_postMessage(
             channel=channel,
             thread_ts=root["ts"],
-            **blocks.question_message(question, cid, conversation.step, 1),
+            **blocks.question_message(question, cid, conversation.step, conversation.progress()),
         )
 
     @app.action(re.compile("^" + re.escape(blocks.ANSWER_ACTION)))
@@ -199,7 +199,9 @@ def build_naive() -> Wsgi:
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=root_ts,
-                **blocks.question_message(question, cid, conversation.step, number + 1),
+                **blocks.question_message(
+                    question, cid, conversation.step, conversation.progress()
+                ),
             )
             return
         recommendation = conversation.recommendation()

@@ -136,6 +136,33 @@ def parse_answer(question: Question, text: str) -> Parsed:
     return Unclear("I could not match that to one of the options.")
 
 
+def parse_follow_on(question: Question, rest: str) -> Matched | None:
+    """The option a reply that already answered an earlier question also gives for
+    ``question``, read from ``rest``: the reply less what answered the earlier ones
+    (see `unused_words`). Strong evidence only: a quantity in the question's unit, or
+    words naming exactly one option ("we pre-train a 70B model" gives the model size
+    too); never a bare number, a prefix or a near-miss."""
+    said = normalise(rest)
+    for step in (_by_quantity, _by_contained_word):
+        result = step(question, said)
+        if result is not None:
+            return result if isinstance(result, Matched) else None
+    return None
+
+
+def unused_words(question: Question, option: Option, text: str) -> str:
+    """``text`` without what made it answer ``question`` with ``option``: the option's
+    words, and a quantity in the question's unit. A reply that was nothing but the
+    answer ("no", "70B", "2") is used up."""
+    said = normalise(text)
+    if said in _phrases(option) or _BARE_NUMBER.fullmatch(said):
+        return ""
+    said = _phrase_pattern(option).sub(" ", said)
+    if question.unit is not None:
+        said = (_PARAMS if question.unit == "params" else _MS).sub(" ", said, count=1)
+    return " ".join(said.split())
+
+
 @lru_cache(maxsize=1024)
 def _phrases(option: Option) -> tuple[str, ...]:
     """The option's label and synonyms, normalised (cached: options are immutable)."""

@@ -7,11 +7,20 @@ Pure logic: no Slack and no database. A `Conversation` pairs a compiled
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, Field
 
-from bot.answers import Command, CommandName, Matched, Unclear, parse_answer, parse_command
+from bot.answers import (
+    Command,
+    CommandName,
+    Matched,
+    Unclear,
+    parse_answer,
+    parse_command,
+    parse_follow_on,
+    unused_words,
+)
 from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
 from bot.flow.graph import Node
 from bot.flow.loader import FlowRegistry
@@ -87,11 +96,27 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Question ``number`` of ``fewest`` to ``most`` along the paths still possible."""
+
+    number: int
+    fewest: int
+    most: int
+
+    def __str__(self) -> str:
+        if self.fewest == self.most:
+            return f"Question {self.number} of {self.most}"
+        return f"Question {self.number} of up to {self.most}"
+
+
+@dataclass(frozen=True)
 class Advanced:
-    """An answer was taken; `answer` is what was recorded."""
+    """An answer was taken; `answer` is what was recorded. `more`: the answers the same
+    reply also gave to the questions after it (see `parse_follow_on`)."""
 
     answer: Answer
     question: Question
+    more: tuple[Advanced, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +227,12 @@ class Conversation:
             return None
         return self.flow.questions.get(self.record.state)
 
+    def progress(self) -> Progress:
+        """Where the current question stands among those the flowchart may still ask."""
+        answered = len(self.record.answers)
+        fewest, most = self.flow.questions_ahead(self.record.state)
+        return Progress(answered + 1, answered + fewest, answered + most)
+
     def recommendation(self) -> Recommendation | None:
         """The result, once the path reached a final node."""
         if self.record.status is not Status.FINISHED:
@@ -251,14 +282,25 @@ class Conversation:
         if isinstance(parsed, Unclear):
             return Reprompt(question, parsed.reason)
         assert isinstance(parsed, Matched)
-        return self._take(question, parsed.option, given.strip()[:4000], parsed.note, user)
+        text = given.strip()[:4000]
+        first = self._take(question, parsed.option, text, parsed.note, user)
+        more: list[Advanced] = []
+        rest = unused_words(question, parsed.option, given)
+        while rest and (following := self.question()) is not None:
+            also = parse_follow_on(following, rest)
+            if also is None:
+                break
+            more.append(self._take(following, also.option, text, also.note, user))
+            rest = unused_words(following, also.option, rest)
+        return replace(first, more=tuple(more)) if more else first
 
-    def run(self, name: CommandName) -> CommandOutcome:
-        """Carry out a command word: back, restart, cancel or help."""
+    def run(self, name: CommandName, to: int | None = None) -> CommandOutcome:
+        """Carry out a command word: back (with ``to``: to that answer), restart, cancel
+        or help."""
         if name == "help":
             return HelpWanted(self.question())
         if name == "back":
-            return Moved(name) if self.back() else Refused(name, NOTHING_BEFORE)
+            return Moved(name) if self.back(to) else Refused(name, NOTHING_BEFORE)
         if name == "restart":
             self.restart()
             return Moved(name)
@@ -266,12 +308,18 @@ class Conversation:
             return Moved(name)
         return Refused(name, "This conversation has already ended.")
 
-    def back(self) -> bool:
-        """Undo the last answer (discarding everything after it); False when there is none."""
-        if not self.record.answers or self.record.status in (Status.CANCELLED, Status.EXPIRED):
+    def back(self, to: int | None = None) -> bool:
+        """Undo the last answer, or with ``to`` (1-based) every answer from that one on,
+        so that question is asked again; False when there is nothing to undo."""
+        answers = self.record.answers
+        keep = len(answers) - 1 if to is None else to - 1
+        if not 0 <= keep < len(answers) or self.record.status in (
+            Status.CANCELLED,
+            Status.EXPIRED,
+        ):
             return False
-        last = self.record.answers.pop()
-        self.record.state = last.decision
+        self.record.state = answers[keep].decision
+        del answers[keep:]
         self.record.status = Status.ACTIVE
         self.record.step += 1
         return True

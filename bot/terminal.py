@@ -10,6 +10,7 @@ from bot.conversation import (
     Conversation,
     HelpWanted,
     NotActive,
+    Progress,
     Recommendation,
     Refused,
     Reprompt,
@@ -22,8 +23,8 @@ HELP = (
 )
 
 
-def format_question(question: Question, number: int) -> str:
-    lines = [f"\n{number}. {question.text}", f"   {question.help}"]
+def format_question(question: Question, progress: Progress) -> str:
+    lines = [f"\n{progress.number}. {question.text}  ({progress})", f"   {question.help}"]
     lines += [f"   {o.index}) {o.label}" for o in question.options]
     return "\n".join(lines)
 
@@ -59,7 +60,7 @@ def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
         question = conversation.question()
         if question is None:
             break
-        say(format_question(question, len(conversation.record.answers) + 1))
+        say(format_question(question, conversation.progress()))
         stdout.write("> ")
         stdout.flush()
         line = stdin.readline()
@@ -68,10 +69,9 @@ def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
             return 1
         result = conversation.answer(line.rstrip("\n"))
         if isinstance(result, Advanced):
-            say(
-                f"   -> {result.answer.option}"
-                + (f" ({result.answer.note})" if result.answer.note else "")
-            )
+            for taken in (result, *result.more):
+                note = f" ({taken.answer.note})" if taken.answer.note else ""
+                say(f"   -> {taken.question.title} {taken.answer.option}{note}")
         elif isinstance(result, Reprompt):
             say(
                 f"   {result.reason} Options: "

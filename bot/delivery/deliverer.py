@@ -74,6 +74,7 @@ class Deliverer:
         poll_interval: float = 0.2,
         clock: Callable[[], datetime] | None = None,
         maintenance_interval: float | None = 600.0,
+        maintenance: Callable[[], object] | None = None,
         workers: int = 8,
     ) -> None:
         if batch < 1 or lease <= 0 or workers < 1:
@@ -85,6 +86,7 @@ class Deliverer:
         self.lease = timedelta(seconds=lease)
         self.poll_interval = poll_interval
         self.maintenance_interval = maintenance_interval
+        self._maintenance = maintenance or (lambda: run_retention(store))
         self._clock = clock or store.clock
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -418,7 +420,7 @@ class Deliverer:
             if self.maintenance_interval and time.monotonic() >= next_maintenance:
                 next_maintenance = time.monotonic() + self.maintenance_interval
                 try:
-                    run_retention(self.store)
+                    self._maintenance()
                 except Exception:
                     logger.exception("outbox: retention pass failed")
             if wait:

@@ -109,6 +109,28 @@ class Flow:
     def paths(self) -> list[tuple[str | Edge, ...]]:
         return self.graph.paths(self.start)
 
+    def questions_ahead(self, node_id: str) -> tuple[int, int]:
+        """The fewest and the most questions still to ask on the paths from ``node_id``
+        (itself included, if it is a question)."""
+        return self._questions_ahead[node_id]
+
+    @cached_property
+    def _questions_ahead(self) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+
+        def ahead(node_id: str) -> tuple[int, int]:
+            if node_id not in found:
+                here = 1 if node_id in self.questions else 0
+                below = [ahead(edge.target) for edge in self.graph.outgoing(node_id)]
+                fewest = min((b[0] for b in below), default=0)
+                most = max((b[1] for b in below), default=0)
+                found[node_id] = (here + fewest, here + most)
+            return found[node_id]
+
+        for node_id in self.graph.nodes:  # the graph is acyclic (validated)
+            ahead(node_id)
+        return found
+
 
 def flow_hash(*texts: str) -> str:
     """A short stable hash of a flow's source files."""

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.conversation import Recommendation, RecommendedNode
+from bot.conversation import Progress, Recommendation, RecommendedNode
 from bot.flow.compiled import Question
 
 ACTION_PREFIX = "llm_cost."
 ANSWER_ACTION = ACTION_PREFIX + "answer."
 RESTART_ACTION = ACTION_PREFIX + "restart"
 BACK_ACTION = ACTION_PREFIX + "back"
+CANCEL_ACTION = ACTION_PREFIX + "cancel"
+CHANGE_ACTION = ACTION_PREFIX + "change"
 MAX_ECHO = 200  # how much of a person's text we quote back
 SOURCE_TAGS = "(C) an AWS page · (S) a third party quoting AWS's price list · (U) no source found"
 
@@ -83,8 +85,23 @@ def root_message(user: str, flow_title: str) -> dict:
     }
 
 
-def question_message(question: Question, conversation_id: str, step: int, number: int) -> dict:
-    """A question with one button per option."""
+def ended_root_message(user: str, flow_title: str, what: str) -> dict:
+    """The channel message of a conversation that ended without a result standing:
+    what happened (`what`: safe mrkdwn) and how to start again."""
+    text = (
+        f"{mention(user)} was planning an LLM workload with the *{escape(flow_title)}* flowchart."
+    )
+    return {
+        "text": plain(f"{text} {what}"),
+        "blocks": [_section(text), _context(what)],
+    }
+
+
+def question_message(
+    question: Question, conversation_id: str, step: int, progress: Progress
+) -> dict:
+    """A question with one button per option, where it stands, and Back (from the
+    second question on) and Cancel."""
     buttons = [
         _button(
             option.label,
@@ -93,13 +110,17 @@ def question_message(question: Question, conversation_id: str, step: int, number
         )
         for option in question.options
     ]
+    moves = [_button("Cancel", CANCEL_ACTION, button_value(conversation_id, step))]
+    if progress.number > 1:
+        moves.insert(0, _button("Back", BACK_ACTION, button_value(conversation_id, step)))
     blocks = [
-        _section(f"*{number}. {escape(question.text)}*"),
-        _context(escape(question.help)),
+        _section(f"*{progress.number}. {escape(question.text)}*"),
+        _context(f"{progress} · {escape(question.help)}"),
         {"type": "actions", "block_id": f"q{step}", "elements": buttons[:25]},
+        {"type": "actions", "block_id": f"m{step}", "elements": moves},
         _context(HINT),
     ]
-    return {"text": f"{number}. {question.text}", "blocks": blocks}
+    return {"text": escape(f"{progress}: {question.text}"), "blocks": blocks}
 
 
 def answered_message(
@@ -109,22 +130,29 @@ def answered_message(
     option: str,
     typed: str | None = None,
     note: str | None = None,
+    also: Sequence[tuple[str, str, str | None]] = (),
 ) -> dict:
-    """A question once answered: who chose what; no buttons."""
+    """A question once answered: who chose what; no buttons. `also`: (question title,
+    option, note) for the questions after it that the same reply answered."""
     line = f"*{number}. {escape(question.text)}*\n{mention(user)} chose *{escape(option)}*"
     if typed and typed.strip().casefold() != option.casefold():
         line += f" (from {quote(typed)})"
+    if also:
+        line += "\nThe same reply also answered: " + "; ".join(
+            f"{escape(title)} → *{escape(chosen)}*" for title, chosen, _ in also
+        )
     blocks = [_section(line)]
-    if note:
-        blocks.append(_context(escape(note)))
-    return {"text": f"{number}. {question.text} — chose {option}", "blocks": blocks}
+    notes = [note, *(n for _, _, n in also)]
+    if any(notes):
+        blocks.append(_context(*(escape(n) for n in notes if n)))
+    return {"text": escape(f"{number}. {question.text} — chose {option}"), "blocks": blocks}
 
 
 def closed_message(question_text: str, number: int | None, what: str) -> dict:
     """A question or result whose buttons no longer apply (went back, restarted, cancelled)."""
     prefix = f"{number}. " if number is not None else ""
     return {
-        "text": f"{prefix}{question_text} — {what}",
+        "text": f"{prefix}{escape(question_text)} — {plain(what)}",
         "blocks": [_section(f"*{prefix}{escape(question_text)}*"), _context(what)],
     }
 
@@ -135,7 +163,7 @@ def reprompt_message(question: Question, reason: str, typed: str | None = None) 
     heard = f"I read {quote(typed)}: " if typed else ""
     text = f"{heard}{escape(reason)}\nReply with one of:\n{options}"
     return {
-        "text": f"{reason} Reply with one of the options.",
+        "text": escape(f"{reason} Reply with one of the options."),
         "blocks": [_section(text), _context(HINT)],
     }
 
@@ -159,7 +187,13 @@ HELP_TEXT = (
 
 def note_message(text: str) -> dict:
     """A short note; `text` must already be safe mrkdwn."""
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": plain(text), "blocks": [_section(text)]}
+
+
+def plain(mrkdwn: str) -> str:
+    """Safe mrkdwn without its formatting marks, for a notification's fallback text
+    (notifications show `*`, `_` and backticks as they are)."""
+    return mrkdwn.replace("*", "").replace("`", "").replace(" _", " ").replace("_ ", " ")
 
 
 def _node_blocks(item: RecommendedNode, prices_as_of: str) -> list[dict]:
@@ -219,11 +253,28 @@ def recommendation_message(
                 "block_id": f"r{step}",
                 "elements": [
                     _button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
-                    _button("Change an answer", BACK_ACTION, button_value(conversation_id, step)),
+                    _change_menu(rec, conversation_id, step),
                 ],
             }
         )
-    return {"text": f"Recommendation: {titles}", "blocks": blocks[:50]}
+    return {"text": escape(f"Recommendation: {titles}"), "blocks": blocks[:50]}
+
+
+def _change_menu(rec: Recommendation, conversation_id: str, step: int) -> dict:
+    """*Change an answer*: a menu of the answered questions; choosing one asks it again."""
+    options = [
+        {
+            "text": {"type": "plain_text", "text": f"{i}. {a.question.title}"[:75], "emoji": True},
+            "value": button_value(conversation_id, step, i),
+        }
+        for i, a in enumerate(rec.answers[:100], start=1)
+    ]
+    return {
+        "type": "static_select",
+        "action_id": CHANGE_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Change an answer", "emoji": True},
+        "options": options,
+    }
 
 
 def _answer_lines(rec: Recommendation) -> Iterable[str]:

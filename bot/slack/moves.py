@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.answers import CommandName
 from bot.conversation import (
     Advanced,
     CommandGiven,
@@ -83,6 +84,10 @@ class Plan:
 
     def pin_root(self) -> None:
         self.messages.append(OutboxMessage("pin", {"channel": self.channel, "timestamp": ROOT}))
+
+    def unpin_root(self) -> None:
+        """Take down a result that no longer stands (a no-op when nothing is pinned)."""
+        self.messages.append(OutboxMessage("unpin", {"channel": self.channel, "timestamp": ROOT}))
 
     def ephemeral(self, user: str, message: dict) -> None:
         payload = {"channel": self.channel, "user": user, "thread_ts": ROOT, **message}
@@ -208,12 +213,7 @@ class Moves:
             return
         turn = Turn(click.user, click.response_url, claims=claims)
         if not self._may_answer(row, click.user):
-            self._note(
-                row,
-                turn,
-                f"Only {mention(row.user)} can answer this one. "
-                f"Start your own with `{self.command}`.",
-            )
+            self._note(row, turn, self._only_starter(row))
             return
         conversation = Conversation.restore(self.flows, row.record)
         ended = Status(row.status) if row.status in ENDED else conversation.status
@@ -234,6 +234,10 @@ class Moves:
             self._move(row, conversation, turn, "restart")
         elif click.action_id == blocks.BACK_ACTION:
             self._move(row, conversation, turn, "back")
+        elif click.action_id == blocks.CHANGE_ACTION and choice is not None:
+            self._move(row, conversation, turn, "back", to=choice)
+        elif click.action_id == blocks.CANCEL_ACTION:
+            self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
 
     # -- typed replies in a thread --------------------------------------------------------
 
@@ -252,10 +256,19 @@ class Moves:
         event is marked seen by the transaction that commits (or refuses) its step, so
         a Slack retry after a failure is still handled."""
         row = self.store.find_by_thread(team, channel, thread_ts)
-        if row is None or not self._may_answer(row, user) or row.status in ENDED:
+        if row is None:
             return
         turn = Turn(user, seen=event_key, claims=claims)
+        if row.status in ENDED:
+            if user == row.user:  # answering a conversation that is over: say so, privately
+                ended = ENDED[Status(row.status)]
+                self._note(row, turn, f"{ended} Start a new one with `{self.command}`.")
+            return
         conversation = Conversation.restore(self.flows, row.record)
+        if not self._may_answer(row, user):
+            if conversation.question() is not None:
+                self._note(row, turn, self._only_starter(row))
+            return  # under a finished result, others' replies are conversation
         result = conversation.answer(text, user=user)
         if isinstance(result, NotActive):
             return  # other chatter under a finished result is just conversation
@@ -270,10 +283,17 @@ class Moves:
         closes_until = (utcnow() + self.store.idle_timeout).isoformat()
         return Plan(channel, notify, closes_until)
 
-    def _thread_post(self, row: ConversationRow, turn: Turn, message: dict) -> list[OutboxMessage]:
+    def _only_starter(self, row: ConversationRow) -> str:
+        return (
+            f"Only {mention(row.user)} can answer this one. Start your own with `{self.command}`."
+        )
+
+    def _tell(self, row: ConversationRow, turn: Turn, message: dict) -> None:
+        """A message for the person who typed only (a reprompt, help): the thread stays
+        for questions and answers."""
         plan = self._plan(row.channel, row.user, turn)
-        plan.post(message)
-        return plan.messages
+        plan.ephemeral(turn.user, message)
+        self._enqueue(row, plan.messages, turn)
 
     def _after_answer(
         self,
@@ -284,12 +304,10 @@ class Moves:
         typed: str | None,
     ) -> None:
         if isinstance(result, Reprompt):
-            message = blocks.reprompt_message(result.question, result.reason, typed)
-            self._enqueue(row, self._thread_post(row, turn, message), turn)
+            self._tell(row, turn, blocks.reprompt_message(result.question, result.reason, typed))
         elif isinstance(result, CommandGiven):
             if result.name == "help":
-                message = blocks.help_message(conversation.question(), self.command)
-                self._enqueue(row, self._thread_post(row, turn, message), turn)
+                self._tell(row, turn, blocks.help_message(conversation.question(), self.command))
             elif result.name == "cancel":
                 if conversation.status is Status.ACTIVE:
                     self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
@@ -297,9 +315,10 @@ class Moves:
                 self._move(row, conversation, turn, result.name)
         elif isinstance(result, Advanced):
             plan = self._plan(row.channel, row.user, turn)
-            number = len(conversation.record.answers)
+            # The question asked, and any after it the same reply answered too.
+            number = len(conversation.record.answers) - len(result.more)
             plan.close(
-                f"q{conversation.step - 1}",
+                f"q{conversation.step - 1 - len(result.more)}",
                 blocks.answered_message(
                     result.question,
                     number,
@@ -307,13 +326,19 @@ class Moves:
                     result.answer.option,
                     typed,
                     result.answer.note,
+                    also=[(a.question.title, a.answer.option, a.answer.note) for a in result.more],
                 ),
             )
             self._open(plan, conversation, row.id, row.user)
             self._commit(row, conversation, plan, turn)
 
     def _move(
-        self, row: ConversationRow, conversation: Conversation, turn: Turn, move: str
+        self,
+        row: ConversationRow,
+        conversation: Conversation,
+        turn: Turn,
+        move: CommandName,
+        to: int | None = None,
     ) -> None:
         """`back` or `restart`: close the current message, post the new current one."""
         before_step = conversation.step
@@ -321,7 +346,7 @@ class Moves:
         question = conversation.question()
         number = len(conversation.record.answers) + 1
         recommendation = conversation.recommendation()
-        outcome = conversation.run(move)
+        outcome = conversation.run(move, to)
         if isinstance(outcome, Refused):
             self._note(row, turn, outcome.reason)
             return
@@ -346,10 +371,10 @@ class Moves:
         step = conversation.step
         question = conversation.question()
         if question is not None:
-            number = len(conversation.record.answers) + 1
-            plan.post(
-                blocks.question_message(question, conversation_id, step, number), ref=f"q{step}"
+            message = blocks.question_message(
+                question, conversation_id, step, conversation.progress()
             )
+            plan.post(message, ref=f"q{step}")
             return
         recommendation = conversation.recommendation()
         if recommendation is None:
@@ -374,8 +399,40 @@ class Moves:
         plan = self._plan(row.channel, row.user, turn)
         if question is not None:
             plan.close(f"q{step}", blocks.closed_message(question.text, number, what))
-        plan.post(blocks.note_message(f"{what} Start again any time with `{self.command}`."))
+        again = f"Start again any time with `{self.command}`."
+        plan.post(blocks.note_message(f"{what} {again}"))
+        self._tidy_root(plan, row, f"{what} {again}")
         return self._commit(row, conversation, plan, turn)
+
+    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str) -> None:
+        """The channel message says how the conversation ended; a result that was
+        pinned there before a Start over comes down (unpinning nothing does nothing)."""
+        flow = self.flows.current(row.flow_name)
+        plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
+        plan.unpin_root()
+
+    def expire_idle(self, limit: int = 100) -> int:
+        """Expire conversations idle past their time, tidying each thread up: the open
+        question loses its buttons, a result its Start over / Change an answer, and the
+        channel message says so. Runs on the deliverer's maintenance schedule."""
+        expired = 0
+        rows = self.store.idle_conversations(limit)
+        for row in rows:
+            conversation = Conversation.restore(self.flows, row.record)
+            plan = Plan(row.channel, {NOTIFY_USER: row.user})
+            what = f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`."
+            question = conversation.question()
+            recommendation = conversation.recommendation()
+            if question is not None:
+                number = len(conversation.record.answers) + 1
+                closed = blocks.closed_message(question.text, number, what)
+                plan.update(f"q{conversation.step}", closed)
+                self._tidy_root(plan, row, what)
+            elif recommendation is not None:
+                closed = blocks.recommendation_message(recommendation, user=row.user, footer=what)
+                plan.update(f"r{conversation.step}", closed)
+            expired += self.store.expire(row.id, row.version, plan.messages)
+        return expired
 
     def _commit(
         self, row: ConversationRow, conversation: Conversation, plan: Plan, turn: Turn
@@ -410,9 +467,7 @@ class Moves:
         return self.policy == "anyone" or user == row.user
 
     def _note(self, row: ConversationRow, turn: Turn, text: str) -> None:
-        plan = self._plan(row.channel, row.user, turn)
-        plan.ephemeral(turn.user, blocks.note_message(text))
-        self._enqueue(row, plan.messages, turn)
+        self._tell(row, turn, blocks.note_message(text))
 
     def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
         self.store.enqueue(row.id, messages, seen=turn.seen, claims=turn.claims)

@@ -18,7 +18,7 @@ from bot.slack.moves import Moves
 from bot.slack.pacing import ChannelPacer
 from bot.slack.sender import TRANSIENT, SlackSender
 from bot.slack.token_health import TokenHealth
-from bot.store import Store
+from bot.store import Store, run_retention
 from bot.store.health import DatabaseState
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,18 @@ class Runtime:
             token=token,
             policy=policy,
         )
+        moves = Moves(
+            store,
+            flows,
+            flow_name=settings.flow_name,
+            command=settings.slack_command,
+            policy=settings.answer_policy,
+        )
+
+        def maintenance() -> None:
+            moves.expire_idle()  # tidies each expired thread up through the outbox
+            run_retention(store)
+
         deliverer = Deliverer(
             store,
             sender,
@@ -90,13 +102,7 @@ class Runtime:
             poll_interval=poll_interval,
             lease=settings.outbox_lease_seconds,
             workers=settings.outbox_senders,
-        )
-        moves = Moves(
-            store,
-            flows,
-            flow_name=settings.flow_name,
-            command=settings.slack_command,
-            policy=settings.answer_policy,
+            maintenance=maintenance,
         )
         app = create_app(
             client=client,

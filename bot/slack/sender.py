@@ -57,7 +57,7 @@ class SlackSender:
     """Implements the store's `Sender` with a slack_sdk `WebClient`."""
 
     #: Sending these twice does no harm (an edit, a pin): see `Sender`.
-    repeatable = frozenset({"update", "pin"})
+    repeatable = frozenset({"update", "pin", "unpin"})
 
     def __init__(
         self,
@@ -101,6 +101,8 @@ class SlackSender:
                 return args.get("ts")
             if row.kind == "pin":
                 return self._pin(args)
+            if row.kind == "unpin":
+                return self._unpin(args)
             if row.kind == "ephemeral":
                 return self.client.chat_postEphemeral(**args).get("message_ts")
             if row.kind == "respond":
@@ -166,6 +168,15 @@ class SlackSender:
             raise
         return args["timestamp"]
 
+    def _unpin(self, args: dict[str, Any]) -> str | None:
+        try:
+            self.client.pins_remove(channel=args["channel"], timestamp=args["timestamp"])
+        except SlackApiError as exc:
+            if exc.response.get("error") == "no_pin":
+                return args["timestamp"]  # nothing was pinned: nothing to take down
+            raise
+        return args["timestamp"]
+
     def _respond(self, args: dict[str, Any]) -> None:
         url = args.pop("response_url")
         webhook = WebhookClient(url, timeout=int(self.response_timeout), retry_handlers=[])
@@ -191,7 +202,7 @@ class SlackSender:
             reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code or failure.error)}`")
             text = (
                 f":pushpin: I couldn't pin the recommendation: {reason}. "
-                "The result is still in this thread and in the channel message above."
+                "The result is still in this thread, and in the message that started it."
             )
             payload = {
                 "channel": row.payload["channel"],

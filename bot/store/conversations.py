@@ -231,6 +231,46 @@ class ConversationStore(StoreBase):
             )
         return result.rowcount
 
+    def idle_conversations(self, limit: int = 100) -> list[ConversationRow]:
+        """Open or finished conversations past their expiry time, oldest first."""
+        query = (
+            sa.select(*CONV_COLUMNS)
+            .where(_conv.status.in_(MOVABLE), _conv.expires_at <= self._now())
+            .order_by(_conv.expires_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [ConversationRow(*found) for found in conn.execute(query)]
+
+    def expire(
+        self, conversation_id: str, expected_version: int, outbox: Sequence[OutboxMessage]
+    ) -> bool:
+        """Mark an idle conversation expired (version + 1) and queue ``outbox`` (the
+        messages that tidy its thread up), atomically; False when it moved meanwhile."""
+        now = self._now()
+        with write_transaction(self.engine) as conn:
+            updated = conn.execute(
+                conversations.update()
+                .where(
+                    _conv.id == conversation_id,
+                    _conv.version == expected_version,
+                    _conv.status.in_(MOVABLE),
+                    _conv.expires_at <= now,
+                )
+                .values(
+                    status=EXPIRED,
+                    version=_conv.version + 1,
+                    updated_at=now,
+                    outbox_seq=_conv.outbox_seq + len(outbox),
+                )
+                .returning(_conv.outbox_seq)
+            ).first()
+            if updated is None:
+                return False
+            first_seq = updated.outbox_seq - len(outbox) + 1
+            self._insert_outbox(driver_of(conn), conversation_id, outbox, now, first_seq=first_seq)
+        return True
+
     def end_workspace(self, team: str, reason: str) -> int:
         """The app was uninstalled from ``team`` or its tokens revoked: cancel the team's
         open conversations and drop their queued messages (as cancelled, not failed:

@@ -38,13 +38,32 @@ def test_start_asks_the_first_decision() -> None:
 
 def test_answers_record_the_text_and_bump_the_step() -> None:
     conversation = Conversation.start(FLOW)
-    result = conversation.answer("we fine-tune a 70B model", user="U1")
+    result = conversation.answer("we train our own model", user="U1")
     assert isinstance(result, Advanced)
     assert result.answer.option == "Training"
-    assert result.answer.text == "we fine-tune a 70B model"
+    assert result.answer.text == "we train our own model"
     assert result.answer.user == "U1"
+    assert result.more == ()
     assert conversation.step == 1
     assert conversation.record.state == "TrainSize"
+
+
+def test_one_reply_answers_the_questions_it_gives_answers_to() -> None:
+    """ "we pre-train a 70B model" says training and the size: the storage question is
+    next. Only strong evidence counts for the questions after the first."""
+    conversation = Conversation.start(FLOW)
+    result = conversation.answer("we pre-train a 70B model", user="U1")
+    assert isinstance(result, Advanced)
+    assert [result.answer.option, *(m.answer.option for m in result.more)] == [
+        "Training",
+        "10-100B params",
+    ]
+    assert conversation.step == 2 and len(conversation.record.answers) == 2
+    question = conversation.question()
+    assert question is not None and "storage" in question.text
+    # A bare number is not a size given in passing: only the first question is answered.
+    other = Conversation.start(FLOW)
+    assert other.answer("1").more == ()  # type: ignore[union-attr]
 
 
 def test_a_reprompt_or_command_changes_nothing() -> None:

@@ -136,8 +136,10 @@ def block_actions_payload(
     bot_id: str = BOT_ID,
     bot_user_id: str = BOT_USER_ID,
     token: str = VERIFICATION_TOKEN,
+    selected_option: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The decoded ``payload`` of a button click on a bot message (block_actions)."""
+    """The decoded ``payload`` of a button click on a bot message (block_actions); with
+    ``selected_option``, a choice in a static_select menu instead (``value`` unused)."""
     container: dict[str, Any] = {
         "type": "message",
         "message_ts": message_ts,
@@ -173,16 +175,36 @@ def block_actions_payload(
         "message": message,
         "state": {"values": {}},
         "response_url": response_url or _default_response_url(team_id),
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": {"type": "plain_text", "text": button_text, "emoji": True},
-                "value": value,
-                "type": "button",
-                "action_ts": action_ts or f"{time.time():.6f}",
-            }
-        ],
+        "actions": [_action(action_id, block_id, button_text, value, action_ts, selected_option)],
+    }
+
+
+def _action(
+    action_id: str,
+    block_id: str,
+    button_text: str,
+    value: str,
+    action_ts: str | None,
+    selected_option: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One element of a block_actions payload's ``actions``, as Slack sends it."""
+    stamp = action_ts or f"{time.time():.6f}"
+    if selected_option is not None:
+        return {
+            "type": "static_select",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_option": selected_option,
+            "placeholder": {"type": "plain_text", "text": button_text, "emoji": True},
+            "action_ts": stamp,
+        }
+    return {
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": {"type": "plain_text", "text": button_text, "emoji": True},
+        "value": value,
+        "type": "button",
+        "action_ts": stamp,
     }
 
 

@@ -195,6 +195,26 @@ class Slack:
                 return message
         raise AssertionError("no message with buttons in the thread")
 
+    def choose(self, message: dict, menu: str, option: str, **kw: Any) -> tuple[int, bytes]:
+        """Pick ``option`` (its text) in the menu whose placeholder is ``menu``."""
+        block, element = find_menu(message, menu)
+        chosen = next(o for o in element["options"] if o["text"]["text"] == option)
+        body = block_actions_body(
+            action_id=element["action_id"],
+            value="",
+            block_id=block.get("block_id", "b"),
+            message_ts=message["ts"],
+            thread_ts=message.get("thread_ts"),
+            channel_id=kw.get("channel", CHANNEL),
+            user_id=kw.get("user", ALICE),
+            team_id=kw.get("team", TEAM),
+            message_blocks=message.get("blocks"),
+            button_text=menu,
+            response_url=self.fake.response_url("click"),
+            selected_option=chosen,
+        )
+        return self.post(body)
+
     def answer(self, label: str, **kw: Any) -> None:
         """Click `label` on the current question and wait for the app to finish."""
         status, _ = self.click(self.current(kw.get("channel", CHANNEL)), label, **kw)
@@ -221,6 +241,17 @@ def click_fields(
         "button_text": button["text"]["text"],
         "response_url": response_url,
     }
+
+
+def find_menu(message: dict, placeholder: str) -> tuple[dict, dict]:
+    """(actions block, static_select element) of the menu with this placeholder."""
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or [] if block.get("type") == "actions" else []:
+            if element.get("type") == "static_select" and (
+                element["placeholder"]["text"] == placeholder
+            ):
+                return block, element
+    raise AssertionError(f"no menu {placeholder!r}")
 
 
 def find_button(message: dict, label: str) -> dict:

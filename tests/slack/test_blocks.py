@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, Progress
 from bot.flow.loader import load_flow
 from bot.slack import blocks
 from tests.conversation.test_paths import EXPECTED
@@ -44,9 +46,11 @@ def test_escape_stops_mentions_and_links() -> None:
 @pytest.mark.parametrize("node", sorted(FLOW.questions))
 def test_each_question_has_one_button_per_option(node: str) -> None:
     question = FLOW.questions[node]
-    message = valid(blocks.question_message(question, "abc123", 7, 2))
+    message = valid(blocks.question_message(question, "abc123", 7, Progress(2, 3, 5)))
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
-    assert len(actions) == 1
+    assert len(actions) == 2  # the options; then Back and Cancel
+    assert [e["text"]["text"] for e in actions[1]["elements"]] == ["Back", "Cancel"]
+    assert "Question 2 of up to 5" in json.dumps(message)
     values = [e["value"] for e in actions[0]["elements"]]
     assert values == [f"abc123:7:{o.index}" for o in question.options]
     labels = [e["text"]["text"] for e in actions[0]["elements"]]
@@ -67,7 +71,7 @@ def test_every_recommendation_is_a_valid_message(answers: tuple[str, ...]) -> No
         assert blocks.escape(caveat) in text
     assert [
         e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-    ] == [blocks.RESTART_ACTION, blocks.BACK_ACTION]
+    ] == [blocks.RESTART_ACTION, blocks.CHANGE_ACTION]
     root = valid(blocks.recommendation_message(rec))
     assert not [b for b in root["blocks"] if b["type"] == "actions"]
 

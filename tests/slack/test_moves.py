@@ -122,7 +122,12 @@ def test_cancel_ends_the_conversation_and_closes_the_question(moves: Moves, stor
     cid = start(moves)
     assert moves.cancel_open(team=TEAM, channel=CHANNEL, user=ALICE)
     assert store.get(cid).status == "cancelled"  # type: ignore[union-attr]
-    assert kinds(store.outbox_rows(cid)[2:]) == [("update", None), ("post", None)]
+    assert kinds(store.outbox_rows(cid)[2:]) == [
+        ("update", None),  # the question loses its buttons
+        ("post", None),  # "Cancelled by ..." in the thread
+        ("update", None),  # the channel message says so
+        ("unpin", None),  # an earlier result there comes down
+    ]
     assert not moves.cancel_open(team=TEAM, channel=CHANNEL, user=ALICE)
 
 

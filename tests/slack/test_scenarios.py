@@ -59,7 +59,7 @@ def test_command_opens_a_thread_with_the_first_question(slack: Slack) -> None:
         if b["type"] == "actions"
         for e in b["elements"]
     ]
-    assert buttons == ["Training", "Inference"]
+    assert buttons == ["Training", "Inference", "Cancel"]
     assert "type the answer in this thread" in text_of(question)
     assert "`back`, `restart`, `cancel`, `help`" in text_of(question)
 
@@ -78,13 +78,26 @@ def test_every_path_by_buttons(slack: Slack) -> None:
 
 def test_a_path_by_typed_answers(slack: Slack) -> None:
     root = start(slack)
-    for text in ("we fine-tune a 70B model", "70B", "checkpoints"):
+    for text in ("we train", "70B", "checkpoints"):
         status, _ = slack.say(text, thread_ts=root["ts"])
         assert status == 200
         slack.settle()
     assert_finished(slack, "P5en", "S3Std")
     thread_text = "\n".join(text_of(m) for m in slack.thread())
     assert f"<@{ALICE}> chose *10-100B params* (from “70B”)" in thread_text
+
+
+def test_one_message_answers_several_questions(slack: Slack) -> None:
+    """ "we pre-train a 70B model" answers training and the size: the storage question
+    comes next, and the answered question says what the message also answered."""
+    root = start(slack)
+    slack.say("we pre-train a 70B model", thread_ts=root["ts"])
+    slack.settle()
+    assert "Which storage need" in text_of(slack.current())
+    answered = slack.thread()[0]
+    assert "also answered" in text_of(answered) and "10-100B params" in text_of(answered)
+    slack.answer("Checkpoints")
+    assert_finished(slack, "P5en", "S3Std")
 
 
 def test_typed_value_outside_the_flowchart_goes_to_the_nearest_branch(slack: Slack) -> None:
@@ -97,14 +110,15 @@ def test_typed_value_outside_the_flowchart_goes_to_the_nearest_branch(slack: Sla
     assert answered and "nearest branch" in text_of(answered[0])
 
 
-def test_unparseable_reply_gets_the_options(slack: Slack) -> None:
+def test_unparseable_reply_gets_the_options_privately(slack: Slack) -> None:
     root = start(slack)
     slack.say("banana", thread_ts=root["ts"])
     slack.settle()
-    reply = slack.thread()[-1]
+    reply = slack.fake.ephemerals(CHANNEL, ALICE)[-1]
     assert "I could not match that" in text_of(reply)
     assert "1. Training" in text_of(reply) and "2. Inference" in text_of(reply)
-    assert slack.current()["ts"] != reply["ts"]
+    assert reply["thread_ts"] == root["ts"]
+    assert len(slack.thread()) == 1  # the thread holds the question alone
 
 
 def test_mention_injection_is_escaped(slack: Slack) -> None:
@@ -116,7 +130,7 @@ def test_mention_injection_is_escaped(slack: Slack) -> None:
     for call in slack.fake.calls():
         raw = json.dumps(call.params)
         assert "<!channel>" not in raw and "<!here>" not in raw and "<@U999>" not in raw
-    assert "&lt;!channel&gt;" in text_of(slack.thread()[1])
+    assert "&lt;!channel&gt;" in text_of(slack.fake.ephemerals(CHANNEL, ALICE)[0])
     assert "&lt;!here&gt;" in "\n".join(text_of(m) for m in slack.thread())
 
 
@@ -125,7 +139,9 @@ def test_back_and_restart_by_buttons_and_words(slack: Slack) -> None:
     for label in ("Inference", "Ultra-low <100ms", "High", "KV Cache"):
         slack.answer(label)
     assert_finished(slack, "P6B200", "ElastiCache")
-    slack.answer("Change an answer")
+    status, _ = slack.choose(slack.current(), "Change an answer", "4. Caching?")
+    assert status == 200
+    slack.settle()
     assert "Which caching would help" in text_of(slack.current())
     slack.answer("No Cache")
     assert_finished(slack, "P6B200", "Direct")
@@ -151,7 +167,7 @@ def test_help_and_cancel(slack: Slack) -> None:
     root = start(slack)
     slack.say("help", thread_ts=root["ts"])
     slack.settle()
-    assert "How this works" in text_of(slack.thread()[-1])
+    assert "How this works" in text_of(slack.fake.ephemerals(CHANNEL, ALICE)[-1])
     status, body = slack.command("cancel")
     assert "Cancelled" in body.decode()
     slack.settle()
@@ -211,12 +227,40 @@ def test_another_users_click_gets_a_note(slack: Slack) -> None:
     assert any(f"Only <@{ALICE}> can answer" in text_of(n) for n in notes)
 
 
-def test_others_typing_in_the_thread_is_ignored(slack: Slack) -> None:
+def test_others_typing_in_the_thread_get_a_private_note(slack: Slack) -> None:
     root = start(slack)
-    before = len(slack.fake.calls())
     slack.say("training", thread_ts=root["ts"], user=BOB)
     slack.settle()
-    assert len(slack.fake.calls()) == before
+    assert len(slack.thread()) == 1  # not answered, nothing public
+    notes = slack.fake.ephemerals(CHANNEL, BOB)
+    assert len(notes) == 1 and f"Only <@{ALICE}> can answer" in text_of(notes[0])
+
+
+def test_questions_say_where_they_stand_and_carry_back_and_cancel(slack: Slack) -> None:
+    start(slack)
+    first = slack.current()
+    assert "Question 1 of up to 5" in text_of(first)
+    labels = [
+        e["text"]["text"] for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert "Cancel" in labels and "Back" not in labels  # nothing to go back to yet
+    slack.answer("Training")
+    assert "Question 2 of up to 4" in text_of(slack.current())
+    slack.answer("Back")
+    assert "training or inference" in text_of(slack.current())
+    slack.answer("Cancel")
+    assert "Cancelled by" in text_of(slack.thread()[-1])
+    with pytest.raises(AssertionError):
+        slack.current()
+
+
+def test_a_reply_after_cancelling_gets_a_private_note(slack: Slack) -> None:
+    root = start(slack)
+    slack.answer("Cancel")
+    slack.say("training", thread_ts=root["ts"])
+    slack.settle()
+    notes = slack.fake.ephemerals(CHANNEL, ALICE)
+    assert "was cancelled" in text_of(notes[-1]) and "/llm-cost" in text_of(notes[-1])
 
 
 def test_stale_button_on_a_finished_conversation(slack: Slack) -> None:
@@ -383,3 +427,76 @@ def test_garbage_requests_get_no_5xx_and_change_nothing(slack: Slack) -> None:
         assert status < 500, body
     slack.settle()
     assert len(slack.fake.calls()) == before
+
+
+def _expire_everything_now(store) -> None:
+    import sqlalchemy as sa
+
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE conversations SET expires_at = '2000-01-01 00:00:00'"))
+
+
+def test_expiry_tidies_the_thread_up(fake, tmp_path) -> None:
+    """An idle conversation expires on the maintenance schedule: its question loses its
+    buttons, the channel message says it expired, and a late reply is told privately."""
+    from tests.slack.harness import running, settings_for
+
+    with running(settings_for(fake, tmp_path / "data"), fake) as slack:
+        root = start(slack)
+        slack.answer("Training")
+        runtime = slack.apps[0].runtime
+        _expire_everything_now(runtime.store)
+        assert runtime.moves.expire_idle() == 1
+        slack.settle()
+        with pytest.raises(AssertionError):
+            slack.current()  # no buttons left anywhere in the thread
+        assert "expired" in text_of(slack.root())
+        slack.say("10B", thread_ts=root["ts"])
+        slack.settle()
+        notes = slack.fake.ephemerals(CHANNEL, ALICE)
+        assert "expired" in text_of(notes[-1]) and "/llm-cost" in text_of(notes[-1])
+
+
+def test_a_finished_result_loses_its_buttons_when_it_expires(fake, tmp_path) -> None:
+    from tests.slack.harness import running, settings_for
+
+    with running(settings_for(fake, tmp_path / "data"), fake) as slack:
+        start(slack)
+        for label in ("Training", "100B+ params", "Active"):
+            slack.answer(label)
+        runtime = slack.apps[0].runtime
+        _expire_everything_now(runtime.store)
+        assert runtime.moves.expire_idle() == 1
+        slack.settle()
+        result = slack.thread()[-1]
+        assert not [b for b in result["blocks"] if b["type"] == "actions"]
+        assert "expired" in text_of(result)
+        assert slack.root()["ts"] in fake.pins(CHANNEL)  # the result still stands
+
+
+def test_cancelling_after_start_over_takes_the_old_result_down(slack: Slack) -> None:
+    start(slack)
+    for label in ("Training", "100B+ params", "Active"):
+        slack.answer(label)
+    root = slack.root()
+    assert root["ts"] in slack.fake.pins(CHANNEL)
+    slack.answer("Start over")
+    slack.answer("Cancel")
+    assert root["ts"] not in slack.fake.pins(CHANNEL)
+    assert "Cancelled by" in text_of(slack.root())
+
+
+def test_change_an_answer_jumps_straight_to_that_question(slack: Slack) -> None:
+    """The result's menu lists every answered question; choosing the first one asks it
+    again at once: one edit and one new question, not a step back per answer."""
+    start(slack)
+    for label in ("Inference", "Ultra-low <100ms", "High", "KV Cache"):
+        slack.answer(label)
+    result = slack.current()
+    posts_before = len(slack.fake.calls("chat.postMessage"))
+    status, _ = slack.choose(result, "Change an answer", "1. Training or Inference?")
+    assert status == 200
+    slack.settle()
+    assert "training or inference" in text_of(slack.current())
+    assert len(slack.fake.calls("chat.postMessage")) == posts_before + 1
+    assert "went back" in text_of(slack.fake.message(CHANNEL, result["ts"]))

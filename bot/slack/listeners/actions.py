@@ -32,7 +32,7 @@ def register(app: App, moves: Moves) -> None:
             channel=channel,
             user=user,
             action_id=str(action.get("action_id") or ""),
-            value=str(action.get("value") or ""),
+            value=str(action.get("value") or _field(action, "selected_option", "value") or ""),
             response_url=response_url if isinstance(response_url, str) else None,
         )
         try:
