@@ -36,11 +36,11 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
         if length > MAX_BODY:
             return _json(start_response, "413 Content Too Large", {"error": "body too large"})
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {
+        signed = {
             "x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
             "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", ""),
         }
-        refusal = signatures.check(headers, body)
+        refusal = signatures.check(signed, body)
         if refusal is not None:
             log.warning(
                 "refused a request: %s (%d bytes, team %s)",

