@@ -6,6 +6,7 @@ from a person, and every flowchart label, is escaped before it goes into mrkdwn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from bot.conversation import Progress, Recommendation, RecommendedNode
@@ -64,7 +65,26 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     }
     if style:
         button["style"] = style
+    spoken = spoken_label(text)
+    if spoken != text:
+        button["accessibility_label"] = spoken[:75]
     return button
+
+
+_SPOKEN = (
+    (re.compile(r"<\s*"), "under "),
+    (re.compile(r">\s*"), "over "),
+    (re.compile(r"(\d)\s*-\s*(\d)"), r"\1 to \2"),
+    (re.compile(r"(\w)\+"), r"\1 or more"),
+)
+
+
+def spoken_label(label: str) -> str:
+    """A button label as a screen reader should say it: "Ultra-low under 100ms" for
+    "Ultra-low <100ms", "100B or more params" for "100B+ params", "1 to 10B params"."""
+    for pattern, words in _SPOKEN:
+        label = pattern.sub(words, label)
+    return label
 
 
 HINT = (

@@ -55,6 +55,7 @@ def assert_every_message_is_valid(fake: FakeSlack) -> None:
         assert len(found) <= 50, f"{call.method} with {len(found)} blocks"
         for block in found:
             Block.parse(block).validate_json()
+            Block.parse(block).to_dict()  # also checks the lengths validate_json() skips
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ def valid(message: dict) -> dict:
     assert 0 < len(message["blocks"]) <= 50
     for block in message["blocks"]:
         Block.parse(block).validate_json()
+        Block.parse(block).to_dict()  # also checks the lengths validate_json() skips
     return message
 
 
@@ -113,3 +114,19 @@ def test_any_typed_text_makes_a_valid_safe_message(text: str) -> None:
         valid(message)
         rendered = text_of(message)
         assert "<!" not in rendered.replace("<@U1>", "")
+
+
+def test_buttons_with_symbols_carry_a_spoken_label() -> None:
+    """Screen readers read "<" and "+" badly: those buttons say it in words."""
+    question = FLOW.questions["InfLatency"]
+    message = valid(blocks.question_message(question, "abc123", 1, Progress(2, 3, 5)))
+    buttons = {
+        e["text"]["text"]: e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
+    assert buttons["Ultra-low <100ms"]["accessibility_label"] == "Ultra-low under 100ms"
+    assert buttons["Standard 100-500ms"]["accessibility_label"] == "Standard 100 to 500ms"
+    assert "accessibility_label" not in buttons["Cancel"]
+    assert blocks.spoken_label("100B+ params") == "100B or more params"
