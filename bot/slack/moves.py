@@ -218,7 +218,7 @@ class Moves:
         conversation = Conversation.restore(self.flows, row.record)
         ended = Status(row.status) if row.status in ENDED else conversation.status
         if ended in ENDED:
-            self._note(row, turn, f"{ENDED[ended]} Start a new one with `{self.command}`.")
+            self._note(row, turn, self._ended(ended))
             return
         if step != conversation.step:
             self._note(
@@ -261,8 +261,7 @@ class Moves:
         turn = Turn(user, seen=event_key, claims=claims)
         if row.status in ENDED:
             if user == row.user:  # answering a conversation that is over: say so, privately
-                ended = ENDED[Status(row.status)]
-                self._note(row, turn, f"{ended} Start a new one with `{self.command}`.")
+                self._note(row, turn, self._ended(Status(row.status)))
             return
         conversation = Conversation.restore(self.flows, row.record)
         if not self._may_answer(row, user):
@@ -282,6 +281,10 @@ class Moves:
             notify[NOTIFY_RESPONSE_URL] = turn.response_url
         closes_until = (utcnow() + self.store.idle_timeout).isoformat()
         return Plan(channel, notify, closes_until)
+
+    def _ended(self, status: Status) -> str:
+        """What to tell someone acting on a conversation that has ended."""
+        return f"{ENDED[status]} Start a new one with `{self.command}`."
 
     def _only_starter(self, row: ConversationRow) -> str:
         return (
@@ -420,7 +423,7 @@ class Moves:
         for row in rows:
             conversation = Conversation.restore(self.flows, row.record)
             plan = Plan(row.channel, {NOTIFY_USER: row.user})
-            what = f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`."
+            what = self._ended(Status.EXPIRED)
             question = conversation.question()
             recommendation = conversation.recommendation()
             if question is not None:
@@ -452,9 +455,7 @@ class Moves:
             return True
         refusal = Turn(turn.user, turn.response_url, claims=turn.claims)  # seen by now
         if result.outcome is Outcome.EXPIRED:
-            self._note(
-                row, refusal, f"{ENDED[Status.EXPIRED]} Start a new one with `{self.command}`."
-            )
+            self._note(row, refusal, self._ended(Status.EXPIRED))
         elif result.outcome is Outcome.STALE:
             self._note(
                 row,

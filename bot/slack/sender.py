@@ -160,21 +160,20 @@ class SlackSender:
             self.pacer.book_together(channel, [row.id for row in posts])
 
     def _pin(self, args: dict[str, Any]) -> str | None:
-        try:
-            self.client.pins_add(channel=args["channel"], timestamp=args["timestamp"])
-        except SlackApiError as exc:
-            if exc.response.get("error") == "already_pinned":
-                return args["timestamp"]  # the pin holds the updated root: nothing to do
-            raise
-        return args["timestamp"]
+        # already_pinned: the pin holds the updated root, nothing to do.
+        return self._pins(self.client.pins_add, args, harmless="already_pinned")
 
     def _unpin(self, args: dict[str, Any]) -> str | None:
+        # no_pin: nothing was pinned, nothing to take down.
+        return self._pins(self.client.pins_remove, args, harmless="no_pin")
+
+    @staticmethod
+    def _pins(call: Any, args: dict[str, Any], *, harmless: str) -> str:
         try:
-            self.client.pins_remove(channel=args["channel"], timestamp=args["timestamp"])
+            call(channel=args["channel"], timestamp=args["timestamp"])
         except SlackApiError as exc:
-            if exc.response.get("error") == "no_pin":
-                return args["timestamp"]  # nothing was pinned: nothing to take down
-            raise
+            if exc.response.get("error") != harmless:
+                raise
         return args["timestamp"]
 
     def _respond(self, args: dict[str, Any]) -> None:

@@ -278,9 +278,7 @@ class ConversationStore(StoreBase):
         now = self._now()
         of_team = _conv.team == team
         with write_transaction(self.engine) as conn:
-            ended = conn.execute(
-                cancel_conversations(of_team, now).where(_conv.status.in_(MOVABLE))
-            ).rowcount
+            ended = conn.execute(cancel_conversations(of_team, now)).rowcount
             team_ids = sa.select(_conv.id).where(of_team).scalar_subquery()
             conn.execute(cancel_pending(_out.conversation_id.in_(team_ids), reason))
         return ended

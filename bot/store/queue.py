@@ -34,7 +34,6 @@ from bot.store.statements import (
     CLAIM_HEADS,
     CLAIM_HEADS_PG,
     INSERT_AT_ONCE,
-    MOVABLE,
     OUTBOX_FIELDS,
     PENDING_OF,
     RESERVE_SEQ,
@@ -301,11 +300,7 @@ class OutboxQueue(StoreBase):
         with write_transaction(self.engine) as conn:
             done = _settle_claim(conn, row, status=FAILED, attempts=attempts, error=error)
             if done and ends_conversation:
-                conn.execute(
-                    cancel_conversations(_conv.id == row.conversation_id, now).where(
-                        _conv.status.in_(MOVABLE)
-                    )
-                )
+                conn.execute(cancel_conversations(_conv.id == row.conversation_id, now))
                 conn.execute(cancel_pending(_out.conversation_id == row.conversation_id, error))
             if done and notices:
                 first_seq = self._reserve_seq(conn, row.conversation_id, len(notices))

@@ -281,9 +281,10 @@ class HotStatements:
 
 
 def cancel_conversations(where: sa.ColumnElement[bool], now: datetime) -> sa.Update:
+    """Conversations matching ``where`` that are still open or finished: cancelled."""
     return (
         conversations.update()
-        .where(where)
+        .where(where, _conv.status.in_(MOVABLE))
         .values(status=CANCELLED, version=_conv.version + 1, updated_at=now)
     )
 

@@ -8,28 +8,13 @@ import pytest
 
 from bot.delivery import RetryPolicy
 from bot.store.models import RETRY_UNTIL, OutboxRow
+from tests.store.helpers import outbox_row
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def row(attempts: int, **payload: object) -> OutboxRow:
-    return OutboxRow(
-        id=1,
-        conversation_id="c",
-        seq=1,
-        kind="update",
-        ref=None,
-        sets_thread=False,
-        payload=dict(payload),
-        status="pending",
-        attempts=attempts,
-        next_attempt_at=NOW,
-        claimed_until=None,
-        slack_ts=None,
-        error=None,
-        created_at=NOW,
-        sent_at=None,
-    )
+    return outbox_row(kind="update", attempts=attempts, payload=dict(payload), created_at=NOW)
 
 
 def test_backoff_doubles_up_to_its_cap_then_gives_up() -> None:

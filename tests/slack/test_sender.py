@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.sender import SlackSender, _marker
 from bot.store.models import UNCONFIRMED, OutboxRow
 from tests.fakes.slack_api import FakeSlack
+from tests.store.helpers import outbox_row
 
 
 def row(seq: int, error: str | None, kind: str = "post") -> OutboxRow:
-    now = datetime.now(UTC)
-    return OutboxRow(
-        id=seq,
-        conversation_id="c0ffee",
-        seq=seq,
-        kind=kind,
-        ref=None,
-        sets_thread=False,
-        payload={},
-        status="pending",
-        attempts=1,
-        next_attempt_at=now,
-        claimed_until=now,
-        slack_ts=None,
-        error=error,
-        created_at=now,
-        sent_at=None,
-    )
+    return outbox_row(id=seq, seq=seq, error=error, kind=kind)
 
 
 def sender_for(fake: FakeSlack) -> SlackSender:

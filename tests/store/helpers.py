@@ -90,3 +90,28 @@ def new_conversation(store: Store, messages: Sequence[OutboxMessage] = (), **kw:
     }
     fields.update(kw)
     return store.create_conversation(outbox=messages, **fields).id
+
+
+def outbox_row(**fields: Any) -> OutboxRow:
+    """An OutboxRow as the store would return it (pending, claimed now), for tests of
+    what reads rows without a database; ``fields`` override the defaults."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "id": 1,
+        "conversation_id": "c0ffee",
+        "seq": 1,
+        "kind": "post",
+        "ref": None,
+        "sets_thread": False,
+        "payload": {},
+        "status": "pending",
+        "attempts": 1,
+        "next_attempt_at": now,
+        "claimed_until": now,
+        "slack_ts": None,
+        "error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+    values.update(fields)
+    return OutboxRow(**values)
