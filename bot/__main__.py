@@ -7,13 +7,13 @@ import os
 import sys
 from pathlib import Path
 
+from bot.estimate_cli import add_parser as add_estimate_parser
 from bot.flow.errors import FlowError
 from bot.flow.graph import Edge
 from bot.flow.loader import (
     DEFAULT_FLOW,
     DEFAULT_FLOWS_DIR,
     available_flows,
-    flow_from_text,
     load_flow,
 )
 
@@ -22,6 +22,9 @@ USAGE = """llm-cost-bot: choose how to run LLM workloads on AWS at the lowest co
   python -m bot chat            answer the flowchart's questions in this terminal
   python -m bot flow check      validate the flows in flows/ (or given .mmd files)
   python -m bot flow paths      print every path through the flowchart
+  python -m bot estimate training --params 70B --tokens 2T [--json]
+  python -m bot estimate inference --params 70B --tokens-per-day 500M [--json]
+                                size and price a run or a deployment on every offering
   python -m bot run             run the Slack app (Socket Mode or HTTP; see README.md)
   python -m bot db upgrade      apply database schema migrations (start-up does too)
 """
@@ -51,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     paths = flow_commands.add_parser("paths", help="print every path from start to end")
     paths.add_argument("name", nargs="?", default=DEFAULT_FLOW)
+    add_estimate_parser(commands)
     run = commands.add_parser("run", help="run the Slack app")
     run.add_argument(
         "--mode",
@@ -84,19 +88,10 @@ def _check(paths: list[Path], flows_dir: Path) -> int:
             )
             continue
         try:
-            flow = flow_from_text(
-                mmd.stem,
-                mmd.read_text(encoding="utf-8"),
-                toml.read_text(encoding="utf-8"),
-                mermaid_path=str(mmd),
-                words_path=str(toml),
-            )
+            flow = load_flow(mmd.stem, mmd.parent)
         except FlowError as exc:
             failed += 1
             print(exc, file=sys.stderr)
-        except OSError as exc:
-            failed += 1
-            print(f"{exc.filename}: cannot read the file: {exc.strerror}", file=sys.stderr)
         else:
             print(
                 f"{mmd}: ok ({len(flow.graph.nodes)} nodes, {len(flow.questions)} questions, "
@@ -138,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             for path in load_flow(args.name, args.flows_dir).paths():
                 print(format_path(path))
             return 0
+        if args.command == "estimate":
+            from bot.estimate_cli import main_estimate
+
+            return main_estimate(args, load_flow(DEFAULT_FLOW, args.flows_dir))
         if args.command == "db" and args.db_command == "upgrade":
             from bot.cli_app import db_upgrade
 

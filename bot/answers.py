@@ -14,7 +14,7 @@ from typing import Literal
 
 from bot.flow.compiled import Option, Question
 
-CommandName = Literal["back", "restart", "cancel", "help"]
+CommandName = Literal["back", "restart", "cancel", "help", "estimate"]
 COMMANDS: dict[str, CommandName] = {
     "back": "back",
     "undo": "back",
@@ -30,6 +30,9 @@ COMMANDS: dict[str, CommandName] = {
     "help": "help",
     "?": "help",
     "options": "help",
+    "estimate": "estimate",
+    "estimate cost": "estimate",
+    "estimate the cost": "estimate",
 }
 MAX_TEXT = 4000  # longer text is read only this far
 FUZZY_MAX = 40  # typo matching only for short replies
@@ -91,6 +94,7 @@ class Matched:
 
     option: Option
     note: str | None = None
+    value: float | None = None  # the exact quantity typed ("70B" -> 7e10), if any
 
 
 @dataclass(frozen=True)
@@ -287,7 +291,7 @@ def _nearest(question: Question, value: float) -> Matched:
     ranged = [o for o in question.options if o.min is not None or o.max is not None]
     for option in ranged:
         if option.covers(value):
-            return Matched(option)
+            return Matched(option, value=value)
     option = min(ranged, key=lambda o: o.distance(value))
     side = "below" if option.min is not None and value < option.min else "above"
     extreme = "smallest" if side == "below" else "largest"
@@ -295,4 +299,136 @@ def _nearest(question: Question, value: float) -> Matched:
         option,
         f"{describe(value, question.unit or '')} is {side} the {extreme} range in the flowchart, "
         f"so I used the nearest branch, *{option.label}*.",
+        value,
     )
+
+
+# -- quantities for an estimate --------------------------------------------------------------
+
+_PER = r"\s*(?:a|an|per|each|every|/)\s*"
+_SPANS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0, "mo": 2_628_000.0}
+_SPAN_NAMES = {
+    1.0: "second",
+    60.0: "minute",
+    3600.0: "hour",
+    86_400.0: "day",
+    604_800.0: "week",
+    2_628_000.0: "month (730 h)",
+}
+_SPAN = r"(?P<span>sec(?:ond)?s?|s|min(?:ute)?s?|hours?|hrs?|h|days?|d|weeks?|months?)\b"
+_AMOUNT = (
+    r"(?<![\w.,-])(?P<num>\d+(?:[.,]\d+)?(?:e\d{1,2})?)\s*(?P<unit>"
+    + "|".join(sorted(_PARAM_UNITS, key=len, reverse=True))
+    + r")?(?![a-z])"
+)
+_COUNT = re.compile(_AMOUNT, re.IGNORECASE)
+_TOKENS_RATE = re.compile(rf"{_AMOUNT}\s*tokens?{_PER}{_SPAN}", re.IGNORECASE)
+_REQUESTS_RATE = re.compile(
+    rf"{_AMOUNT}\s*(?:(?:requests?|reqs?|queries|query|calls?|prompts?){_PER}{_SPAN}"
+    r"|(?P<rps>rps|qps)\b)",
+    re.IGNORECASE,
+)
+_TOKENS_EACH = re.compile(
+    rf"{_AMOUNT}\s*tokens?(?!{_PER}(?:sec(?:ond)?s?|s|min(?:ute)?s?|hours?|hrs?|h|days?|d|weeks?|months?)\b)",
+    re.IGNORECASE,
+)
+_PRECISIONS = {
+    "bf16": "bf16",
+    "fp16": "bf16",
+    "16-bit": "bf16",
+    "fp8": "fp8",
+    "int8": "int8",
+    "8-bit": "int8",
+    "8bit": "int8",
+    "int4": "int4",
+    "4-bit": "int4",
+    "4bit": "int4",
+    "awq": "int4",
+    "gptq": "int4",
+}
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Requested inference traffic as an average rate, and how the person put it."""
+
+    tokens_per_second: float
+    described: str
+
+
+def read_count(text: str) -> float | None:
+    """A count as people write it: 70B, 2T, 500M, 1.5 trillion, 2e12, 40. None when the
+    text holds no such number (or only zero); never raises."""
+    match = _COUNT.search(normalise(text))
+    return _amount(match) if match else None
+
+
+def _scaled(number: str, unit: str | None) -> float | None:
+    try:
+        value = float(number) if "e" in number.lower() else _number(number)
+    except ValueError:
+        return None
+    scale = _PARAM_UNITS.get((unit or "").lower(), 1.0)
+    return value * scale
+
+
+def read_traffic(text: str) -> Traffic | None:
+    """Traffic as a rate: "500M tokens a day", "2,000 tokens/s", or requests with their
+    size: "40 requests/s, 800 tokens each", "40 rps 800 tokens". None when the text
+    gives no complete rate; never raises."""
+    said = normalise(text)[:300]
+    requests = _REQUESTS_RATE.search(said)
+    if requests is not None:
+        size = _TOKENS_EACH.search(said)
+        rps = _amount(requests)
+        tokens = _amount(size) if size else None
+        if not (rps and tokens):
+            return None
+        rps /= 1.0 if requests.group("rps") else _span(requests.group("span"))
+        return Traffic(rps * tokens, f"{rps:,.4g} requests/s × {tokens:,.0f} tokens")
+    rate = _TOKENS_RATE.search(said)
+    amount = _amount(rate) if rate else None
+    if rate is None or not amount:
+        return None
+    span = _span(rate.group("span"))
+    return Traffic(amount / span, f"{_short(amount)} tokens per {_SPAN_NAMES[span]}")
+
+
+def _amount(match: re.Match[str]) -> float | None:
+    value = _scaled(match.group("num"), match.group("unit"))
+    return value if value and value > 0 else None
+
+
+def _span(word: str) -> float:
+    word = word.lower()
+    if word.startswith("mo"):
+        return _SPANS["mo"]
+    if word.startswith("mi"):
+        return _SPANS["m"]
+    return _SPANS.get(word[0], 1.0)
+
+
+def _short(value: float) -> str:
+    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def read_precision(text: str) -> str | None:
+    """bf16 / fp8 / int8 / int4 when the text names one ("4-bit", "AWQ" are int4)."""
+    said = normalise(text)
+    for word, precision in _PRECISIONS.items():
+        if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", said):
+            return precision
+    return None
+
+
+def read_method(text: str) -> str | None:
+    """lora or qlora when the text names one; None means full training."""
+    said = normalise(text)
+    if re.search(r"\bq-?lora\b", said):
+        return "qlora"
+    if re.search(r"\blora\b", said):
+        return "lora"
+    return None

@@ -8,6 +8,7 @@ Pure logic: no Slack and no database. A `Conversation` pairs a compiled
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,23 +20,61 @@ from bot.answers import (
     parse_answer,
     parse_command,
     parse_follow_on,
+    read_count,
+    read_method,
+    read_precision,
+    read_traffic,
     unused_words,
 )
+from bot.estimate import (
+    PRECISIONS,
+    Estimate,
+    InferenceJob,
+    Method,
+    Precision,
+    TrainingJob,
+    estimate_inference,
+    estimate_training,
+    largest_model,
+    params_text,
+)
+from bot.estimate_view import headline
+from bot.flow.catalogue import EMPTY, Catalogue
 from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
 from bot.flow.graph import Node
 from bot.flow.loader import FlowRegistry
-from bot.flow.words import NodeDetails
+from bot.flow.words import EstimateKind, NodeDetails
 from bot.status import Status
 
 
 class Answer(BaseModel):
-    """One answered question: the decision node, the option chosen, what the person gave."""
+    """One answered question: the decision node, the option chosen, what the person gave
+    (``value``: the exact quantity typed, such as 7e10 for "70B", kept for an estimate)."""
 
     decision: str
     option: str
     text: str = Field(default="", max_length=4000)
     note: str | None = None
     user: str | None = None
+    value: float | None = None
+
+
+EstimateField = Literal["params", "tokens", "traffic"]
+
+
+class EstimateInputs(BaseModel):
+    """What an estimate needs beyond the flowchart's answers, as far as it is known;
+    ``asking`` is the follow-up question waiting for a reply."""
+
+    kind: EstimateKind
+    asking: EstimateField | None = None
+    params: float | None = None
+    tokens: float | None = None
+    tokens_per_second: float | None = None
+    traffic: str | None = Field(default=None, max_length=200)
+    method: Method = "full"
+    precision: Precision = "bf16"
+    latency_ms: float | None = None
 
 
 class ConversationRecord(BaseModel):
@@ -47,6 +86,7 @@ class ConversationRecord(BaseModel):
     answers: list[Answer] = []
     step: int = 0
     status: Status = Status.ACTIVE
+    estimate: EstimateInputs | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +99,18 @@ class RecommendedNode:
     @property
     def heading(self) -> str:
         return self.details.heading if self.details else "Recommendation"
+
+    @property
+    def offering(self) -> str:
+        return self.details.offering if self.details else self.node.title
+
+
+@dataclass(frozen=True)
+class ShownNote:
+    """A path-aware note from the flow's data, with its sources."""
+
+    text: str
+    sources: tuple[str, ...]  # catalogue source keys
 
 
 @dataclass(frozen=True)
@@ -76,6 +128,24 @@ class Recommendation:
     price_basis: str
     nodes: tuple[RecommendedNode, ...]
     answers: tuple[AnsweredQuestion, ...]
+    catalogue: Catalogue = EMPTY
+    notes: tuple[ShownNote, ...] = ()
+    estimate: Estimate | None = None  # once the person asked for one and it is complete
+
+    @property
+    def estimate_kind(self) -> EstimateKind | None:
+        """The estimate this path offers, if any."""
+        return next(
+            (n.details.estimate for n in self.nodes if n.details and n.details.estimate), None
+        )
+
+    @property
+    def headline(self) -> str:
+        """The offerings (with the count and cost, once estimated)."""
+        names = [n.offering for n in self.nodes]
+        if self.estimate is not None and self.estimate.recommended.fits:
+            names[0] = headline(self.estimate)
+        return " + ".join(names)
 
     @property
     def instance(self) -> RecommendedNode:
@@ -142,9 +212,6 @@ class NotActive:
     status: Status
 
 
-AnswerResult = Advanced | Reprompt | CommandGiven | NotActive
-
-
 @dataclass(frozen=True)
 class Moved:
     """`back`, `restart` or `cancel` changed the conversation."""
@@ -167,8 +234,35 @@ class HelpWanted:
     question: Question | None
 
 
-CommandOutcome = Moved | Refused | HelpWanted
+@dataclass(frozen=True)
+class EstimateAsk:
+    """An estimate needs ``field``: ask for it (``reason`` says why the last reply did not
+    give it, on a reprompt)."""
+
+    field: EstimateField
+    kind: EstimateKind
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EstimateReady:
+    """Every input is known: the estimate, computed."""
+
+    estimate: Estimate
+
+
+EstimateOutcome = EstimateAsk | EstimateReady
+AnswerResult = Advanced | Reprompt | CommandGiven | NotActive | EstimateAsk | EstimateReady
+CommandOutcome = Moved | Refused | HelpWanted | EstimateAsk | EstimateReady
 NOTHING_BEFORE = "This is the first question; there is nothing to go back to."
+UNREAD: dict[str, str] = {
+    "params": "I could not read a model size there; give it like `70B` or `8 billion`.",
+    "tokens": "I could not read a number of tokens there; give it like `2T tokens` or `500B`.",
+}
+UNREAD_TRAFFIC = (
+    "I could not read a traffic rate there; give it like `500M tokens a day` or "
+    "`40 requests/s, 800 tokens each`."
+)
 
 
 class Conversation:
@@ -255,13 +349,63 @@ class Conversation:
             edge = self.flow.next_of(node_id)
             node_id = edge.target if edge else None
         info = self.flow.words.flow
-        return Recommendation(
+        on_path = {n.node.id for n in nodes}
+        notes = tuple(
+            ShownNote(note.text, note.sources)
+            for note in self.flow.words.notes
+            if note.at in on_path and (not note.after or on_path & set(note.after))
+        )
+        notes += tuple(self._capacity_notes(nodes))
+        recommendation = Recommendation(
             flow_title=info.title,
             prices_as_of=info.prices_as_of.isoformat(),
             price_basis=info.price_basis,
             nodes=tuple(nodes),
             answers=tuple(answered),
+            catalogue=self.flow.catalogue,
+            notes=notes,
         )
+        if self.record.estimate is None or self.record.estimate.asking is not None:
+            return recommendation
+        estimate = self._estimate_for(recommendation)
+        if estimate is not None and estimate.recommended.instances == 1:
+            single = {n.text for n in self.flow.words.notes if n.unless_single_instance}
+            notes = tuple(n for n in notes if n.text not in single)
+        return replace(recommendation, estimate=estimate, notes=notes)
+
+    def _capacity_notes(self, nodes: list[RecommendedNode]) -> list[ShownNote]:
+        """For offerings that hold only modest models (CPU inference): the largest model
+        that fits at each precision, and whether the person's model does."""
+        words = self.flow.words.estimate
+        found: list[ShownNote] = []
+        for item in nodes:
+            details = item.details
+            if words is None or details is None or not details.show_capacity:
+                continue
+            name = details.instances[-1]  # the largest size
+            instance = self.flow.catalogue.instances[name]
+            acc = self.flow.catalogue.accelerators[instance.accelerator]
+            sizes = {p: largest_model(acc, instance.accelerators, p, words) for p in PRECISIONS}
+            text = (
+                f"{name} holds a model of at most about "
+                + ", ".join(f"{params_text(v)} at {p}" for p, v in sizes.items())
+                + f" ({words.kv_cache_headroom.why})."
+            )
+            inputs = self.record.estimate
+            params = inputs.params if inputs else self._typed_params()
+            precision = inputs.precision if inputs else "bf16"
+            if params is not None and params > sizes[precision]:
+                size = params_text(params)
+                text = f"Your {size} model does not fit at {precision}. " + text
+            found.append(ShownNote(text, (acc.memory_gb.source,)))
+        return found
+
+    def _typed_params(self) -> float | None:
+        for answer in self.record.answers:
+            question = self.flow.questions.get(answer.decision)
+            if question is not None and question.unit == "params" and answer.value:
+                return answer.value
+        return None
 
     # -- moves --------------------------------------------------------------------------
 
@@ -270,7 +414,12 @@ class Conversation:
         question = self.question()
         if question is None:
             command = parse_command(given) if isinstance(given, str) else None
-            return NotActive(self.record.status) if command is None else CommandGiven(command)
+            if command is not None:
+                return CommandGiven(command)
+            asking = self.record.estimate.asking if self.record.estimate else None
+            if asking is not None and isinstance(given, str):
+                return self._estimate_reply(asking, given)
+            return NotActive(self.record.status)
         if isinstance(given, int):
             option = question.option(given)
             if option is None:
@@ -283,14 +432,14 @@ class Conversation:
             return Reprompt(question, parsed.reason)
         assert isinstance(parsed, Matched)
         text = given.strip()[:4000]
-        first = self._take(question, parsed.option, text, parsed.note, user)
+        first = self._take(question, parsed.option, text, parsed.note, user, parsed.value)
         more: list[Advanced] = []
         rest = unused_words(question, parsed.option, given)
         while rest and (following := self.question()) is not None:
             also = parse_follow_on(following, rest)
             if also is None:
                 break
-            more.append(self._take(following, also.option, text, also.note, user))
+            more.append(self._take(following, also.option, text, also.note, user, also.value))
             rest = unused_words(following, also.option, rest)
         return replace(first, more=tuple(more)) if more else first
 
@@ -299,6 +448,8 @@ class Conversation:
         or help."""
         if name == "help":
             return HelpWanted(self.question())
+        if name == "estimate":
+            return self.begin_estimate()
         if name == "back":
             return Moved(name) if self.back(to) else Refused(name, NOTHING_BEFORE)
         if name == "restart":
@@ -321,6 +472,7 @@ class Conversation:
         self.record.state = answers[keep].decision
         del answers[keep:]
         self.record.status = Status.ACTIVE
+        self.record.estimate = None
         self.record.step += 1
         return True
 
@@ -329,6 +481,7 @@ class Conversation:
         self.record.answers = []
         self.record.state = self.flow.start
         self.record.status = Status.ACTIVE
+        self.record.estimate = None
         self.record.step += 1
         self._advance()
 
@@ -339,13 +492,125 @@ class Conversation:
         self.record.step += 1
         return True
 
+    # -- the estimate after a result ------------------------------------------------------
+
+    def begin_estimate(self) -> EstimateOutcome | Refused:
+        """Start (or resume) the estimate: what is still unknown is asked, at most two
+        questions; what the answers already gave ("70B") is not asked again."""
+        recommendation = self.recommendation()
+        kind = recommendation.estimate_kind if recommendation else None
+        if recommendation is None or kind is None or self.flow.words.estimate is None:
+            why = (
+                "An estimate comes with the result: answer the questions first."
+                if recommendation is None
+                else "This result has no offering to estimate."
+            )
+            return Refused("estimate", why)
+        inputs = self.record.estimate
+        if inputs is None:
+            inputs = self.record.estimate = self._inputs(kind)
+        return self._next_estimate_step(inputs)
+
+    def estimate(self) -> Estimate | None:
+        """The estimate, once every input is known."""
+        recommendation = self.recommendation()
+        return recommendation.estimate if recommendation else None
+
+    def _estimate_for(self, recommendation: Recommendation) -> Estimate | None:
+        inputs = self.record.estimate
+        words = self.flow.words.estimate
+        if inputs is None or inputs.asking is not None or not words:
+            return None
+        first = next(
+            (n.node.id for n in recommendation.nodes if n.details and n.details.instances), None
+        )
+        groups = [instances for _, instances in self.flow.estimate_groups(inputs.kind, first)]
+        if inputs.params is None:
+            return None
+        if inputs.kind == "training":
+            if inputs.tokens is None:
+                return None
+            job = TrainingJob(inputs.params, inputs.tokens, inputs.method)
+            return estimate_training(self.flow.catalogue, words, job, groups)
+        if inputs.tokens_per_second is None:
+            return None
+        serve = InferenceJob(
+            inputs.params, inputs.tokens_per_second, inputs.precision, inputs.latency_ms
+        )
+        return estimate_inference(self.flow.catalogue, words, serve, groups)
+
+    def _inputs(self, kind: EstimateKind) -> EstimateInputs:
+        """What the answers already tell: exact quantities, LoRA, a precision, a latency."""
+        inputs = EstimateInputs(kind=kind)
+        texts = " ".join(a.text for a in self.record.answers)
+        for answer in self.record.answers:
+            question = self.flow.questions.get(answer.decision)
+            if question is None or question.unit is None:
+                continue
+            option = question.option(answer.option)
+            if question.unit == "params":
+                inputs.params = answer.value
+            elif question.unit == "ms":
+                inputs.latency_ms = answer.value or (option.max if option else None)
+        inputs.method = read_method(texts) or "full"
+        inputs.precision = read_precision(texts) or "bf16"
+        return inputs
+
+    def _next_estimate_step(self, inputs: EstimateInputs) -> EstimateOutcome:
+        wanted: EstimateField | None = None
+        if inputs.params is None:
+            wanted = "params"
+        elif inputs.kind == "training" and inputs.tokens is None:
+            wanted = "tokens"
+        elif inputs.kind == "inference" and inputs.tokens_per_second is None:
+            wanted = "traffic"
+        inputs.asking = wanted
+        self.record.step += 1
+        if wanted is not None:
+            return EstimateAsk(wanted, inputs.kind)
+        estimate = self.estimate()
+        assert estimate is not None  # every input is known
+        return EstimateReady(estimate)
+
+    def _estimate_reply(self, asking: EstimateField, text: str) -> EstimateOutcome:
+        inputs = self.record.estimate
+        assert inputs is not None
+        if asking == "traffic":
+            traffic = read_traffic(text)
+            if traffic is None:
+                return EstimateAsk(asking, inputs.kind, UNREAD_TRAFFIC)
+            inputs.tokens_per_second = traffic.tokens_per_second
+            inputs.traffic = traffic.described
+        else:
+            value = read_count(text)
+            if value is None:
+                return EstimateAsk(asking, inputs.kind, UNREAD[asking])
+            if asking == "params":
+                inputs.params = value
+                inputs.precision = read_precision(text) or inputs.precision
+            else:
+                inputs.tokens = value
+        inputs.method = read_method(text) or inputs.method
+        return self._next_estimate_step(inputs)
+
     # -- internals ----------------------------------------------------------------------
 
     def _take(
-        self, question: Question, option: Option, text: str, note: str | None, user: str | None
+        self,
+        question: Question,
+        option: Option,
+        text: str,
+        note: str | None,
+        user: str | None,
+        value: float | None = None,
     ) -> Advanced:
         answer = Answer(
-            decision=question.node_id, option=option.label, text=text, note=note, user=user
+            decision=question.node_id,
+            option=option.label,
+            text=text,
+            note=note,
+            user=user,
+            value=value,
         )
         self.flow.machine.events[ANSWER].trigger(self.record, option=option.label)
         self.record.answers.append(answer)

@@ -8,6 +8,8 @@ from bot.conversation import (
     Advanced,
     CommandGiven,
     Conversation,
+    EstimateAsk,
+    EstimateReady,
     HelpWanted,
     NotActive,
     Progress,
@@ -15,7 +17,10 @@ from bot.conversation import (
     Refused,
     Reprompt,
 )
+from bot.estimate import Estimate
+from bot.estimate_cli import describe
 from bot.flow.compiled import Flow, Question
+from bot.recommendation_text import claim_text, plain, price_lines
 
 HELP = (
     "Type an option's number or name, or a phrase such as '70B' or '80 ms'. "
@@ -30,21 +35,37 @@ def format_question(question: Question, progress: Progress) -> str:
 
 
 def format_recommendation(rec: Recommendation) -> str:
-    lines = [f"\n== Recommendation: {rec.flow_title} =="]
+    lines = [f"\n== Recommendation: {rec.headline} ==", f"({rec.flow_title})"]
     for item in rec.nodes:
-        lines.append(f"\n{item.heading}: {item.node.title}")
-        lines += [f"  - {text}" for text in item.node.lines[1:]]
-        if item.details:
-            lines.append(f"  Offering: {item.details.offering}")
-            lines += [f"  * {fact}" for fact in item.details.facts]
-            if item.details.price:
-                lines.append(f"  Price ({rec.prices_as_of}): {item.details.price}")
-            lines += [f"  Caveat: {c}" for c in item.details.caveats]
+        lines.append(f"\n{item.heading}: {item.offering}")
+        for line in item.node.lines[1:]:
+            lines.append(f"  Flowchart: {item.node.title} - {claim_text(item, line)}")
+        for fact in item.details.facts if item.details else ():
+            lines.append(f"  * {fact.text} [{rec.catalogue.url(fact.source)}]")
+        lines += [f"  Price: {p}" for p in price_lines(item, rec.catalogue)]
+    for note in rec.notes:
+        urls = " ".join(f"[{rec.catalogue.url(k)}]" for k in note.sources)
+        lines.append(f"\nNote: {note.text} {urls}")
     lines.append("\nBecause you answered:")
     for answered in rec.answers:
         note = f" ({answered.answer.note})" if answered.answer.note else ""
         lines.append(f"  {answered.question.title} -> {answered.answer.option}{note}")
     lines.append(f"\nPrices: {rec.price_basis}, as of {rec.prices_as_of}; they drift.")
+    if rec.estimate_kind and rec.estimate is None:
+        lines.append("Type `estimate` for how many instances, how long and what it costs.")
+    return "\n".join(lines)
+
+
+def format_estimate(estimate: Estimate) -> str:
+    return "\n" + "\n".join(describe(estimate))
+
+
+def _ask(flow: Flow, asked: EstimateAsk) -> str:
+    words = flow.words.estimate
+    assert words is not None  # an estimate was offered
+    follow_up = getattr(words.ask, asked.field)
+    lines = [f"   {asked.reason}"] if asked.reason else []
+    lines += [f"\n{follow_up.question}", f"   {plain(follow_up.help)}"]
     return "\n".join(lines)
 
 
@@ -94,4 +115,24 @@ def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
     if recommendation is None:
         return 1
     say(format_recommendation(recommendation))
+    return _estimate_phase(conversation, stdin, say)
+
+
+def _estimate_phase(conversation: Conversation, stdin: TextIO, say) -> int:
+    """After the result: `estimate` asks what it still needs, then prints the table."""
+    while line := stdin.readline():
+        result = conversation.answer(line.rstrip("\n"))
+        if isinstance(result, CommandGiven) and result.name == "estimate":
+            outcome = conversation.run("estimate")
+        elif isinstance(result, EstimateAsk | EstimateReady):
+            outcome = result
+        else:
+            continue
+        if isinstance(outcome, Refused):
+            say(f"   {outcome.reason}")
+        elif isinstance(outcome, EstimateAsk):
+            say(_ask(conversation.flow, outcome))
+        elif isinstance(outcome, EstimateReady):
+            say(format_estimate(outcome.estimate))
+            return 0
     return 0

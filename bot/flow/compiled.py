@@ -8,8 +8,9 @@ from functools import cached_property
 
 from transitions import Machine
 
+from bot.flow.catalogue import EMPTY, Catalogue
 from bot.flow.graph import Edge, FlowGraph, Node
-from bot.flow.words import FlowWords, NodeDetails, Unit
+from bot.flow.words import EstimateKind, FlowWords, NodeDetails, Unit
 
 ANSWER = "answer"
 ADVANCE = "advance"
@@ -81,6 +82,7 @@ class Flow:
     start: str
     source_hash: str
     questions: dict[str, Question] = field(repr=False)
+    catalogue: Catalogue = field(default=EMPTY, repr=False)
 
     @property
     def title(self) -> str:
@@ -105,6 +107,19 @@ class Flow:
         node = self.graph.nodes[node_id]
         edges = self.graph.outgoing(node_id)
         return edges[0] if edges and not node.is_decision else None
+
+    def estimate_groups(
+        self, kind: EstimateKind, first: str | None = None
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """(node, its catalogue instances) for every node offering ``kind`` of estimate,
+        in the words file's order with ``first`` (the recommended node) leading."""
+        nodes = [
+            (node_id, details.instances)
+            for node_id, details in self.words.nodes.items()
+            if details.estimate == kind and details.instances and node_id in self.graph.nodes
+        ]
+        nodes.sort(key=lambda item: item[0] != first)
+        return nodes
 
     def paths(self) -> list[tuple[str | Edge, ...]]:
         return self.graph.paths(self.start)
@@ -142,7 +157,12 @@ def flow_hash(*texts: str) -> str:
 
 
 def compile_flow(
-    name: str, graph: FlowGraph, words: FlowWords, start: str, source_hash: str
+    name: str,
+    graph: FlowGraph,
+    words: FlowWords,
+    start: str,
+    source_hash: str,
+    catalogue: Catalogue = EMPTY,
 ) -> Flow:
     """Build questions from the graph and words; the Machine is built on first use."""
     questions: dict[str, Question] = {}
@@ -180,6 +200,7 @@ def compile_flow(
         start=start,
         source_hash=source_hash,
         questions=questions,
+        catalogue=catalogue,
     )
 
 

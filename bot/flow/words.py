@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.flow.catalogue import EMPTY, Catalogue, SourceKey
 from bot.flow.errors import FlowError, Problem
 from bot.flow.graph import FlowGraph
 
@@ -43,14 +44,95 @@ class DecisionWords(_Strict):
     options: dict[str, OptionWords] = {}
 
 
+class Fact(_Strict):
+    """A fact shown beside a recommendation, with the source (a catalogue key) that states it."""
+
+    text: str = Field(min_length=1, max_length=300)
+    source: SourceKey
+
+
+class Claim(_Strict):
+    """One line of the flowchart's own label, as sources see it: backed by ``source``,
+    or shown with ``caveat`` on the same line (unsupported, or the source says otherwise)."""
+
+    source: SourceKey | None = None
+    caveat: str | None = Field(default=None, min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _backed_or_caveated(self) -> Claim:
+        if self.source is None and self.caveat is None:
+            raise ValueError("a claim needs a source or a caveat saying it has none")
+        return self
+
+
+EstimateKind = Literal["training", "inference"]
+
+
 class NodeDetails(_Strict):
-    """The concrete offering behind a recommendation node (facts from aws-facts.md)."""
+    """The concrete offering behind a recommendation node. ``instances`` and
+    ``services`` name catalogue entries (the first instance is the one recommended);
+    ``claims`` covers every line of the flowchart's label after its title."""
 
     heading: str = Field(min_length=1, max_length=40)
     offering: str = Field(min_length=1, max_length=300)
-    facts: tuple[str, ...] = ()
-    price: str = ""
-    caveats: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    price: Fact | None = None
+    instances: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    estimate: EstimateKind | None = None
+    claims: dict[str, Claim] = {}
+    show_capacity: bool = False  # say the largest model the offering holds
+
+
+class PathNote(_Strict):
+    """A note shown when the path passes ``at`` (and, if ``after`` is set, one of those)."""
+
+    at: str
+    after: tuple[str, ...] = ()
+    text: str = Field(min_length=1, max_length=600)
+    sources: tuple[SourceKey, ...] = Field(min_length=1)
+    unless_single_instance: bool = False  # hidden once an estimate needs one instance only
+
+
+class Assumption(_Strict):
+    """A number the estimate assumes, shown to the person with why it was chosen."""
+
+    value: float = Field(gt=0)
+    why: str = Field(min_length=1, max_length=300)
+    source: SourceKey | None = None
+
+
+class FollowUp(_Strict):
+    """A question an estimate may ask after the result."""
+
+    question: str = Field(min_length=1, max_length=300)
+    help: str = Field(min_length=1, max_length=300)
+
+
+class EstimateQuestions(_Strict):
+    params: FollowUp
+    tokens: FollowUp
+    traffic: FollowUp
+
+
+class EstimateWords(_Strict):
+    """What the estimator assumes for this flow (see bot/estimate.py for the formulas),
+    and how it asks for what the flowchart did not."""
+
+    ask: EstimateQuestions
+
+    hours_per_month: Assumption
+    training_days: Assumption
+    bytes_per_param_full: Assumption
+    activation_headroom: Assumption
+    lora_trainable_fraction: Assumption
+    lora_flops_per_param_token: Assumption
+    usable_memory: Assumption
+    kv_cache_headroom: Assumption
+    decode_bandwidth_efficiency: Assumption
+    compute_efficiency: Assumption
+    max_batch: Assumption
+    mfu: dict[str, Assumption] = Field(min_length=1)
 
 
 class FlowInfo(_Strict):
@@ -65,6 +147,8 @@ class FlowWords(_Strict):
     flow: FlowInfo
     decisions: dict[str, DecisionWords] = {}
     nodes: dict[str, NodeDetails] = {}
+    notes: tuple[PathNote, ...] = ()
+    estimate: EstimateWords | None = None
 
 
 def load_words(text: str, path: str) -> FlowWords:
@@ -83,9 +167,12 @@ def load_words(text: str, path: str) -> FlowWords:
         raise FlowError(problems) from exc
 
 
-def check_words(words: FlowWords, graph: FlowGraph, path: str) -> None:
+def check_words(
+    words: FlowWords, graph: FlowGraph, path: str, catalogue: Catalogue | None = None
+) -> None:
     """Cross-check words against the graph: every decision asked, nothing unknown,
-    numeric ranges only with a unit and never overlapping."""
+    numeric ranges only with a unit and never overlapping; and against the catalogue:
+    every shown fact and claim sourced, every offering named there."""
     problems: list[Problem] = []
 
     def problem(key: str, message: str) -> None:
@@ -123,8 +210,65 @@ def check_words(words: FlowWords, graph: FlowGraph, path: str) -> None:
         if node is None or node.is_decision:
             what = "no such node" if node is None else "that node is a decision"
             problem(f"nodes.{node_id}", f"unknown recommendation node ({what} in {graph.path})")
+    _check_sources(words, graph, catalogue or EMPTY, problem)
     if problems:
         raise FlowError(problems)
+
+
+def _check_sources(words: FlowWords, graph: FlowGraph, catalogue: Catalogue, problem) -> None:
+    """Every fact, claim, note and assumption a person sees names a known source."""
+    known = catalogue.sources
+
+    def sourced(key: str, source: str | None) -> None:
+        if source is not None and source not in known:
+            problem(key, f"unknown source {source!r}; add it to the offerings catalogue")
+
+    for node_id, details in words.nodes.items():
+        key = f"nodes.{node_id}"
+        for i, fact in enumerate(details.facts):
+            sourced(f"{key}.facts[{i}]", fact.source)
+        if details.price is not None:
+            sourced(f"{key}.price", details.price.source)
+        for name in details.instances:
+            if name not in catalogue.instances:
+                problem(f"{key}.instances", f"unknown instance {name!r} (not in the catalogue)")
+        for name in details.services:
+            if name not in catalogue.services:
+                problem(f"{key}.services", f"unknown service {name!r} (not in the catalogue)")
+        for line, claim in details.claims.items():
+            sourced(f"{key}.claims.{line!r}", claim.source)
+        node = graph.nodes.get(node_id)
+        label = {line for line in node.lines[1:] if line} if node else set()
+        for line in sorted(label - set(details.claims)):
+            problem(
+                f"{key}.claims",
+                f"the flowchart says {line!r} here: give it a source or a caveat",
+            )
+        for line in sorted(set(details.claims) - label):
+            problem(f"{key}.claims.{line!r}", "not a line of this node's label")
+        if details.estimate is not None and words.estimate is None:
+            problem(key, "estimate is set but the words file has no [estimate] section")
+    for i, note in enumerate(words.notes):
+        for node_id in (note.at, *note.after):
+            if node_id not in graph.nodes:
+                problem(f"notes[{i}]", f"unknown node {node_id!r}")
+        for source in note.sources:
+            sourced(f"notes[{i}].sources", source)
+    if words.estimate is not None:
+        for name, assumption in words.estimate:
+            if isinstance(assumption, Assumption):
+                sourced(f"estimate.{name}", assumption.source)
+        for name, assumption in words.estimate.mfu.items():
+            sourced(f"estimate.mfu.{name}", assumption.source)
+        trained = {
+            catalogue.instances[name].accelerator
+            for details in words.nodes.values()
+            if details.estimate == "training"
+            for name in details.instances
+            if name in catalogue.instances
+        }
+        for accelerator in sorted(trained - set(words.estimate.mfu)):
+            problem("estimate.mfu", f"no MFU for {accelerator!r}, which a training offering uses")
 
 
 def _check_overlaps(key: str, ranged: dict[str, OptionWords], problem) -> None:

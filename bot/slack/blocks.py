@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
 
 from bot.conversation import Progress, Recommendation, RecommendedNode
+from bot.flow.catalogue import Catalogue
 from bot.flow.compiled import Question
+from bot.recommendation_text import Sourced, claim, prices
 
 ACTION_PREFIX = "llm_cost."
 ANSWER_ACTION = ACTION_PREFIX + "answer."
@@ -18,8 +21,8 @@ RESTART_ACTION = ACTION_PREFIX + "restart"
 BACK_ACTION = ACTION_PREFIX + "back"
 CANCEL_ACTION = ACTION_PREFIX + "cancel"
 CHANGE_ACTION = ACTION_PREFIX + "change"
+ESTIMATE_ACTION = ACTION_PREFIX + "estimate"
 MAX_ECHO = 200  # how much of a person's text we quote back
-SOURCE_TAGS = "(C) an AWS page · (S) a third party quoting AWS's price list · (U) no source found"
 
 
 def escape(text: str) -> str:
@@ -216,20 +219,43 @@ def plain(mrkdwn: str) -> str:
     return mrkdwn.replace("*", "").replace("`", "").replace(" _", " ").replace("_ ", " ")
 
 
-def _node_blocks(item: RecommendedNode, prices_as_of: str) -> list[dict]:
-    node, details = item.node, item.details
-    lines = [f"*{escape(item.heading)}: {escape(node.title)}*"]
-    if len(node.lines) > 1:
-        lines.append(" · ".join(escape(line) for line in node.lines[1:] if line))
-    if details:
-        lines.append(f"*Offering:* {escape(details.offering)}")
-        lines += [f"• {escape(fact)}" for fact in details.facts]
-        if details.price:
-            lines.append(f"*Price* (as of {prices_as_of}): {escape(details.price)}")
+def link(catalogue: Catalogue, key: str | None) -> str:
+    """A source as a short link named by its site, e.g. <https://…|aws.amazon.com>."""
+    if key is None or key not in catalogue.sources:
+        return ""
+    url = catalogue.url(key)
+    site = urlsplit(url).hostname or "source"
+    return f"<{url}|{site.removeprefix('www.')}>"
+
+
+def _sourced(item: Sourced, catalogue: Catalogue) -> str:
+    found = link(catalogue, item.source)
+    return f"{escape(item.text)} {found}" if found else escape(item.text)
+
+
+def _node_blocks(item: RecommendedNode, catalogue: Catalogue) -> list[dict]:
+    """The offering with its sourced facts and prices; then the flowchart's own words,
+    each claim with its caveat on the same line."""
+    lines = [f"*{escape(item.heading)}: {escape(item.offering)}*"]
+    if item.details:
+        lines += [f"• {_sourced(Sourced(f.text, f.source), catalogue)}" for f in item.details.facts]
+    lines += [f"• {_sourced(p, catalogue)}" for p in prices(item, catalogue)]
     blocks = [_section("\n".join(lines))]
-    if details and details.caveats:
-        blocks.append(_context(*(f":warning: {escape(c)}" for c in details.caveats)))
+    said = [_sourced(claim(item, line), catalogue) for line in item.node.lines[1:] if line]
+    flowchart = f"Flowchart: *{escape(item.node.title)}*"
+    blocks.append(_context(" · ".join([flowchart, *said])))
     return blocks
+
+
+def _note_blocks(rec: Recommendation) -> list[dict]:
+    return [
+        _context(
+            ":information_source: "
+            + escape(note.text)
+            + "".join(f" {link(rec.catalogue, key)}" for key in note.sources)
+        )
+        for note in rec.notes
+    ]
 
 
 def recommendation_message(
@@ -239,45 +265,43 @@ def recommendation_message(
     user: str | None = None,
     footer: str | None = None,
 ) -> dict:
-    """The result; with `conversation_id` and `step` it carries Start over / Change an answer.
-    `footer` (safe mrkdwn) says what happened to a result that no longer applies."""
-    titles = " + ".join(n.node.title for n in rec.nodes)
-    blocks: list[dict] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": f"Recommendation: {titles}"[:150],
-                "emoji": True,
-            },
-        }
-    ]
+    """The result; with `conversation_id` and `step` it carries Start over / Change an
+    answer (and *Estimate the cost* until there is an estimate). `footer` (safe mrkdwn)
+    says what happened to a result that no longer applies."""
+    blocks: list[dict] = [_header(f"Recommendation: {rec.headline}")]
     if user:
         blocks.append(_context(f"For {mention(user)} · {escape(rec.flow_title)}"))
     for item in rec.nodes:
-        blocks += _node_blocks(item, rec.prices_as_of)
+        blocks += _node_blocks(item, rec.catalogue)
         blocks.append({"type": "divider"})
+    blocks += _note_blocks(rec)
     blocks.append(_section("*Because you answered*\n" + "\n".join(_answer_lines(rec))))
     blocks.append(
-        _context(
-            f"Prices: {escape(rec.price_basis)}, as of {rec.prices_as_of}; "
-            f"they drift. Sources: {SOURCE_TAGS}."
-        )
+        _context(f"Prices: {escape(rec.price_basis)}, as of {rec.prices_as_of}; they drift.")
     )
     if footer:
         blocks.append(_context(footer))
     if conversation_id is not None and step is not None:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"r{step}",
-                "elements": [
-                    _button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
-                    _change_menu(rec, conversation_id, step),
-                ],
-            }
-        )
-    return {"text": escape(f"Recommendation: {titles}"), "blocks": blocks[:50]}
+        elements = [
+            _button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
+            _change_menu(rec, conversation_id, step),
+        ]
+        if rec.estimate_kind and rec.estimate is None:
+            elements.insert(
+                0,
+                _button(
+                    "Estimate the cost",
+                    ESTIMATE_ACTION,
+                    button_value(conversation_id, step),
+                    style="primary",
+                ),
+            )
+        blocks.append({"type": "actions", "block_id": f"r{step}", "elements": elements})
+    return {"text": escape(f"Recommendation: {rec.headline}"), "blocks": blocks[:50]}
+
+
+def _header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
 
 
 def _change_menu(rec: Recommendation, conversation_id: str, step: int) -> dict:

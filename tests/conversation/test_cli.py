@@ -54,7 +54,7 @@ def test_chat_handles_commands_and_reprompts(
     assert "P5e Inference" in out
     assert "ElastiCache" in out
     assert "10x lower latency" in out  # the flowchart's words, with the caveat beside them
-    assert "Inf2-vs-Inf1" in out
+    assert "10x lower latency (that is AWS's Inf2-versus-Inf1 claim" in out
 
 
 def test_chat_that_runs_out_of_input_exits_1(

@@ -20,6 +20,7 @@ from bot.flow.loader import DEFAULT_FLOWS_DIR, FlowRegistry, flow_from_text, loa
 
 FLOW = load_flow()
 REGISTRY = FlowRegistry([FLOW])
+OFFERINGS = (DEFAULT_FLOWS_DIR / "offerings.toml").read_text()
 
 
 def walk(conversation: Conversation, *replies: str) -> None:
@@ -123,7 +124,8 @@ def test_a_finished_conversation_takes_no_more_answers() -> None:
     assert recommendation is not None
     assert recommendation.instance.node.id == "C7g"
     assert recommendation.follow_up.node.id == "Direct"
-    assert recommendation.instance.details and recommendation.instance.details.caveats
+    assert recommendation.instance.details and recommendation.instance.details.claims
+    assert any("c7g.16xlarge holds a model of at most" in n.text for n in recommendation.notes)
     assert recommendation.summary()["nodes"] == ["C7g", "Direct"]
 
 
@@ -168,7 +170,7 @@ def test_a_known_older_flow_version_keeps_running_after_an_edit() -> None:
     mmd = (DEFAULT_FLOWS_DIR / "llm_cost.mmd").read_text()
     toml = (DEFAULT_FLOWS_DIR / "llm_cost.toml").read_text()
     edited = flow_from_text(
-        "llm_cost", mmd, toml.replace("How large is the model", "What size is the model")
+        "llm_cost", mmd, toml.replace("How large is the model", "What size is the model"), OFFERINGS
     )
     registry = FlowRegistry([FLOW, edited])
     assert registry.current().source_hash == edited.source_hash
@@ -190,7 +192,7 @@ def test_an_unknown_flow_version_replays_the_answers_that_still_fit(tmp_path: Pa
     new_toml = toml.replace(
         "[decisions.TrainOpt.options.Cost]", "[decisions.TrainOpt.options.Budget]"
     )
-    registry = FlowRegistry([flow_from_text("llm_cost", new_mmd, new_toml)])
+    registry = FlowRegistry([flow_from_text("llm_cost", new_mmd, new_toml, OFFERINGS)])
     resumed = Conversation.restore(registry, conversation.dump())
     assert resumed.record.flow_hash == registry.current().source_hash
     assert [a.option for a in resumed.record.answers] == ["Training", "1-10B params"]

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHIPPED_MMD = ROOT / "flows" / "llm_cost.mmd"
 SHIPPED_TOML = ROOT / "flows" / "llm_cost.toml"
+SHIPPED_CATALOGUE = ROOT / "flows" / "offerings.toml"
 
 
 def read(name: str) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.flow.catalogue import load_catalogue
 from bot.flow.errors import FlowError
 from bot.flow.loader import flow_from_text
 from bot.flow.mermaid import parse_mermaid
 from bot.flow.words import check_words, load_words
-from tests.flow._fixtures import SHIPPED_MMD, SHIPPED_TOML, parse, read
+from tests.flow._fixtures import SHIPPED_CATALOGUE, SHIPPED_MMD, SHIPPED_TOML, parse, read
 
 
 def word_problems(toml: str) -> list[str]:
@@ -29,11 +30,20 @@ def test_fixture_words_validate() -> None:
 
 def test_shipped_words_validate() -> None:
     mmd, toml = SHIPPED_MMD.read_text(encoding="utf-8"), SHIPPED_TOML.read_text(encoding="utf-8")
+    offerings = SHIPPED_CATALOGUE.read_text(encoding="utf-8")
     words = load_words(toml, str(SHIPPED_TOML))
-    check_words(words, parse_mermaid(mmd, str(SHIPPED_MMD)), str(SHIPPED_TOML))
+    catalogue = load_catalogue(offerings, str(SHIPPED_CATALOGUE))
+    check_words(words, parse_mermaid(mmd, str(SHIPPED_MMD)), str(SHIPPED_TOML), catalogue)
     assert len(words.decisions) == 9
-    flow = flow_from_text("llm_cost", mmd, toml)
+    flow = flow_from_text("llm_cost", mmd, toml, offerings)
     assert len(flow.graph.nodes) == 26
+
+
+def test_shipped_words_need_the_catalogue_for_their_sources() -> None:
+    mmd, toml = SHIPPED_MMD.read_text(encoding="utf-8"), SHIPPED_TOML.read_text(encoding="utf-8")
+    with pytest.raises(FlowError) as caught:
+        flow_from_text("llm_cost", mmd, toml)
+    assert "nodes.P5en.facts[0]: unknown source 'ec2-accelerated'" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -65,14 +66,23 @@ def test_every_recommendation_is_a_valid_message(answers: tuple[str, ...]) -> No
     assert rec is not None
     message = valid(blocks.recommendation_message(rec, "abc", conversation.step, "U1"))
     text = text_of(message)
-    assert rec.instance.node.title in message["text"]
-    assert rec.follow_up.node.title in message["text"]
-    assert "as of 2026-09-19" in text
-    for caveat in rec.instance.details.caveats if rec.instance.details else ():
-        assert blocks.escape(caveat) in text
+    # The headline is the offering; the flowchart's words stay visible as its words.
+    assert message["text"].startswith(f"Recommendation: {blocks.escape(rec.instance.offering)}")
+    assert blocks.escape(rec.follow_up.offering) in message["text"]
+    assert f"Flowchart: *{blocks.escape(rec.instance.node.title)}*" in text
+    assert text.count("as of 2026-09-19") == 1
+    for item in rec.nodes:
+        claims = item.details.claims if item.details else {}
+        for line, claim in claims.items():
+            if claim.caveat:  # a claim and its caveat share a line
+                assert blocks.escape(f"{line} ({claim.caveat})") in text
+    links = re.findall(r"<(https://[^|>]+)\|", text)
+    assert links and set(links) <= {s.url for s in FLOW.catalogue.sources.values()}
+    assert "(C)" not in text and "(S)" not in text and "(U)" not in text
+    offered = [blocks.ESTIMATE_ACTION] if rec.estimate_kind else []
     assert [
         e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-    ] == [blocks.RESTART_ACTION, blocks.CHANGE_ACTION]
+    ] == [*offered, blocks.RESTART_ACTION, blocks.CHANGE_ACTION]
     root = valid(blocks.recommendation_message(rec))
     assert not [b for b in root["blocks"] if b["type"] == "actions"]
 

@@ -1,0 +1,152 @@
+"""`python -m bot estimate training|inference ...`: the estimator for scripts and checks.
+
+Without ``--instance`` every offering of that kind in the flow is sized and the
+cheapest one that fits comes first, marked recommended (the CLI has no flowchart
+path to recommend from). Bad input gets one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import NoReturn, TextIO
+
+from bot.answers import read_count
+from bot.estimate import (
+    METHODS,
+    PRECISIONS,
+    Estimate,
+    EstimateError,
+    InferenceJob,
+    TrainingJob,
+    estimate_inference,
+    estimate_training,
+)
+from bot.estimate_view import bar_chart, headline, job_line, text_table
+from bot.flow.compiled import Flow
+
+BAD_INPUT = 2
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage mistakes as one line and exit status 2, like bad values."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """The `estimate` command and its two kinds."""
+    estimate = commands.add_parser("estimate", help="size and price a training run or a deployment")
+    kinds = estimate.add_subparsers(dest="kind", required=True, parser_class=_OneLineErrors)
+    training = kinds.add_parser("training", help="a training or fine-tuning run")
+    training.add_argument("--params", required=True, help="model size, e.g. 70B")
+    training.add_argument("--tokens", required=True, help="training tokens, e.g. 2T")
+    training.add_argument("--method", default="full", help="full (default), lora or qlora")
+    training.add_argument("--instances", help="instance count (default: sized to the days)")
+    inference = kinds.add_parser("inference", help="serving a model")
+    inference.add_argument("--params", required=True, help="model size, e.g. 70B")
+    inference.add_argument("--tokens-per-day", help="average traffic, e.g. 500M")
+    inference.add_argument("--requests-per-second", help="with --tokens-per-request")
+    inference.add_argument("--tokens-per-request", help="with --requests-per-second")
+    inference.add_argument("--precision", default="bf16", help="bf16 (default), fp8, int8, int4")
+    inference.add_argument("--latency-ms", help="longest decode step allowed, in ms")
+    for kind in (training, inference):
+        kind.add_argument("--instance", help="size just this instance type, e.g. p4d.24xlarge")
+        kind.add_argument("--json", action="store_true", help="print JSON, one object per option")
+
+
+def run(args: argparse.Namespace, flow: Flow, out: TextIO, err: TextIO) -> int:
+    try:
+        estimate = _estimate(args, flow)
+    except EstimateError as exc:
+        print(f"estimate: {exc}", file=err)
+        return BAD_INPUT
+    if args.json:
+        json.dump(estimate.to_json(), out, indent=2)
+        out.write("\n")
+    else:
+        out.write("\n".join(describe(estimate)) + "\n")
+    return 0
+
+
+def describe(estimate: Estimate) -> list[str]:
+    """The estimate for a terminal: headline, table, text chart, formula and assumptions."""
+    lines = [f"Estimate: {job_line(estimate)}", headline(estimate), f"Formula: {estimate.formula}"]
+    lines += [f"Assumes {note}" for note in estimate.assumption_notes]
+    for option in estimate.options:
+        lines += [f"{option.instance}: {note}" for note in option.notes]
+    lines += ["Sources:", *(f"  {url}" for url in estimate.sources)]
+    lines += ["", "Cost:", *bar_chart(estimate), "", *text_table(estimate)]
+    return lines
+
+
+def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
+    words = flow.words.estimate
+    if words is None:
+        raise EstimateError(f"The flow {flow.name!r} has no [estimate] assumptions.")
+    params = _count(args.params, "--params", "70B")
+    groups = _groups(args, flow)
+    if args.kind == "training":
+        if args.method not in METHODS:
+            raise EstimateError(f"--method must be one of {', '.join(METHODS)}.")
+        instances = None
+        if args.instances is not None:
+            instances = int(_count(args.instances, "--instances", "16"))
+        job = TrainingJob(params, _count(args.tokens, "--tokens", "2T"), args.method, instances)
+        return _cheapest_first(estimate_training(flow.catalogue, words, job, groups), args)
+    if args.precision not in PRECISIONS:
+        raise EstimateError(f"--precision must be one of {', '.join(PRECISIONS)}.")
+    if args.tokens_per_day is not None:
+        if args.requests_per_second or args.tokens_per_request:
+            raise EstimateError(
+                "Give --tokens-per-day or the two --requests/--tokens options, not both."
+            )
+        rate = _count(args.tokens_per_day, "--tokens-per-day", "500M") / 86_400
+    elif args.requests_per_second and args.tokens_per_request:
+        rate = _count(args.requests_per_second, "--requests-per-second", "40") * _count(
+            args.tokens_per_request, "--tokens-per-request", "800"
+        )
+    else:
+        raise EstimateError(
+            "Give the traffic: --tokens-per-day 500M, or --requests-per-second 40 "
+            "with --tokens-per-request 800."
+        )
+    latency = _count(args.latency_ms, "--latency-ms", "100") if args.latency_ms else None
+    job = InferenceJob(params, rate, args.precision, latency)
+    return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
+
+
+def _groups(args: argparse.Namespace, flow: Flow) -> list[tuple[str, ...]]:
+    if args.instance:
+        if args.instance not in flow.catalogue.instances:
+            known = ", ".join(sorted(flow.catalogue.instances))
+            raise EstimateError(f"unknown instance {args.instance!r}; known: {known}.")
+        return [(args.instance,)]
+    return [instances for _, instances in flow.estimate_groups(args.kind)]
+
+
+def _cheapest_first(estimate: Estimate, args: argparse.Namespace) -> Estimate:
+    """Reorder so the cheapest option that fits leads, marked recommended."""
+    if args.instance:
+        return estimate
+    options = sorted(
+        (o.__class__(**{**o.__dict__, "recommended": False}) for o in estimate.options),
+        key=lambda o: (not o.fits, o.cost if o.cost is not None else float("inf")),
+    )
+    options[0] = options[0].__class__(**{**options[0].__dict__, "recommended": True})
+    return Estimate(**{**estimate.__dict__, "options": tuple(options)})
+
+
+def _count(text: str, flag: str, example: str) -> float:
+    value = read_count(text)
+    if value is None or text.strip().startswith("-"):
+        raise EstimateError(
+            f"{flag}: cannot read {text!r} as a positive number; give one such as {example}."
+        )
+    return value
+
+
+def main_estimate(args: argparse.Namespace, flow: Flow) -> int:
+    return run(args, flow, sys.stdout, sys.stderr)

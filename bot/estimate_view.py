@@ -1,0 +1,110 @@
+"""An estimate as words and rows: the same table for the terminal, the CLI and Slack.
+
+Pure formatting over `bot.estimate.Estimate`; no Slack, no I/O.
+"""
+
+from __future__ import annotations
+
+from bot.estimate import Estimate, OptionEstimate, count, duration, money
+
+DOES_NOT_FIT = "does not fit"
+
+
+def header(estimate: Estimate) -> list[str]:
+    if estimate.kind == "training":
+        return ["Offering", "Instances", "Wall-clock", "Accelerator-hours", "Cost per run"]
+    return ["Offering", "Instances", "Accelerators per replica", "Tokens/s", "Cost per month"]
+
+
+def label(option: OptionEstimate) -> str:
+    return f"{option.instance} (recommended)" if option.recommended else option.instance
+
+
+def row(estimate: Estimate, option: OptionEstimate) -> list[str]:
+    if not option.fits:
+        return [label(option), DOES_NOT_FIT, "-", "-", DOES_NOT_FIT]
+    if estimate.kind == "training":
+        return [
+            label(option),
+            count(option.instances),
+            duration(option.wall_clock_hours),
+            count(option.accelerator_hours),
+            f"{money(option.cost_usd)} ({option.price_basis})",
+        ]
+    return [
+        label(option),
+        count(option.instances),
+        str(option.accelerators_per_replica),
+        count(option.tokens_per_second_capacity),
+        f"{money(option.monthly_cost_usd)} ({option.price_basis})",
+    ]
+
+
+def rows(estimate: Estimate) -> list[list[str]]:
+    return [row(estimate, o) for o in estimate.options]
+
+
+def headline(estimate: Estimate) -> str:
+    """The recommended option in one line: how many, how long, how much."""
+    o = estimate.recommended
+    if not o.fits:
+        return f"{o.instance}: {DOES_NOT_FIT}"
+    if estimate.kind == "training":
+        return (
+            f"{o.instances:,} × {o.instance} for {duration(o.wall_clock_hours)}: "
+            f"{money(o.cost_usd)} per run ({o.price_basis})"
+        )
+    return (
+        f"{o.instances:,} × {o.instance}: {money(o.monthly_cost_usd)} per month ({o.price_basis})"
+    )
+
+
+def job_line(estimate: Estimate) -> str:
+    """What was estimated, in the person's terms."""
+    a = estimate.assumptions
+    params = _short(a["params"])
+    if estimate.kind == "training":
+        method = {"full": "full training", "lora": "LoRA", "qlora": "QLoRA"}[a["method"]]
+        return f"{method} of a {params}-parameter model on {_short(a['tokens'])} tokens"
+    return (
+        f"serving a {params}-parameter model at {a['precision']}, "
+        f"{a['tokens_per_second']:,.0f} tokens/s on average"
+    )
+
+
+def bar_chart(estimate: Estimate, width: int = 40) -> list[str]:
+    """A text bar chart of each option's cost, for terminals."""
+    costs = [(label(o), o.cost if o.fits else None) for o in estimate.options]
+    top = max((c for _, c in costs if c), default=0.0)
+    name_width = max(len(name) for name, _ in costs)
+    lines = []
+    for name, cost in costs:
+        if cost is None:
+            lines.append(f"{name:<{name_width}}  {DOES_NOT_FIT}")
+            continue
+        bar = "#" * max(1, round(width * cost / top)) if top else ""
+        lines.append(f"{name:<{name_width}}  {bar} {money(cost)}")
+    return lines
+
+
+def text_table(estimate: Estimate) -> list[str]:
+    """Header and rows as aligned plain-text columns."""
+    table = [header(estimate), *rows(estimate)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def chart_alt_text(estimate: Estimate) -> str:
+    """What the chart shows, in words: every option's cost."""
+    unit = "per run" if estimate.kind == "training" else "per month"
+    parts = [f"{o.instance} {money(o.cost) if o.fits else DOES_NOT_FIT}" for o in estimate.options]
+    return f"Bar chart of the estimated cost {unit}: " + "; ".join(parts) + "."
+
+
+def _short(value: float) -> str:
+    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:,.0f}"

@@ -1,0 +1,181 @@
+"""The offerings catalogue (flows/offerings.toml): specs and prices, each with its source.
+
+Validated by pydantic at load, then cross-checked: every number's source must be a
+known source with a URL and a read date, so nothing reaches a person unsourced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.flow.errors import FlowError, Problem
+
+SourceKey = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """A page a number was read from, and when."""
+
+    title: str = Field(min_length=1, max_length=200)
+    url: str = Field(pattern=r"^https://[^\s<>|]+$", max_length=300)
+    read_on: dt.date
+
+
+class Number(_Strict):
+    """A number and the source that states it."""
+
+    value: float = Field(gt=0)
+    source: SourceKey
+
+
+class Text(_Strict):
+    """A short fact in words and the source that states it."""
+
+    text: str = Field(min_length=1, max_length=200)
+    source: SourceKey
+
+
+class Price(_Strict):
+    """A price per instance-hour, for the region or zone ``where`` says."""
+
+    usd_per_hour: float = Field(gt=0)
+    where: str = Field(min_length=1, max_length=100)
+    source: SourceKey
+
+
+class Accelerator(_Strict):
+    """One accelerator (or, for CPU inference, the host) with its dense peaks."""
+
+    name: str = Field(min_length=1, max_length=80)
+    memory_gb: Number
+    memory_bandwidth_tbps: Number
+    bf16_dense_tflops: Number | None = None
+    fp8_dense_tflops: Number | None = None
+
+
+class Instance(_Strict):
+    """An instance type (or UltraServer) as it is bought."""
+
+    family: str = Field(min_length=1, max_length=60)
+    accelerator: str
+    accelerators: int = Field(ge=1, le=1000)
+    host_memory_gib: Number
+    network: Text
+    on_demand: Price | None = None
+    capacity_block: Price | None = None
+    spot: bool
+    no_on_demand: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _priced(self) -> Instance:
+        if self.on_demand is None and self.capacity_block is None:
+            raise ValueError("needs an on_demand or a capacity_block price")
+        if self.on_demand is None and not self.no_on_demand:
+            raise ValueError("without an on_demand price, say why in no_on_demand")
+        return self
+
+    @property
+    def price(self) -> Price:
+        """The price an estimate uses: on-demand where it exists, else the Capacity Block."""
+        chosen = self.on_demand or self.capacity_block
+        assert chosen is not None  # validated
+        return chosen
+
+    @property
+    def price_basis(self) -> str:
+        return "on-demand" if self.on_demand else "Capacity Block"
+
+
+class Charge(_Strict):
+    """One line of a storage or caching price list."""
+
+    what: str = Field(min_length=1, max_length=100)
+    usd: float = Field(gt=0)
+    per: str = Field(min_length=1, max_length=60)
+    source: SourceKey
+
+
+class Service(_Strict):
+    """A storage or caching offering and its charges."""
+
+    name: str = Field(min_length=1, max_length=100)
+    charges: tuple[Charge, ...] = Field(min_length=1)
+
+
+class Catalogue(_Strict):
+    """The whole offerings file."""
+
+    sources: dict[SourceKey, Source] = {}
+    accelerators: dict[str, Accelerator] = {}
+    instances: dict[str, Instance] = {}
+    services: dict[str, Service] = {}
+
+    def accelerator_of(self, instance: str) -> Accelerator:
+        return self.accelerators[self.instances[instance].accelerator]
+
+    def url(self, key: SourceKey) -> str:
+        return self.sources[key].url
+
+    def cited(self) -> Iterator[tuple[str, SourceKey]]:
+        """(where, source key) for every sourced value, for the cross-check."""
+        for name, acc in self.accelerators.items():
+            for field in (
+                "memory_gb",
+                "memory_bandwidth_tbps",
+                "bf16_dense_tflops",
+                "fp8_dense_tflops",
+            ):
+                number = getattr(acc, field)
+                if number is not None:
+                    yield f"accelerators.{name}.{field}", number.source
+        for name, inst in self.instances.items():
+            yield f"instances.{name}.host_memory_gib", inst.host_memory_gib.source
+            yield f"instances.{name}.network", inst.network.source
+            for field in ("on_demand", "capacity_block"):
+                price = getattr(inst, field)
+                if price is not None:
+                    yield f"instances.{name}.{field}", price.source
+        for name, service in self.services.items():
+            for i, charge in enumerate(service.charges):
+                yield f"services.{name}.charges[{i}]", charge.source
+
+
+EMPTY = Catalogue()
+
+
+def load_catalogue(text: str, path: str) -> Catalogue:
+    """Parse and check an offerings file; every problem is reported with its TOML key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FlowError([Problem(path, f"not valid TOML: {exc}")]) from exc
+    try:
+        catalogue = Catalogue.model_validate(data)
+    except ValidationError as exc:
+        raise FlowError(
+            [
+                Problem(path, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+                for err in exc.errors()
+            ]
+        ) from exc
+    problems = [
+        Problem(path, f"{where}: unknown source {key!r}; add it under [sources]")
+        for where, key in catalogue.cited()
+        if key not in catalogue.sources
+    ]
+    problems += [
+        Problem(path, f"instances.{name}.accelerator: unknown accelerator {inst.accelerator!r}")
+        for name, inst in catalogue.instances.items()
+        if inst.accelerator not in catalogue.accelerators
+    ]
+    if problems:
+        raise FlowError(problems)
+    return catalogue
