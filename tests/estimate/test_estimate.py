@@ -124,5 +124,5 @@ def test_bad_training_input_is_refused_with_a_message(job: TrainingJob) -> None:
 
 
 def test_an_unknown_instance_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(EstimateError, match="Unknown instance 'x1.huge'; known: .*p4d"):
+    with pytest.raises(EstimateError, match=r"Unknown instance 'x1\.huge'; known: .*p4d"):
         estimate_training(CAT, WORDS, TrainingJob(7e9, 1e12), [["x1.huge"]])
