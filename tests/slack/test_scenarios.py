@@ -6,9 +6,11 @@ import json
 
 import pytest
 
+from bot.flow.loader import load_flow
 from tests.conversation.test_paths import EXPECTED
 from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, text_of
 
+FLOW = load_flow()
 TITLES = {
     "P6e": "P6e-GB200 UltraServers",
     "Trn2Ultra": "Trn2 UltraServers",
@@ -27,6 +29,12 @@ TITLES = {
     "BedrockCache": "Bedrock Caching",
     "Direct": "Direct Serving",
 }
+#: What a result's headline names: the offering behind each node.
+OFFERINGS = {node: FLOW.details(node).offering for node in TITLES}  # type: ignore[union-attr]
+
+
+def headline(instance: str, follow_up: str) -> str:
+    return f"Recommendation: {OFFERINGS[instance]} + {OFFERINGS[follow_up]}"
 
 
 def start(slack: Slack, **kw: object) -> dict:
@@ -39,10 +47,11 @@ def start(slack: Slack, **kw: object) -> dict:
 
 def assert_finished(slack: Slack, instance: str, follow_up: str, channel: str = CHANNEL) -> None:
     root = slack.root(channel)
-    title = f"Recommendation: {TITLES[instance]} + {TITLES[follow_up]}"
+    title = headline(instance, follow_up)
     assert title in text_of(root), text_of(root)
     result = slack.thread(channel)[-1]
     assert title in text_of(result)
+    assert f"Flowchart: *{TITLES[instance]}*" in text_of(result)  # the flowchart's words
     assert [b for b in result["blocks"] if b["type"] == "actions"], "result has no buttons"
     assert root["ts"] in slack.fake.pins(channel)
 
@@ -321,7 +330,7 @@ def test_pin_failure_keeps_the_result_and_says_why(slack: Slack) -> None:
     for label in ("Training", "100B+ params", "Active"):
         slack.answer(label)
     root = slack.root()
-    assert "Recommendation: Trn2 UltraServers + EBS gp3" in text_of(root)
+    assert headline("Trn2Ultra", "EBS") in text_of(root)
     last = slack.thread()[-1]
     assert "couldn't pin" in text_of(last) and "limit of pinned items" in text_of(last)
 

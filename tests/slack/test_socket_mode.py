@@ -16,7 +16,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import block_actions_payload, message_event, slash_command_body
 from tests.fakes.socket_mode import FakeSocketMode, wait_until
 from tests.slack.harness import ALICE, CHANNEL, SECRET, TEAM, click_fields, text_of
-from tests.slack.test_scenarios import TITLES
+from tests.slack.test_scenarios import headline
 
 REPO = Path(__file__).parents[2]
 
@@ -99,7 +99,7 @@ def test_a_whole_conversation_over_socket_mode(
     question = wait_for_question(fake, "Which storage need")
     click(fake, socket_mode, question, "Active")
 
-    title = f"Recommendation: {TITLES['P4d']} + {TITLES['EBS']}"
+    title = headline("P4d", "EBS")
     wait_until(lambda: title in text_of(root_of(fake)), timeout=15)
     wait_until(lambda: root["ts"] in fake.pins(CHANNEL), timeout=15)
     assert title in text_of(fake.messages_in_thread(CHANNEL, root["ts"])[-1])
