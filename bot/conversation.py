@@ -111,6 +111,7 @@ class ShownNote:
 
     text: str
     sources: tuple[str, ...]  # catalogue source keys
+    multi_instance: bool = False  # about jobs on more than one instance
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,7 @@ UNREAD: dict[str, str] = {
     "params": "I could not read a model size there; give it like `70B` or `8 billion`.",
     "tokens": "I could not read a number of tokens there; give it like `2T tokens` or `500B`.",
 }
+ASKED = "I asked for what the estimate still needs just above; type it in the thread."
 UNREAD_TRAFFIC = (
     "I could not read a traffic rate there; give it like `500M tokens a day` or "
     "`40 requests/s, 800 tokens each`."
@@ -351,7 +353,7 @@ class Conversation:
         info = self.flow.words.flow
         on_path = {n.node.id for n in nodes}
         notes = tuple(
-            ShownNote(note.text, note.sources)
+            ShownNote(note.text, note.sources, note.unless_single_instance)
             for note in self.flow.words.notes
             if note.at in on_path and (not note.after or on_path & set(note.after))
         )
@@ -369,8 +371,7 @@ class Conversation:
             return recommendation
         estimate = self._estimate_for(recommendation)
         if estimate is not None and estimate.recommended.instances == 1:
-            single = {n.text for n in self.flow.words.notes if n.unless_single_instance}
-            notes = tuple(n for n in notes if n.text not in single)
+            notes = tuple(n for n in notes if not n.multi_instance)
         return replace(recommendation, estimate=estimate, notes=notes)
 
     def _capacity_notes(self, nodes: list[RecommendedNode]) -> list[ShownNote]:
@@ -493,6 +494,8 @@ class Conversation:
         return True
 
     # -- the estimate after a result ------------------------------------------------------
+    # These moves leave `step` alone: the result's buttons (Start over, Change an
+    # answer) stay valid while the estimate asks its questions.
 
     def begin_estimate(self) -> EstimateOutcome | Refused:
         """Start (or resume) the estimate: what is still unknown is asked, at most two
@@ -507,8 +510,11 @@ class Conversation:
             )
             return Refused("estimate", why)
         inputs = self.record.estimate
-        if inputs is None:
-            inputs = self.record.estimate = self._inputs(kind)
+        if inputs is not None:
+            if inputs.asking is not None:
+                return Refused("estimate", ASKED)
+            return Refused("estimate", "The estimate is already in the thread.")
+        inputs = self.record.estimate = self._inputs(kind)
         return self._next_estimate_step(inputs)
 
     def estimate(self) -> Estimate | None:
@@ -565,7 +571,6 @@ class Conversation:
         elif inputs.kind == "inference" and inputs.tokens_per_second is None:
             wanted = "traffic"
         inputs.asking = wanted
-        self.record.step += 1
         if wanted is not None:
             return EstimateAsk(wanted, inputs.kind)
         estimate = self.estimate()

@@ -41,4 +41,5 @@ def test_scopes_are_exactly_what_the_app_calls() -> None:
         "im:history",
         "mpim:history",
         "im:write",  # conversations.open: telling a person privately when a channel refuses
+        "files:write",  # files_upload_v2: the estimate's chart
     }

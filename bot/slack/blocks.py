@@ -48,11 +48,11 @@ def button_value(conversation_id: str, step: int, choice: int | str = 0) -> str:
     return f"{conversation_id}:{step}:{choice}"
 
 
-def _section(text: str) -> dict:
+def section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
-def _context(*texts: str) -> dict:
+def context(*texts: str) -> dict:
     return {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": t[:3000]} for t in texts[:10]],
@@ -102,8 +102,8 @@ def root_message(user: str, flow_title: str) -> dict:
     return {
         "text": f"{mention(user)} is planning an LLM workload",
         "blocks": [
-            _section(text),
-            _context("Answer in the thread :thread: — the result will be pinned here."),
+            section(text),
+            context("Answer in the thread :thread: — the result will be pinned here."),
         ],
     }
 
@@ -116,7 +116,7 @@ def ended_root_message(user: str, flow_title: str, what: str) -> dict:
     )
     return {
         "text": plain(f"{text} {what}"),
-        "blocks": [_section(text), _context(what)],
+        "blocks": [section(text), context(what)],
     }
 
 
@@ -137,11 +137,11 @@ def question_message(
     if progress.number > 1:
         moves.insert(0, _button("Back", BACK_ACTION, button_value(conversation_id, step)))
     blocks = [
-        _section(f"*{progress.number}. {escape(question.text)}*"),
-        _context(f"{progress} · {escape(question.help)}"),
+        section(f"*{progress.number}. {escape(question.text)}*"),
+        context(f"{progress} · {escape(question.help)}"),
         {"type": "actions", "block_id": f"q{step}", "elements": buttons[:25]},
         {"type": "actions", "block_id": f"m{step}", "elements": moves},
-        _context(HINT),
+        context(HINT),
     ]
     return {"text": escape(f"{progress}: {question.text}"), "blocks": blocks}
 
@@ -164,10 +164,10 @@ def answered_message(
         line += "\nThe same reply also answered: " + "; ".join(
             f"{escape(title)} → *{escape(chosen)}*" for title, chosen, _ in also
         )
-    blocks = [_section(line)]
+    blocks = [section(line)]
     notes = [note, *(n for _, _, n in also)]
     if any(notes):
-        blocks.append(_context(*(escape(n) for n in notes if n)))
+        blocks.append(context(*(escape(n) for n in notes if n)))
     return {"text": escape(f"{number}. {question.text} — chose {option}"), "blocks": blocks}
 
 
@@ -176,7 +176,7 @@ def closed_message(question_text: str, number: int | None, what: str) -> dict:
     prefix = f"{number}. " if number is not None else ""
     return {
         "text": f"{prefix}{escape(question_text)} — {plain(what)}",
-        "blocks": [_section(f"*{prefix}{escape(question_text)}*"), _context(what)],
+        "blocks": [section(f"*{prefix}{escape(question_text)}*"), context(what)],
     }
 
 
@@ -187,14 +187,14 @@ def reprompt_message(question: Question, reason: str, typed: str | None = None) 
     text = f"{heard}{escape(reason)}\nReply with one of:\n{options}"
     return {
         "text": escape(f"{reason} Reply with one of the options."),
-        "blocks": [_section(text), _context(HINT)],
+        "blocks": [section(text), context(HINT)],
     }
 
 
 def help_message(question: Question | None, command: str) -> dict:
     lines = [f"*{escape(question.text)}*\n{escape(question.help)}"] if question else []
     lines.append(HELP_TEXT.format(command=command))
-    return {"text": "How to answer", "blocks": [_section("\n\n".join(lines))]}
+    return {"text": "How to answer", "blocks": [section("\n\n".join(lines))]}
 
 
 HELP_TEXT = (
@@ -210,7 +210,7 @@ HELP_TEXT = (
 
 def note_message(text: str) -> dict:
     """A short note; `text` must already be safe mrkdwn."""
-    return {"text": plain(text), "blocks": [_section(text)]}
+    return {"text": plain(text), "blocks": [section(text)]}
 
 
 def plain(mrkdwn: str) -> str:
@@ -240,16 +240,16 @@ def _node_blocks(item: RecommendedNode, catalogue: Catalogue) -> list[dict]:
     if item.details:
         lines += [f"• {_sourced(Sourced(f.text, f.source), catalogue)}" for f in item.details.facts]
     lines += [f"• {_sourced(p, catalogue)}" for p in prices(item, catalogue)]
-    blocks = [_section("\n".join(lines))]
+    blocks = [section("\n".join(lines))]
     said = [_sourced(claim(item, line), catalogue) for line in item.node.lines[1:] if line]
     flowchart = f"Flowchart: *{escape(item.node.title)}*"
-    blocks.append(_context(" · ".join([flowchart, *said])))
+    blocks.append(context(" · ".join([flowchart, *said])))
     return blocks
 
 
 def _note_blocks(rec: Recommendation) -> list[dict]:
     return [
-        _context(
+        context(
             ":information_source: "
             + escape(note.text)
             + "".join(f" {link(rec.catalogue, key)}" for key in note.sources)
@@ -268,19 +268,19 @@ def recommendation_message(
     """The result; with `conversation_id` and `step` it carries Start over / Change an
     answer (and *Estimate the cost* until there is an estimate). `footer` (safe mrkdwn)
     says what happened to a result that no longer applies."""
-    blocks: list[dict] = [_header(f"Recommendation: {rec.headline}")]
+    blocks: list[dict] = [header(f"Recommendation: {rec.headline}")]
     if user:
-        blocks.append(_context(f"For {mention(user)} · {escape(rec.flow_title)}"))
+        blocks.append(context(f"For {mention(user)} · {escape(rec.flow_title)}"))
     for item in rec.nodes:
         blocks += _node_blocks(item, rec.catalogue)
         blocks.append({"type": "divider"})
     blocks += _note_blocks(rec)
-    blocks.append(_section("*Because you answered*\n" + "\n".join(_answer_lines(rec))))
+    blocks.append(section("*Because you answered*\n" + "\n".join(_answer_lines(rec))))
     blocks.append(
-        _context(f"Prices: {escape(rec.price_basis)}, as of {rec.prices_as_of}; they drift.")
+        context(f"Prices: {escape(rec.price_basis)}, as of {rec.prices_as_of}; they drift.")
     )
     if footer:
-        blocks.append(_context(footer))
+        blocks.append(context(footer))
     if conversation_id is not None and step is not None:
         elements = [
             _button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
@@ -300,7 +300,7 @@ def recommendation_message(
     return {"text": escape(f"Recommendation: {rec.headline}"), "blocks": blocks[:50]}
 
 
-def _header(text: str) -> dict:
+def header(text: str) -> dict:
     return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
 
 
@@ -333,12 +333,12 @@ def history_message(rows: Sequence[tuple[str, str, Sequence[str]]], command: str
     """Recent recommendations in a channel: (date, user, node titles) newest first."""
     if not rows:
         text = f"No recommendations in this channel yet. Start one with `{command}`."
-        return {"text": text, "blocks": [_section(text)]}
+        return {"text": text, "blocks": [section(text)]}
     lines = [
         f"• {escape(date)} {mention(user)}: *{escape(' + '.join(titles))}*"
         for date, user, titles in rows
     ]
     return {
         "text": "Recent recommendations in this channel",
-        "blocks": [_section("*Recent recommendations in this channel*\n" + "\n".join(lines))],
+        "blocks": [section("*Recent recommendations in this channel*\n" + "\n".join(lines))],
     }

@@ -23,14 +23,17 @@ from bot.answers import CommandName
 from bot.conversation import (
     Advanced,
     CommandGiven,
+    CommandOutcome,
     Conversation,
+    EstimateAsk,
+    EstimateReady,
     NotActive,
     Refused,
     Reprompt,
     Status,
 )
 from bot.flow.loader import FlowRegistry
-from bot.slack import blocks
+from bot.slack import blocks, estimate_blocks
 from bot.slack.blocks import mention
 from bot.store import OutboxMessage, Store
 from bot.store.models import (
@@ -88,6 +91,11 @@ class Plan:
     def unpin_root(self) -> None:
         """Take down a result that no longer stands (a no-op when nothing is pinned)."""
         self.messages.append(OutboxMessage("unpin", {"channel": self.channel, "timestamp": ROOT}))
+
+    def chart(self, chart: dict) -> None:
+        """The estimate's chart: drawn and uploaded into the thread by the sender."""
+        payload = {"channel": self.channel, "thread_ts": ROOT, **chart, **self.notify}
+        self.messages.append(OutboxMessage("chart", payload))
 
     def ephemeral(self, user: str, message: dict) -> None:
         payload = {"channel": self.channel, "user": user, "thread_ts": ROOT, **message}
@@ -238,6 +246,8 @@ class Moves:
             self._move(row, conversation, turn, "back", to=choice)
         elif click.action_id == blocks.CANCEL_ACTION:
             self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
+        elif click.action_id == blocks.ESTIMATE_ACTION:
+            self._estimate(row, conversation, turn, conversation.run("estimate"))
 
     # -- typed replies in a thread --------------------------------------------------------
 
@@ -308,8 +318,12 @@ class Moves:
     ) -> None:
         if isinstance(result, Reprompt):
             self._tell(row, turn, blocks.reprompt_message(result.question, result.reason, typed))
+        elif isinstance(result, EstimateAsk | EstimateReady):
+            self._estimate(row, conversation, turn, result)
         elif isinstance(result, CommandGiven):
-            if result.name == "help":
+            if result.name == "estimate":
+                self._estimate(row, conversation, turn, conversation.run("estimate"))
+            elif result.name == "help":
                 self._tell(row, turn, blocks.help_message(conversation.question(), self.command))
             elif result.name == "cancel":
                 if conversation.status is Status.ACTIVE:
@@ -365,6 +379,43 @@ class Moves:
         elif question is not None:
             plan.close(f"q{before_step}", blocks.closed_message(question.text, number, what))
         self._open(plan, conversation, row.id, row.user)
+        self._commit(row, conversation, plan, turn)
+
+    def _estimate(
+        self,
+        row: ConversationRow,
+        conversation: Conversation,
+        turn: Turn,
+        outcome: CommandOutcome,
+    ) -> None:
+        """*Estimate the cost*, or a reply to its follow-up question: ask what is still
+        unknown, or post the table and the chart and put the cost in the result."""
+        if isinstance(outcome, Refused):
+            self._note(row, turn, outcome.reason)
+            return
+        words = conversation.flow.words.estimate
+        if isinstance(outcome, EstimateAsk) and words is not None:
+            follow_up = getattr(words.ask, outcome.field)
+            if outcome.reason:  # the reply did not give it: say so privately
+                message = estimate_blocks.estimate_reprompt_message(follow_up, outcome.reason)
+                self._tell(row, turn, message)
+                return
+            plan = self._plan(row.channel, row.user, turn)
+            plan.post(estimate_blocks.estimate_question_message(follow_up, outcome))
+            self._commit(row, conversation, plan, turn)
+            return
+        recommendation = conversation.recommendation()
+        if not isinstance(outcome, EstimateReady) or recommendation is None:
+            return
+        step = conversation.step
+        plan = self._plan(row.channel, row.user, turn)
+        plan.post(estimate_blocks.estimate_message(outcome.estimate, recommendation))
+        plan.chart(estimate_blocks.chart_payload(outcome.estimate))
+        # The result's headline now carries the count and the cost.
+        plan.update(
+            f"r{step}", blocks.recommendation_message(recommendation, row.id, step, row.user)
+        )
+        plan.update("root", blocks.recommendation_message(recommendation, user=row.user))
         self._commit(row, conversation, plan, turn)
 
     def _open(

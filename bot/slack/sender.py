@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
+from bot.chart import render_cost_chart
 from bot.delivery import UNRESOLVED_REF, PermanentFailure, Postpone, RetryLater, RetryPolicy
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
@@ -29,6 +30,13 @@ log = logging.getLogger(__name__)
 
 #: Message metadata that ties a posted message to its outbox row.
 MARKER_EVENT = "llm_cost_outbox"
+#: Kinds that add a message to a channel: paced, and looked for after an unclear attempt.
+POSTS = frozenset({"post", "chart"})
+
+
+def chart_filename(row: OutboxRow) -> str:
+    """A chart's file name, unique per outbox row: the marker that finds it again."""
+    return f"llm-cost-estimate-{row.conversation_id[:12]}-{row.seq}.png"
 
 
 #: Slack's error codes worth trying again (with any 5xx): the retry policy's ``transient``.
@@ -90,6 +98,9 @@ class SlackSender:
                 found = self._already_posted(row, args)
                 if found:
                     return found
+        if row.kind == "chart" and row.unconfirmed and self._already_uploaded(row, args):
+            return None
+        if row.kind in POSTS:
             wait = self.pacer.reserve(channel, key=row.id)
             if wait > 0:
                 raise Postpone("paced: about 1 message per second per channel", wait)
@@ -111,19 +122,22 @@ class SlackSender:
             if row.kind == "dm":
                 opened = self.client.conversations_open(users=args.pop("user"))
                 return self.client.chat_postMessage(channel=opened["channel"]["id"], **args)["ts"]
+            if row.kind == "chart":
+                self._upload_chart(row, args)
+                return None
         except SlackApiError as exc:
             problem = _classify(exc, self.policy)
             if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
                 self.token.refuse(problem.code)
-            if isinstance(problem, Postpone) and row.kind == "post":
+            if isinstance(problem, Postpone) and row.kind in POSTS:
                 self.pacer.block(channel, problem.delay)
-            if isinstance(problem, RetryLater) and row.kind == "post":
+            if isinstance(problem, RetryLater) and row.kind in POSTS:
                 problem.unconfirmed = True  # a 5xx: Slack may have posted it all the same
             raise problem from None
         except (SlackRequestError, OSError) as exc:  # timeouts, resets, DNS
             # A post may have been made anyway: the policy has it looked for, later.
             error = f"{type(exc).__name__}: {exc}"
-            raise RetryLater(error, unanswered=row.kind == "post") from None
+            raise RetryLater(error, unanswered=row.kind in POSTS) from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
 
     def _already_posted(self, row: OutboxRow, args: dict[str, Any]) -> str | None:
@@ -150,6 +164,40 @@ class SlackSender:
                 log.info("outbox row %s had been posted after all; not posting it again", row.id)
                 return str(message["ts"])
         return None
+
+    def _upload_chart(self, row: OutboxRow, args: dict[str, Any]) -> None:
+        """Draw the estimate's chart (here, after the ack, never in a listener) and upload
+        it into the thread: files.getUploadURLExternal, the bytes, then
+        files.completeUploadExternal, which shares it. Its file name is its marker."""
+        png = render_cost_chart(
+            [(str(label), cost) for label, cost in args["bars"]], args["unit"], args["title"]
+        )
+        self.client.files_upload_v2(
+            channel=args["channel"],
+            thread_ts=args.get("thread_ts"),
+            file=png,
+            filename=chart_filename(row),
+            title=args["title"],
+            alt_txt=args["alt_txt"],
+        )
+
+    def _already_uploaded(self, row: OutboxRow, args: dict[str, Any]) -> bool:
+        """After an attempt whose outcome is unknown: whether the chart was shared in the
+        thread all the same (a file of its name is there), so it is not shared twice.
+        A file that was uploaded but never completed is not shared, and Slack drops it."""
+        name = chart_filename(row)
+        try:
+            found = self.client.conversations_replies(
+                channel=args["channel"], ts=args["thread_ts"], limit=200
+            )
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            error = f"checking for an earlier upload failed: {exc}"
+            raise RetryLater(error, unconfirmed=True) from None
+        for message in found.get("messages") or []:
+            if any(f.get("name") == name for f in message.get("files") or []):
+                log.info("outbox row %s: the chart had been shared after all", row.id)
+                return True
+        return False
 
     def plan(self, rows: Sequence[OutboxRow]) -> None:
         """Before a conversation's rows are sent: its posts to a busy channel get
@@ -197,6 +245,18 @@ class SlackSender:
         if failure.ends_conversation:
             text = self._why_stopped(row, code)
             return _tell_privately(row.payload, text, dm=code not in DEAD_TOKEN)
+        if row.kind == "chart" and code != UNRESOLVED_REF:
+            text = (
+                f":bar_chart: I couldn't upload the estimate's chart (Slack said "
+                f"`{blocks.escape(code or failure.error)}`). The table in this thread has "
+                "the same numbers."
+            )
+            payload = {
+                "channel": row.payload["channel"],
+                "thread_ts": {"$ref": "root"},
+                **blocks.note_message(text),
+            }
+            return [OutboxMessage("post", payload)]
         if row.kind == "pin" and code != UNRESOLVED_REF:
             reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code or failure.error)}`")
             text = (

@@ -231,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, extra, kind = self.fake._handle_response_url(
                 path[len("/response/") :], params, headers
             )
+        elif path.startswith("/upload/"):
+            status, payload, extra, kind = self.fake._handle_upload(path[len("/upload/") :], raw)
         elif path.startswith("/_"):
             status, payload = self.fake._handle_control(path, query, raw)
             extra, kind = [], "json"
@@ -353,6 +355,8 @@ class FakeSlack:
             self._archived: set[str] = set()
             self._revoked: str | None = None
             self._ts_counter = itertools.count(1)
+            self._files: dict[str, dict[str, Any]] = {}
+            self._file_counter = itertools.count(1)
 
     def reset(self) -> None:
         """Forget calls, messages, pins, queued failures and rate-limit buckets."""
@@ -525,6 +529,11 @@ class FakeSlack:
                 )
             )
 
+    def clear_failures(self) -> None:
+        """Forget every injected failure still queued; keep messages and calls."""
+        with self._lock:
+            self._failures.clear()
+
     def _take_failure(self, method: str, channel: str | None) -> _Failure | None:
         now = time.monotonic()
         with self._lock:
@@ -622,6 +631,30 @@ class FakeSlack:
             status, payload = 200, {"ok": True}
         self._record(Call("response_url", params, headers, arrived, payload, status, url_token))
         return status, payload, extra, kind
+
+    def _handle_upload(self, file_id: str, raw: bytes):
+        """The upload URL that files.getUploadURLExternal hands out: it takes the bytes."""
+        arrived = time.time()
+        failure = self._take_failure("upload", None)
+        if failure is not None and failure.delay > 0:
+            time.sleep(failure.delay)
+        with self._lock:
+            if failure is not None and failure.fails:
+                status, payload, extra, kind = self._render_failure(failure)
+            elif file_id not in self._files:
+                status, payload, extra, kind = 404, {"ok": False}, [], "empty"
+            else:
+                self._files[file_id]["content"] = raw
+                status, payload, extra, kind = 200, {"ok": True}, [], "empty"
+            params = {"file_id": file_id, "size": len(raw)}
+            self._record(Call("upload", params, {}, arrived, payload, status, None))
+        return status, payload, extra, kind
+
+    def files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files shared by files.completeUploadExternal (with their bytes), oldest first."""
+        with self._lock:
+            shared = [dict(f) for f in self._files.values() if f.get("shared_ts")]
+        return [f for f in shared if channel is None or f["channel"] == channel]
 
     def _rate_limited(self, method: str, channel: str | None) -> float | None:
         """Seconds to wait if this call exceeds the per-channel budget, else None."""
@@ -738,6 +771,52 @@ class FakeSlack:
         if str(p.get("include_all_metadata", "")).lower() not in ("1", "true"):
             shown.pop("metadata", None)
         return shown
+
+    def _m_files_get_upload_url_external(self, p: dict) -> dict:
+        try:
+            length = int(p.get("length") or 0)
+        except (TypeError, ValueError):
+            length = 0
+        if not p.get("filename") or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._file_counter):08d}"
+        self._files[file_id] = {
+            "id": file_id,
+            "name": str(p["filename"]),
+            "length": length,
+            "alt_txt": p.get("alt_txt"),
+        }
+        return {"ok": True, "upload_url": f"{self.root_url}upload/{file_id}", "file_id": file_id}
+
+    def _m_files_complete_upload_external(self, p: dict) -> dict:
+        files = p.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        channel = p.get("channel_id")
+        if not isinstance(files, list) or not files or not channel:
+            return {"ok": False, "error": "invalid_arguments"}
+        if channel in self._not_member:
+            return {"ok": False, "error": "not_in_channel"}
+        done = []
+        for item in files:
+            found = self._files.get(str(item.get("id")))
+            if found is None or "content" not in found or found.get("shared_ts"):
+                return {"ok": False, "error": "file_not_found"}
+            found["title"] = item.get("title") or found["name"]
+            done.append(found)
+        ts = self._next_ts()
+        message = self._bot_message(
+            {"channel": channel, "thread_ts": p.get("thread_ts"), "text": p.get("initial_comment")},
+            ts,
+        )
+        message["files"] = [
+            {k: f.get(k) for k in ("id", "name", "title", "alt_txt")} | {"mimetype": "image/png"}
+            for f in done
+        ]
+        self._messages[(channel, ts)] = message
+        for found in done:
+            found.update(shared_ts=ts, channel=channel, thread_ts=p.get("thread_ts"))
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in done]}
 
     def _m_conversations_replies(self, p: dict) -> dict:
         """A thread, parent first then replies oldest first (no pagination)."""
@@ -886,6 +965,8 @@ class FakeSlack:
 
 _METHODS: dict[str, Callable[[FakeSlack, dict], dict]] = {
     "auth.test": FakeSlack._m_auth_test,
+    "files.getUploadURLExternal": FakeSlack._m_files_get_upload_url_external,
+    "files.completeUploadExternal": FakeSlack._m_files_complete_upload_external,
     "chat.postMessage": FakeSlack._m_chat_post_message,
     "chat.update": FakeSlack._m_chat_update,
     "chat.postEphemeral": FakeSlack._m_chat_post_ephemeral,

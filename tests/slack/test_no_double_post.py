@@ -21,11 +21,14 @@ from tests.slack.harness import CHANNEL, running, settings_for, text_of
 
 
 class HangUpOnFirstPost:
-    """An HTTP/1.1 hop to ``target``; the first chat.postMessage gets no answer."""
+    """An HTTP/1.1 hop to ``target``; the first call of ``method`` gets no answer."""
 
-    def __init__(self, target: FakeSlack, forward_it: bool) -> None:
+    def __init__(
+        self, target: FakeSlack, forward_it: bool, method: str = "chat.postMessage"
+    ) -> None:
         self.target = target
         self.forward_it = forward_it
+        self.method = method
         self.hung_up = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -51,7 +54,7 @@ class HangUpOnFirstPost:
         with client, reader:
             while request := _read_request(reader):
                 method, path, headers, body = request
-                first_post = path.endswith("chat.postMessage") and not self.hung_up.is_set()
+                first_post = path.endswith(self.method) and not self.hung_up.is_set()
                 if first_post and not self.forward_it:
                     self.hung_up.set()
                     return
