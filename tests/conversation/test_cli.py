@@ -86,3 +86,35 @@ def test_no_arguments_explains_the_choices(capsys: pytest.CaptureFixture[str]) -
 def test_unknown_flow_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flow", "paths", "nope"]) == 1
     assert "nope.mmd: cannot read the file" in capsys.readouterr().err
+
+
+def test_piped_chat_estimates_the_cost_after_the_result() -> None:
+    done = run("chat", stdin="training\n70B\nactive\nestimate\n2T tokens\n")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.rstrip().splitlines()
+    # It ends with the table: the header, a rule, the recommended row with its cost per run.
+    header, recommended = lines[-7], lines[-5]
+    assert header.split()[:2] == ["Offering", "Instances"] and "Cost per run" in header
+    assert recommended.startswith("p5en.48xlarge (recommended)")
+    assert "$" in recommended and "on-demand" in recommended
+    # 70B was kept from the answer, so only the tokens were asked for.
+    assert "How many parameters" not in done.stdout
+    assert "How many tokens will the run train on?" in done.stdout
+
+
+def test_chat_estimate_reprompts_an_unreadable_reply(monkeypatch, capsys) -> None:
+    import io
+
+    monkeypatch.setattr(
+        sys,
+        "stdin",
+        io.StringIO(
+            "inference\n80 ms\nmedium\nno cache\nestimate\n"
+            "big\n13B\nlots of traffic\n2M tokens a day\n"
+        ),
+    )
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "I could not read a model size there" in out
+    assert "I could not read a traffic rate there" in out
+    assert "serving a 13B-parameter model at bf16" in out

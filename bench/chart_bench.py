@@ -1,0 +1,66 @@
+"""Milliseconds to draw the estimate's chart, against matplotlib's floor in the same run.
+
+    python -m bench.chart_bench [--rounds N]
+
+The chart is drawn by the outbox sender, after the ack, once per estimate. The
+baseline draws a figure of the same size with nothing on it and saves it as PNG:
+the part of the cost that is matplotlib's, whatever we draw. Prints medians and
+their ratio; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+
+from bot.chart import BAR_HEIGHT, DPI, WIDTH, render_cost_chart
+
+BARS = [
+    ("p5en.48xlarge (recommended)", 4.91e6),
+    ("u-p6e-gb200x72", 2.60e6),
+    ("trn2.48xlarge", 2.06e6),
+    ("p5e.48xlarge", 3.71e6),
+    ("p4d.24xlarge", 5.13e6),
+]
+
+
+def chart_ms(rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        render_cost_chart(BARS, "per run", "Estimated cost per run: 70B on 2T tokens")
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def empty_figure_ms(rounds: int) -> list[float]:
+    from matplotlib.figure import Figure
+
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        figure = Figure(figsize=(WIDTH, 1.2 + BAR_HEIGHT * len(BARS)), dpi=DPI)
+        figure.add_subplot()
+        figure.savefig(io.BytesIO(), format="png")
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=30)
+    rounds = parser.parse_args().rounds
+    t0 = time.perf_counter()
+    render_cost_chart(BARS[:1], "per run", "warm-up")  # imports matplotlib
+    first = (time.perf_counter() - t0) * 1000
+    chart, floor = statistics.median(chart_ms(rounds)), statistics.median(empty_figure_ms(rounds))
+    print(f"first chart in a process (imports matplotlib): {first:.0f} ms")
+    print(f"estimate chart, median of {rounds}: {chart:.1f} ms")
+    print(f"empty figure saved as PNG (baseline), median of {rounds}: {floor:.1f} ms")
+    print(f"ratio chart / baseline: {chart / floor:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
