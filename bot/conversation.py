@@ -1,14 +1,15 @@
-"""A conversation's record and its moves: start, answer, back, restart, cancel.
+"""A conversation's record and its moves: start, answer, back, restart, cancel, and
+the estimate after a result.
 
 Pure logic: no Slack and no database. A `Conversation` pairs a compiled
 `Flow` (shared, with its one Machine) with a JSON-serialisable
-`ConversationRecord`; every move mutates the record in place and bumps `step`.
+`ConversationRecord`; every move mutates the record in place and bumps `step`
+(the estimate's follow-ups leave it alone: see `begin_estimate`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,23 +21,19 @@ from bot.answers import (
     parse_answer,
     parse_command,
     parse_follow_on,
-    read_count,
-    read_method,
-    read_precision,
-    read_traffic,
     unused_words,
 )
-from bot.estimate import (
-    PRECISIONS,
-    Estimate,
-    InferenceJob,
-    Method,
-    Precision,
-    TrainingJob,
-    estimate_inference,
-    estimate_training,
-    largest_model,
-    params_text,
+from bot.estimate import Estimate
+from bot.estimate_dialog import (
+    ASKED,
+    EstimateField,
+    EstimateInputs,
+    capacity_note,
+    compute,
+    inputs_from_answers,
+    still_needed,
+    take_reply,
+    typed_params,
 )
 from bot.estimate_view import headline
 from bot.flow.catalogue import EMPTY, Catalogue
@@ -57,24 +54,6 @@ class Answer(BaseModel):
     note: str | None = None
     user: str | None = None
     value: float | None = None
-
-
-EstimateField = Literal["params", "tokens", "traffic"]
-
-
-class EstimateInputs(BaseModel):
-    """What an estimate needs beyond the flowchart's answers, as far as it is known;
-    ``asking`` is the follow-up question waiting for a reply."""
-
-    kind: EstimateKind
-    asking: EstimateField | None = None
-    params: float | None = None
-    tokens: float | None = None
-    tokens_per_second: float | None = None
-    traffic: str | None = Field(default=None, max_length=200)
-    method: Method = "full"
-    precision: Precision = "bf16"
-    latency_ms: float | None = None
 
 
 class ConversationRecord(BaseModel):
@@ -256,15 +235,6 @@ EstimateOutcome = EstimateAsk | EstimateReady
 AnswerResult = Advanced | Reprompt | CommandGiven | NotActive | EstimateAsk | EstimateReady
 CommandOutcome = Moved | Refused | HelpWanted | EstimateAsk | EstimateReady
 NOTHING_BEFORE = "This is the first question; there is nothing to go back to."
-UNREAD: dict[str, str] = {
-    "params": "I could not read a model size there; give it like `70B` or `8 billion`.",
-    "tokens": "I could not read a number of tokens there; give it like `2T tokens` or `500B`.",
-}
-ASKED = "I asked for what the estimate still needs just above; type it in the thread."
-UNREAD_TRAFFIC = (
-    "I could not read a traffic rate there; give it like `500M tokens a day` or "
-    "`40 requests/s, 800 tokens each`."
-)
 
 
 class Conversation:
@@ -369,7 +339,8 @@ class Conversation:
         )
         if self.record.estimate is None or self.record.estimate.asking is not None:
             return recommendation
-        estimate = self._estimate_for(recommendation)
+        first = next((n.node.id for n in nodes if n.details and n.details.instances), None)
+        estimate = compute(self.flow, self.record.estimate, first)
         if estimate is not None and estimate.recommended.instances == 1:
             notes = tuple(n for n in notes if not n.multi_instance)
         return replace(recommendation, estimate=estimate, notes=notes)
@@ -377,36 +348,16 @@ class Conversation:
     def _capacity_notes(self, nodes: list[RecommendedNode]) -> list[ShownNote]:
         """For offerings that hold only modest models (CPU inference): the largest model
         that fits at each precision, and whether the person's model does."""
-        words = self.flow.words.estimate
-        found: list[ShownNote] = []
+        inputs = self.record.estimate
+        params = inputs.params if inputs else typed_params(self.flow, self.record.answers)
+        precision = inputs.precision if inputs else "bf16"
+        found = []
         for item in nodes:
-            details = item.details
-            if words is None or details is None or not details.show_capacity:
-                continue
-            name = details.instances[-1]  # the largest size
-            instance = self.flow.catalogue.instances[name]
-            acc = self.flow.catalogue.accelerators[instance.accelerator]
-            sizes = {p: largest_model(acc, instance.accelerators, p, words) for p in PRECISIONS}
-            text = (
-                f"{name} holds a model of at most about "
-                + ", ".join(f"{params_text(v)} at {p}" for p, v in sizes.items())
-                + f" ({words.kv_cache_headroom.why})."
-            )
-            inputs = self.record.estimate
-            params = inputs.params if inputs else self._typed_params()
-            precision = inputs.precision if inputs else "bf16"
-            if params is not None and params > sizes[precision]:
-                size = params_text(params)
-                text = f"Your {size} model does not fit at {precision}. " + text
-            found.append(ShownNote(text, (acc.memory_gb.source,)))
+            if item.details and item.details.show_capacity and item.details.instances:
+                note = capacity_note(self.flow, item.details.instances[-1], params, precision)
+                if note is not None:
+                    found.append(ShownNote(note[0], (note[1],)))
         return found
-
-    def _typed_params(self) -> float | None:
-        for answer in self.record.answers:
-            question = self.flow.questions.get(answer.decision)
-            if question is not None and question.unit == "params" and answer.value:
-                return answer.value
-        return None
 
     # -- moves --------------------------------------------------------------------------
 
@@ -514,7 +465,8 @@ class Conversation:
             if inputs.asking is not None:
                 return Refused("estimate", ASKED)
             return Refused("estimate", "The estimate is already in the thread.")
-        inputs = self.record.estimate = self._inputs(kind)
+        inputs = inputs_from_answers(self.flow, kind, self.record.answers)
+        self.record.estimate = inputs
         return self._next_estimate_step(inputs)
 
     def estimate(self) -> Estimate | None:
@@ -522,57 +474,10 @@ class Conversation:
         recommendation = self.recommendation()
         return recommendation.estimate if recommendation else None
 
-    def _estimate_for(self, recommendation: Recommendation) -> Estimate | None:
-        inputs = self.record.estimate
-        words = self.flow.words.estimate
-        if inputs is None or inputs.asking is not None or not words:
-            return None
-        first = next(
-            (n.node.id for n in recommendation.nodes if n.details and n.details.instances), None
-        )
-        groups = [instances for _, instances in self.flow.estimate_groups(inputs.kind, first)]
-        if inputs.params is None:
-            return None
-        if inputs.kind == "training":
-            if inputs.tokens is None:
-                return None
-            job = TrainingJob(inputs.params, inputs.tokens, inputs.method)
-            return estimate_training(self.flow.catalogue, words, job, groups)
-        if inputs.tokens_per_second is None:
-            return None
-        serve = InferenceJob(
-            inputs.params, inputs.tokens_per_second, inputs.precision, inputs.latency_ms
-        )
-        return estimate_inference(self.flow.catalogue, words, serve, groups)
-
-    def _inputs(self, kind: EstimateKind) -> EstimateInputs:
-        """What the answers already tell: exact quantities, LoRA, a precision, a latency."""
-        inputs = EstimateInputs(kind=kind)
-        texts = " ".join(a.text for a in self.record.answers)
-        for answer in self.record.answers:
-            question = self.flow.questions.get(answer.decision)
-            if question is None or question.unit is None:
-                continue
-            option = question.option(answer.option)
-            if question.unit == "params":
-                inputs.params = answer.value
-            elif question.unit == "ms":
-                inputs.latency_ms = answer.value or (option.max if option else None)
-        inputs.method = read_method(texts) or "full"
-        inputs.precision = read_precision(texts) or "bf16"
-        return inputs
-
     def _next_estimate_step(self, inputs: EstimateInputs) -> EstimateOutcome:
-        wanted: EstimateField | None = None
-        if inputs.params is None:
-            wanted = "params"
-        elif inputs.kind == "training" and inputs.tokens is None:
-            wanted = "tokens"
-        elif inputs.kind == "inference" and inputs.tokens_per_second is None:
-            wanted = "traffic"
-        inputs.asking = wanted
-        if wanted is not None:
-            return EstimateAsk(wanted, inputs.kind)
+        inputs.asking = still_needed(inputs)
+        if inputs.asking is not None:
+            return EstimateAsk(inputs.asking, inputs.kind)
         estimate = self.estimate()
         assert estimate is not None  # every input is known
         return EstimateReady(estimate)
@@ -580,22 +485,9 @@ class Conversation:
     def _estimate_reply(self, asking: EstimateField, text: str) -> EstimateOutcome:
         inputs = self.record.estimate
         assert inputs is not None
-        if asking == "traffic":
-            traffic = read_traffic(text)
-            if traffic is None:
-                return EstimateAsk(asking, inputs.kind, UNREAD_TRAFFIC)
-            inputs.tokens_per_second = traffic.tokens_per_second
-            inputs.traffic = traffic.described
-        else:
-            value = read_count(text)
-            if value is None:
-                return EstimateAsk(asking, inputs.kind, UNREAD[asking])
-            if asking == "params":
-                inputs.params = value
-                inputs.precision = read_precision(text) or inputs.precision
-            else:
-                inputs.tokens = value
-        inputs.method = read_method(text) or inputs.method
+        unread = take_reply(inputs, asking, text)
+        if unread is not None:
+            return EstimateAsk(asking, inputs.kind, unread)
         return self._next_estimate_step(inputs)
 
     # -- internals ----------------------------------------------------------------------
