@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from bot.conversation import Progress, Recommendation, RecommendedNode
@@ -224,8 +225,12 @@ def link(catalogue: Catalogue, key: str | None) -> str:
     if key is None or key not in catalogue.sources:
         return ""
     url = catalogue.url(key)
-    site = urlsplit(url).hostname or "source"
-    return f"<{url}|{site.removeprefix('www.')}>"
+    return f"<{url}|{_site(url)}>"
+
+
+@lru_cache(maxsize=256)
+def _site(url: str) -> str:
+    return (urlsplit(url).hostname or "source").removeprefix("www.")
 
 
 def _sourced(item: Sourced, catalogue: Catalogue) -> str:

@@ -13,7 +13,7 @@ from bot.estimate import Estimate
 from bot.estimate_view import chart_alt_text, headline, job_line, rows
 from bot.estimate_view import header as columns
 from bot.flow.words import FollowUp
-from bot.slack.blocks import context, escape, header, link, plain, section
+from bot.slack.blocks import context, escape, header, plain, section
 
 MAX_CONTEXT = 3000
 
@@ -66,7 +66,7 @@ def estimate_message(estimate: Estimate, rec: Recommendation) -> dict:
     if notes:
         blocks.append(context(*_chunks(notes)))
     urls = [link_for(rec, url) for url in estimate.sources]
-    blocks.append(context("Sources: " + " ".join(urls)))
+    blocks.append(context(("Sources: " + " · ".join(u for u in urls if u))[:MAX_CONTEXT]))
     blocks.append(
         context(
             f"Prices as of {rec.prices_as_of} ({escape(rec.price_basis)}); they drift. An "
@@ -77,8 +77,11 @@ def estimate_message(estimate: Estimate, rec: Recommendation) -> dict:
 
 
 def link_for(rec: Recommendation, url: str) -> str:
-    key = next((k for k, s in rec.catalogue.sources.items() if s.url == url), None)
-    return link(rec.catalogue, key) if key else ""
+    """A source named by its title (the estimate lists several from one site)."""
+    source = next((s for s in rec.catalogue.sources.values() if s.url == url), None)
+    if source is None:
+        return ""
+    return f"<{source.url}|{escape(source.title[:80]).replace('|', '/')}>"
 
 
 def _chunks(lines: list[str]) -> list[str]:
