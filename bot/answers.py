@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from bot.estimate import Method, Precision
 from bot.flow.compiled import Option, Question
+from bot.quantities import short
 
 CommandName = Literal["back", "restart", "cancel", "help", "estimate"]
 COMMANDS: dict[str, CommandName] = {
@@ -270,7 +272,7 @@ def _read_quantity(unit: str, said: str) -> float | None:
 
 def _number(text: str) -> float:
     """`1,000` is a thousand; `1,5` is one and a half (a decimal comma)."""
-    if re.fullmatch(r"\d+,\d{3}", text):
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
         return float(text.replace(",", ""))
     return float(text.replace(",", "."))
 
@@ -316,33 +318,44 @@ _SPAN_NAMES = {
     2_628_000.0: "month (730 h)",
 }
 _SPAN = r"(?P<span>sec(?:ond)?s?|s|min(?:ute)?s?|hours?|hrs?|h|days?|d|weeks?|months?)\b"
+# A number is read whole or not at all: "1,000,000", "2.5", "1,5" (a decimal comma),
+# "5e12"; never the "7" of "70G", the "10" of "10^12" or the "1.2" of "1.2.3".
 _AMOUNT = (
-    r"(?<![\w.,-])(?P<num>\d+(?:[.,]\d+)?(?:e\d{1,2})?)\s*(?P<unit>"
+    r"(?<![\w.,^-])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
+    r"(?P<exp>e[+-]?\d{1,2})?(?![.,]?\d)(?! \d{3}(?!\d))(?!\s*\^)[\s-]*(?P<unit>"
     + "|".join(sorted(_PARAM_UNITS, key=len, reverse=True))
-    + r")?(?![a-z])"
+    + r")?(?![a-z\d])"
 )
 _COUNT = re.compile(_AMOUNT, re.IGNORECASE)
-_TOKENS_RATE = re.compile(rf"{_AMOUNT}\s*tokens?{_PER}{_SPAN}", re.IGNORECASE)
+_TOKENS_RATE = re.compile(
+    rf"{_AMOUNT}\s*tokens?(?:{_PER}{_SPAN}|\s+(?P<daily>daily))", re.IGNORECASE
+)
 _REQUESTS_RATE = re.compile(
     rf"{_AMOUNT}\s*(?:(?:requests?|reqs?|queries|query|calls?|prompts?){_PER}{_SPAN}"
-    r"|(?P<rps>rps|qps)\b)",
+    r"|(?P<rps>rps|qps)\b|(?P<rpm>rpm|qpm)\b)",
     re.IGNORECASE,
 )
 _TOKENS_EACH = re.compile(
     rf"{_AMOUNT}\s*tokens?(?!{_PER}(?:sec(?:ond)?s?|s|min(?:ute)?s?|hours?|hrs?|h|days?|d|weeks?|months?)\b)",
     re.IGNORECASE,
 )
-_PRECISIONS = {
+_PRECISIONS: dict[str, Precision] = {
     "bf16": "bf16",
     "fp16": "bf16",
     "16-bit": "bf16",
+    "16 bit": "bf16",
     "fp8": "fp8",
     "int8": "int8",
     "8-bit": "int8",
+    "8 bit": "int8",
     "8bit": "int8",
     "int4": "int4",
     "4-bit": "int4",
+    "4 bit": "int4",
+    "4 bits": "int4",
     "4bit": "int4",
+    "nf4": "int4",
+    "q4": "int4",
     "awq": "int4",
     "gptq": "int4",
 }
@@ -363,9 +376,9 @@ def read_count(text: str) -> float | None:
     return _amount(match) if match else None
 
 
-def _scaled(number: str, unit: str | None) -> float | None:
+def _scaled(number: str, unit: str | None, exponent: str | None = None) -> float | None:
     try:
-        value = float(number) if "e" in number.lower() else _number(number)
+        value = _number(number) * (10.0 ** int(exponent[1:]) if exponent else 1.0)
     except ValueError:
         return None
     scale = _PARAM_UNITS.get((unit or "").lower(), 1.0)
@@ -384,18 +397,21 @@ def read_traffic(text: str) -> Traffic | None:
         tokens = _amount(size) if size else None
         if not (rps and tokens):
             return None
-        rps /= 1.0 if requests.group("rps") else _span(requests.group("span"))
+        if requests.group("rpm"):
+            rps /= 60.0
+        elif not requests.group("rps"):
+            rps /= _span(requests.group("span"))
         return Traffic(rps * tokens, f"{rps:,.4g} requests/s × {tokens:,.0f} tokens")
     rate = _TOKENS_RATE.search(said)
     amount = _amount(rate) if rate else None
     if rate is None or not amount:
         return None
-    span = _span(rate.group("span"))
-    return Traffic(amount / span, f"{_short(amount)} tokens per {_SPAN_NAMES[span]}")
+    span = _SPANS["d"] if rate.group("daily") else _span(rate.group("span"))
+    return Traffic(amount / span, f"{short(amount)} tokens per {_SPAN_NAMES[span]}")
 
 
 def _amount(match: re.Match[str]) -> float | None:
-    value = _scaled(match.group("num"), match.group("unit"))
+    value = _scaled(match.group("num"), match.group("unit"), match.group("exp"))
     return value if value and value > 0 else None
 
 
@@ -408,23 +424,17 @@ def _span(word: str) -> float:
     return _SPANS.get(word[0], 1.0)
 
 
-def _short(value: float) -> str:
-    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:,.0f}"
-
-
-def read_precision(text: str) -> str | None:
-    """bf16 / fp8 / int8 / int4 when the text names one ("4-bit", "AWQ" are int4)."""
+def read_precision(text: str) -> Precision | None:
+    """bf16 / fp8 / int8 / int4 when the text names one ("4-bit", "AWQ", "int4-awq"
+    are int4)."""
     said = normalise(text)
     for word, precision in _PRECISIONS.items():
-        if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", said):
+        if re.search(rf"(?<![\w-]){re.escape(word)}(?!\w)", said):
             return precision
     return None
 
 
-def read_method(text: str) -> str | None:
+def read_method(text: str) -> Method | None:
     """lora or qlora when the text names one; None means full training."""
     said = normalise(text)
     if re.search(r"\bq-?lora\b", said):

@@ -11,7 +11,7 @@ import io
 import threading
 from collections.abc import Sequence
 
-from bot.estimate import money
+from bot.quantities import money
 
 _LOCK = threading.Lock()  # matplotlib shares font and text caches: one chart at a time
 WIDTH, BAR_HEIGHT, DPI = 8.0, 0.6, 110

@@ -19,12 +19,13 @@ bound); replicas cover the requested tokens per second; a month is 730 hours.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.flow.catalogue import Accelerator, Catalogue, Instance
 from bot.flow.words import Assumption, EstimateWords
+from bot.quantities import params_text
 
 Method = Literal["full", "lora", "qlora"]
 Precision = Literal["bf16", "fp8", "int8", "int4"]
@@ -71,6 +72,8 @@ class OptionEstimate:
     notes: tuple[str, ...]
     sources: tuple[str, ...]
     recommended: bool = False
+    meets_latency: bool = True
+    mfu: float | None = None
     accelerator_hours: float | None = None
     instance_hours: float | None = None
     wall_clock_hours: float | None = None
@@ -124,6 +127,7 @@ def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
         "sources": list(option.sources),
     }
     if estimate.kind == "training":
+        data["assumptions"]["mfu"] = option.mfu  # this option's accelerator's
         data.update(
             accelerator_hours=_round(option.accelerator_hours),
             instance_hours=_round(option.instance_hours),
@@ -178,7 +182,7 @@ def estimate_training(
         "tokens": job.tokens,
         "method": job.method,
         "flops_per_param_token": k,
-        "mfu": {name: a.value for name, a in words.mfu.items()},
+        "mfu_by_accelerator": {name: a.value for name, a in words.mfu.items()},
         "training_days": words.training_days.value,
         "memory_bytes_per_param": _train_bytes_per_param(words, job.method),
         "activation_headroom": words.activation_headroom.value,
@@ -193,6 +197,8 @@ def estimate_training(
             if key in words.mfu
         ),
         _say(f"{k:g} FLOPs per parameter per token", _flops_assumption(words, job.method)),
+        _say("activation memory", words.activation_headroom),
+        _say("usable memory", words.usable_memory),
         _say("memory", words.bytes_per_param_full)
         if job.method == "full"
         else f"memory: frozen weights at {_frozen_bytes(job.method):g} bytes per parameter plus "
@@ -228,8 +234,10 @@ def _train_on(
     fewest_accs = math.ceil(need / (acc.memory_gb.value * 1e9 * words.usable_memory.value))
     fewest = max(1, math.ceil(fewest_accs / per))
     if job.instances is None:
-        budget = words.training_days.value * 24
-        count = max(fewest, math.ceil(instance_hours / budget))
+        days = words.training_days.value
+        if instance.on_demand is None and catalogue.capacity_blocks is not None:
+            days = catalogue.capacity_blocks.longest_within(days)  # no day bought unused
+        count = max(fewest, math.ceil(instance_hours / (days * 24)))
     else:
         count = job.instances
     fits = count >= fewest
@@ -239,9 +247,13 @@ def _train_on(
             f"does not fit: the training state ({_gb(need)}) needs at least {fewest} "
             f"instance{'s' * (fewest > 1)} of {name}",
         )
+    if count > 1 and not instance.efa:
+        fits = False
+        notes.insert(0, f"does not fit: {name} has no EFA networking to train across instances")
+    wall_clock = instance_hours / count
+    cost, cb_cost = _training_costs(catalogue, instance, count, instance_hours, wall_clock)
+    notes += _capacity_block_notes(catalogue, instance, count, wall_clock)
     price = instance.price
-    both = instance.on_demand is not None and instance.capacity_block is not None
-    cb = instance.capacity_block
     priced = fits  # a count that cannot hold the model has no meaningful cost
     return OptionEstimate(
         instance=name,
@@ -255,14 +267,51 @@ def _train_on(
         price_where=price.where,
         notes=tuple(notes),
         sources=_instance_sources(catalogue, instance, acc, extra=(mfu.source,)),
+        mfu=mfu.value,
         accelerator_hours=accelerator_hours,
         instance_hours=instance_hours,
-        wall_clock_hours=instance_hours / count if priced else None,
-        cost_usd=instance_hours * price.usd_per_hour if priced else None,
-        capacity_block_cost_usd=instance_hours * cb.usd_per_hour
-        if priced and both and cb
-        else None,
+        wall_clock_hours=wall_clock if priced else None,
+        cost_usd=cost if priced else None,
+        capacity_block_cost_usd=cb_cost if priced else None,
     )
+
+
+def _training_costs(
+    catalogue: Catalogue, instance: Instance, count: int, instance_hours: float, hours: float
+) -> tuple[float, float | None]:
+    """(cost at the estimate's price, cost as a Capacity Block where that is a second
+    option). Capacity Blocks are bought in whole days, in steps, so a block costs its
+    days, not the run's hours."""
+    cb = instance.capacity_block
+    rules = catalogue.capacity_blocks
+    cb_cost = None
+    if cb is not None:
+        billed = rules.block_days(hours) * 24 * count if rules else instance_hours
+        cb_cost = billed * cb.usd_per_hour
+    if instance.on_demand is None:
+        assert cb_cost is not None  # validated: a price of one kind or the other
+        return cb_cost, None
+    return instance_hours * instance.on_demand.usd_per_hour, cb_cost
+
+
+def _capacity_block_notes(
+    catalogue: Catalogue, instance: Instance, count: int, hours: float
+) -> list[str]:
+    rules = catalogue.capacity_blocks
+    if instance.capacity_block is None or rules is None:
+        return []
+    notes = []
+    days = rules.block_days(hours)
+    if instance.on_demand is None and days * 24 > hours + 1:
+        notes.append(f"a Capacity Block is bought by the day: {days} days are billed")
+    if days > rules.max_days:
+        notes.append(f"longer than the {rules.max_days} days one Capacity Block covers")
+    if count > rules.max_instances:
+        notes.append(
+            f"{count:,} instances is more than the {rules.max_instances} AWS sells across "
+            f"Capacity Blocks ({rules.max_instances_per_block} per block): ask AWS"
+        )
+    return notes
 
 
 def _flops_per_param_token(words: EstimateWords, method: Method) -> float:
@@ -332,10 +381,13 @@ def estimate_inference(
     }
     notes = [
         _say("KV cache", words.kv_cache_headroom),
+        _say("usable memory", words.usable_memory),
         _say("memory bandwidth", words.decode_bandwidth_efficiency),
         _say("compute", words.compute_efficiency),
         _say("batch", words.max_batch),
         "traffic is the average rate; peaks need more replicas",
+        "every token of the traffic is counted as generated; prompt tokens cost less "
+        "(they are processed in parallel), so long prompts make this an overestimate",
         f"a latency of {job.latency_ms:g} ms is taken as the longest decode step allowed"
         if job.latency_ms
         else "",
@@ -360,11 +412,9 @@ def _serve_on(
     weights = job.params * BYTES_PER_PARAM[job.precision]
     need = weights * (1 + words.kv_cache_headroom.value)
     usable = acc.memory_gb.value * 1e9 * words.usable_memory.value
-    accs = max(1, math.ceil(need / usable))
-    if accs > 1:
-        accs = 2 ** math.ceil(math.log2(accs))  # tensor-parallel degrees are powers of two
+    accs = _replica_accelerators(math.ceil(need / usable), per)
     spans = math.ceil(accs / per)  # instances one replica spans (pipeline parallel)
-    fits = spans == 1 or per >= 8  # a replica across instances needs a fast network
+    fits = spans == 1 or instance.efa  # a replica across instances needs EFA
     if not fits:
         largest = largest_model(acc, per, job.precision, words)
         notes.insert(
@@ -388,7 +438,8 @@ def _serve_on(
     else:
         notes.append("no compute peak in the catalogue: sized at one sequence at a time")
     step = _step(step_memory, batch, job.params, accs, peak, words)
-    if job.latency_ms is not None and step * 1000 > job.latency_ms:
+    meets_latency = job.latency_ms is None or step * 1000 <= job.latency_ms
+    if fits and not meets_latency:
         notes.insert(
             0,
             f"too slow for {job.latency_ms:g} ms: one decode step takes about "
@@ -412,11 +463,24 @@ def _serve_on(
         price_where=price.where,
         notes=tuple(notes),
         sources=_instance_sources(catalogue, instance, acc),
+        meets_latency=meets_latency,
         accelerators_per_replica=accs,
         replicas=replicas if fits else None,
         tokens_per_second_capacity=per_replica * replicas if fits else None,
         monthly_cost_usd=monthly,
     )
+
+
+def _replica_accelerators(needed: int, per_instance: int) -> int:
+    """Accelerators for one replica: tensor-parallel degrees on an 8-GPU instance are
+    powers of two; elsewhere (6 or 12 Inferentia chips) any count up to the instance's,
+    and whole instances beyond it."""
+    needed = max(1, needed)
+    if needed > per_instance:
+        return math.ceil(needed / per_instance) * per_instance
+    if per_instance & (per_instance - 1) == 0:
+        return min(per_instance, 2 ** math.ceil(math.log2(needed)))
+    return needed
 
 
 def _peak_tflops(acc: Accelerator, precision: Precision) -> float | None:
@@ -468,18 +532,20 @@ def _positive(value: float, what: str) -> None:
         raise EstimateError(f"{what[0].upper()}{what[1:]} must be a positive number.")
 
 
-def _best(options: list[OptionEstimate], key) -> OptionEstimate:
-    """The cheapest option that fits, else the first (so the table says why not)."""
+def _best(
+    options: list[OptionEstimate], key: Callable[[OptionEstimate], float | None]
+) -> OptionEstimate:
+    """Of one group's sizes: the cheapest that fits (and meets the latency, if any
+    does), else the largest, so the table says why not."""
     fitting = [o for o in options if o.fits and key(o) is not None]
-    return min(fitting, key=key) if fitting else options[-1]
+    fast = [o for o in fitting if o.meets_latency] or fitting
+    return min(fast, key=lambda o: key(o) or 0.0) if fast else options[-1]
 
 
 def _mark_first(options: list[OptionEstimate]) -> tuple[OptionEstimate, ...]:
     if not options:
         raise EstimateError("No offering to estimate on this path.")
-    first = options[0]
-    marked = OptionEstimate(**{**first.__dict__, "recommended": True})
-    return (marked, *options[1:])
+    return (replace(options[0], recommended=True), *options[1:])
 
 
 def _unpriced(
@@ -530,40 +596,3 @@ def _say(what: str, assumption: Assumption) -> str:
 
 def _gb(n_bytes: float) -> str:
     return f"{n_bytes / 1e9:,.0f} GB"
-
-
-def params_text(n: float) -> str:
-    """A parameter count as people write it: 70B, 1.5T, 405B."""
-    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6)):
-        if n >= scale:
-            return f"{n / scale:.3g}{suffix}"
-    return f"{n:.3g}"
-
-
-# -- reading quantities for display ---------------------------------------------------------
-
-
-def money(usd: float | None) -> str:
-    if usd is None:
-        return "no price"
-    if usd >= 1e6:
-        return f"${usd / 1e6:,.2f}M"
-    if usd >= 1000:
-        return f"${usd:,.0f}"
-    return f"${usd:,.2f}"
-
-
-def duration(hours: float | None) -> str:
-    if hours is None:
-        return "-"
-    if hours >= 48:
-        return f"{hours / 24:,.1f} days"
-    return f"{hours:,.1f} h"
-
-
-def count(n: float | None) -> str:
-    if n is None:
-        return "-"
-    if n >= 1e6:
-        return f"{n / 1e6:,.2f}M"
-    return f"{n:,.0f}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import NoReturn, TextIO
 
 from bot.answers import read_count
@@ -93,7 +94,7 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
             raise EstimateError(f"--method must be one of {', '.join(METHODS)}.")
         instances = None
         if args.instances is not None:
-            instances = int(_count(args.instances, "--instances", "16"))
+            instances = _whole(args.instances, "--instances", "16")
         job = TrainingJob(params, _count(args.tokens, "--tokens", "2T"), args.method, instances)
         return _cheapest_first(estimate_training(flow.catalogue, words, job, groups), args)
     if args.precision not in PRECISIONS:
@@ -113,7 +114,9 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
             "Give the traffic: --tokens-per-day 500M, or --requests-per-second 40 "
             "with --tokens-per-request 800."
         )
-    latency = _count(args.latency_ms, "--latency-ms", "100") if args.latency_ms else None
+    latency = None
+    if args.latency_ms:
+        latency = _count(args.latency_ms.removesuffix("ms"), "--latency-ms", "100")
     job = InferenceJob(params, rate, args.precision, latency)
     return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
 
@@ -128,15 +131,23 @@ def _groups(args: argparse.Namespace, flow: Flow) -> list[tuple[str, ...]]:
 
 
 def _cheapest_first(estimate: Estimate, args: argparse.Namespace) -> Estimate:
-    """Reorder so the cheapest option that fits leads, marked recommended."""
+    """Reorder so the cheapest option that fits (and meets the latency) leads, marked
+    recommended."""
     if args.instance:
         return estimate
     options = sorted(
-        (o.__class__(**{**o.__dict__, "recommended": False}) for o in estimate.options),
-        key=lambda o: (not o.fits, o.cost if o.cost is not None else float("inf")),
+        (replace(o, recommended=False) for o in estimate.options),
+        key=lambda o: (not o.fits, not o.meets_latency, o.cost or float("inf")),
     )
-    options[0] = options[0].__class__(**{**options[0].__dict__, "recommended": True})
-    return Estimate(**{**estimate.__dict__, "options": tuple(options)})
+    options[0] = replace(options[0], recommended=True)
+    return replace(estimate, options=tuple(options))
+
+
+def _whole(text: str, flag: str, example: str) -> int:
+    value = _count(text, flag, example)
+    if value != int(value):
+        raise EstimateError(f"{flag}: {text!r} is not a whole number; give one such as {example}.")
+    return int(value)
 
 
 def _count(text: str, flag: str, example: str) -> float:

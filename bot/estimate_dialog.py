@@ -24,10 +24,10 @@ from bot.estimate import (
     estimate_inference,
     estimate_training,
     largest_model,
-    params_text,
 )
 from bot.flow.compiled import Flow
 from bot.flow.words import EstimateKind
+from bot.quantities import params_text
 
 EstimateField = Literal["params", "tokens", "traffic"]
 

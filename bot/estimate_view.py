@@ -5,7 +5,8 @@ Pure formatting over `bot.estimate.Estimate`; no Slack, no I/O.
 
 from __future__ import annotations
 
-from bot.estimate import Estimate, OptionEstimate, count, duration, money
+from bot.estimate import Estimate, OptionEstimate
+from bot.quantities import count, duration, money, short
 
 DOES_NOT_FIT = "does not fit"
 
@@ -20,6 +21,15 @@ def label(option: OptionEstimate) -> str:
     return f"{option.instance} (recommended)" if option.recommended else option.instance
 
 
+def cost_cell(option: OptionEstimate) -> str:
+    """The cost at the estimate's price, the Capacity Block's beside it where both
+    exist, and "too slow" when the latency is not met."""
+    text = f"{money(option.cost)} ({option.price_basis})"
+    if option.capacity_block_cost_usd is not None:
+        text += f"; {money(option.capacity_block_cost_usd)} as a Capacity Block"
+    return text if option.meets_latency else f"{text}, too slow"
+
+
 def row(estimate: Estimate, option: OptionEstimate) -> list[str]:
     if not option.fits:
         return [label(option), DOES_NOT_FIT, "-", "-", DOES_NOT_FIT]
@@ -29,14 +39,14 @@ def row(estimate: Estimate, option: OptionEstimate) -> list[str]:
             count(option.instances),
             duration(option.wall_clock_hours),
             count(option.accelerator_hours),
-            f"{money(option.cost_usd)} ({option.price_basis})",
+            cost_cell(option),
         ]
     return [
         label(option),
         count(option.instances),
         str(option.accelerators_per_replica),
         count(option.tokens_per_second_capacity),
-        f"{money(option.monthly_cost_usd)} ({option.price_basis})",
+        cost_cell(option),
     ]
 
 
@@ -62,10 +72,10 @@ def headline(estimate: Estimate) -> str:
 def job_line(estimate: Estimate) -> str:
     """What was estimated, in the person's terms."""
     a = estimate.assumptions
-    params = _short(a["params"])
+    params = short(a["params"])
     if estimate.kind == "training":
         method = {"full": "full training", "lora": "LoRA", "qlora": "QLoRA"}[a["method"]]
-        return f"{method} of a {params}-parameter model on {_short(a['tokens'])} tokens"
+        return f"{method} of a {params}-parameter model on {short(a['tokens'])} tokens"
     return (
         f"serving a {params}-parameter model at {a['precision']}, "
         f"{a['tokens_per_second']:,.0f} tokens/s on average"
@@ -101,10 +111,3 @@ def chart_alt_text(estimate: Estimate) -> str:
     unit = "per run" if estimate.kind == "training" else "per month"
     parts = [f"{o.instance} {money(o.cost) if o.fits else DOES_NOT_FIT}" for o in estimate.options]
     return f"Bar chart of the estimated cost {unit}: " + "; ".join(parts) + "."
-
-
-def _short(value: float) -> str:
-    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:,.0f}"

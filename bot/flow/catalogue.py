@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import Iterator
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,6 +44,13 @@ class Text(_Strict):
     source: SourceKey
 
 
+class PriceBasis(StrEnum):
+    """Which price an estimate uses; the value is how it is shown."""
+
+    ON_DEMAND = "on-demand"
+    CAPACITY_BLOCK = "Capacity Block"
+
+
 class Price(_Strict):
     """A price per instance-hour, for the region or zone ``where`` says."""
 
@@ -72,6 +80,7 @@ class Instance(_Strict):
     on_demand: Price | None = None
     capacity_block: Price | None = None
     spot: bool
+    efa: bool
     no_on_demand: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
@@ -90,8 +99,33 @@ class Instance(_Strict):
         return chosen
 
     @property
-    def price_basis(self) -> str:
-        return "on-demand" if self.on_demand else "Capacity Block"
+    def price_basis(self) -> PriceBasis:
+        return PriceBasis.ON_DEMAND if self.on_demand else PriceBasis.CAPACITY_BLOCK
+
+
+class CapacityBlockRules(_Strict):
+    """How EC2 Capacity Blocks are sold: whole days, in steps, with instance limits."""
+
+    single_days: int = Field(ge=1)
+    step_days: int = Field(ge=1)
+    max_days: int = Field(ge=1)
+    max_instances_per_block: int = Field(ge=1)
+    max_instances: int = Field(ge=1)
+    source: SourceKey
+
+    def longest_within(self, days: float) -> int:
+        """The longest Capacity Block that fits in ``days``."""
+        whole = max(1, int(days))
+        if whole > self.single_days:
+            whole = max(self.single_days, whole // self.step_days * self.step_days)
+        return min(whole, self.max_days)
+
+    def block_days(self, hours: float) -> int:
+        """The days of Capacity Block a run of ``hours`` must buy."""
+        days = max(1, -(-hours // 24))
+        if days > self.single_days:
+            days = -(-days // self.step_days) * self.step_days
+        return int(days)
 
 
 class Charge(_Strict):
@@ -117,6 +151,7 @@ class Catalogue(_Strict):
     accelerators: dict[str, Accelerator] = {}
     instances: dict[str, Instance] = {}
     services: dict[str, Service] = {}
+    capacity_blocks: CapacityBlockRules | None = None
 
     def accelerator_of(self, instance: str) -> Accelerator:
         return self.accelerators[self.instances[instance].accelerator]
@@ -146,6 +181,8 @@ class Catalogue(_Strict):
         for name, service in self.services.items():
             for i, charge in enumerate(service.charges):
                 yield f"services.{name}.charges[{i}]", charge.source
+        if self.capacity_blocks is not None:
+            yield "capacity_blocks", self.capacity_blocks.source
 
 
 EMPTY = Catalogue()

@@ -410,12 +410,12 @@ class Moves:
         step = conversation.step
         plan = self._plan(row.channel, row.user, turn)
         plan.post(estimate_blocks.estimate_message(outcome.estimate, recommendation))
-        plan.chart(estimate_blocks.chart_payload(outcome.estimate))
         # The result's headline now carries the count and the cost.
         plan.update(
             f"r{step}", blocks.recommendation_message(recommendation, row.id, step, row.user)
         )
         plan.update("root", blocks.recommendation_message(recommendation, user=row.user))
+        plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
 
     def _open(

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: Message metadata that ties a posted message to its outbox row.
 MARKER_EVENT = "llm_cost_outbox"
+#: The code of a chart that failed to draw (not Slack's doing).
+CHART_NOT_DRAWN = "chart_not_drawn"
 #: Kinds that add a message to a channel: paced, and looked for after an unclear attempt.
 POSTS = frozenset({"post", "chart"})
 
@@ -133,6 +135,8 @@ class SlackSender:
                 self.pacer.block(channel, problem.delay)
             if isinstance(problem, RetryLater) and row.kind in POSTS:
                 problem.unconfirmed = True  # a 5xx: Slack may have posted it all the same
+                # A shared file shows in the thread a moment after the call: give it time.
+                problem.unanswered = row.kind == "chart"
             raise problem from None
         except (SlackRequestError, OSError) as exc:  # timeouts, resets, DNS
             # A post may have been made anyway: the policy has it looked for, later.
@@ -169,9 +173,13 @@ class SlackSender:
         """Draw the estimate's chart (here, after the ack, never in a listener) and upload
         it into the thread: files.getUploadURLExternal, the bytes, then
         files.completeUploadExternal, which shares it. Its file name is its marker."""
-        png = render_cost_chart(
-            [(str(label), cost) for label, cost in args["bars"]], args["unit"], args["title"]
-        )
+        try:
+            png = render_cost_chart(
+                [(str(label), cost) for label, cost in args["bars"]], args["unit"], args["title"]
+            )
+        except Exception as exc:  # a drawing bug: retrying draws the same again
+            log.exception("outbox row %s: the chart could not be drawn", row.id)
+            raise PermanentFailure(f"chart: {type(exc).__name__}", code=CHART_NOT_DRAWN) from None
         self.client.files_upload_v2(
             channel=args["channel"],
             thread_ts=args.get("thread_ts"),
@@ -188,9 +196,14 @@ class SlackSender:
         name = chart_filename(row)
         try:
             found = self.client.conversations_replies(
-                channel=args["channel"], ts=args["thread_ts"], limit=200
+                channel=args["channel"], ts=args["thread_ts"], limit=1000
             )
-        except (SlackApiError, SlackRequestError, OSError) as exc:
+        except SlackApiError as exc:
+            problem = _classify(exc, self.policy)
+            if isinstance(problem, RetryLater):
+                problem.unconfirmed = True
+            raise problem from None
+        except (SlackRequestError, OSError) as exc:
             error = f"checking for an earlier upload failed: {exc}"
             raise RetryLater(error, unconfirmed=True) from None
         for message in found.get("messages") or []:
@@ -246,10 +259,18 @@ class SlackSender:
             text = self._why_stopped(row, code)
             return _tell_privately(row.payload, text, dm=code not in DEAD_TOKEN)
         if row.kind == "chart" and code != UNRESOLVED_REF:
+            if code == CHART_NOT_DRAWN:
+                why = "it could not be drawn"
+            elif code == "missing_scope":
+                why = (
+                    "the app lacks the `files:write` permission; a workspace admin can "
+                    "reinstall it from its manifest to grant it"
+                )
+            else:
+                why = f"Slack said `{blocks.escape(code or failure.error)}`"
             text = (
-                f":bar_chart: I couldn't upload the estimate's chart (Slack said "
-                f"`{blocks.escape(code or failure.error)}`). The table in this thread has "
-                "the same numbers."
+                f":bar_chart: I couldn't add the estimate's chart: {why}. The table in this "
+                "thread has the same numbers."
             )
             payload = {
                 "channel": row.payload["channel"],

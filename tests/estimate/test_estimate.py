@@ -39,7 +39,10 @@ def test_training_cost_is_instance_hours_times_the_price() -> None:
     assert option.accelerator_hours == pytest.approx(hours)
     assert option.instance_hours == pytest.approx(hours / 8)
     assert option.cost_usd == pytest.approx(hours / 8 * 63.296)
-    assert option.capacity_block_cost_usd == pytest.approx(hours / 8 * 54.92)
+    # As a Capacity Block it is billed by whole blocks: 1-14 days, then 7-day steps.
+    days = math.ceil(option.wall_clock_hours / 24)
+    days = days if days <= 14 else math.ceil(days / 7) * 7
+    assert option.capacity_block_cost_usd == pytest.approx(option.instances * days * 24 * 54.92)
     # sized to finish within the assumed 30 days
     assert option.wall_clock_hours <= WORDS.training_days.value * 24
     assert option.instances == math.ceil(hours / 8 / (30 * 24))
@@ -83,7 +86,9 @@ def test_the_cheapest_inf2_size_that_holds_the_model_is_chosen() -> None:
     small = serve(7e9, 100, sizes)
     assert small.instance in ("inf2.xlarge", "inf2.8xlarge")  # 7B bf16 fits one chip
     large = serve(70e9, 100, sizes)
-    assert large.instance == "inf2.48xlarge"  # 8 chips of 32 GiB: only the 48xlarge
+    assert large.instance == "inf2.24xlarge"  # 168 GB with KV headroom: 6 chips of 32 GiB
+    larger = serve(120e9, 100, sizes)
+    assert larger.instance == "inf2.48xlarge"  # 288 GB: 10 of its 12 chips
 
 
 def test_inference_replicas_cover_the_traffic() -> None:
@@ -126,3 +131,36 @@ def test_bad_training_input_is_refused_with_a_message(job: TrainingJob) -> None:
 def test_an_unknown_instance_is_refused_with_the_known_ones() -> None:
     with pytest.raises(EstimateError, match=r"Unknown instance 'x1\.huge'; known: .*p4d"):
         estimate_training(CAT, WORDS, TrainingJob(7e9, 1e12), [["x1.huge"]])
+
+
+def test_a_capacity_block_only_run_is_sized_to_whole_blocks() -> None:
+    option = train(70e9, 2e12, "p5e.48xlarge")
+    assert option.price_basis == "Capacity Block"
+    assert option.wall_clock_hours <= 28 * 24  # the longest block within the 30 days
+    assert option.cost_usd == pytest.approx(option.instances * 28 * 24 * 47.76)
+
+
+def test_more_instances_than_capacity_blocks_sell_is_said() -> None:
+    option = train(1e12, 10e12, "p5e.48xlarge")
+    assert option.instances > 256
+    assert any("more than the 256 AWS sells" in note for note in option.notes)
+
+
+def test_a_replica_spans_instances_only_over_efa() -> None:
+    over_efa = serve(1e12, 100, ["p5en.48xlarge"])
+    assert over_efa.fits and over_efa.accelerators_per_replica > 8
+    assert not serve(1e12, 100, ["inf2.48xlarge"]).fits
+
+
+def test_a_latency_no_option_meets_is_not_hidden() -> None:
+    option = serve(70e9, 1000, ["p5en.48xlarge"], latency_ms=5)
+    assert option.fits and not option.meets_latency
+    assert "too slow for 5 ms" in option.notes[0]
+
+
+def test_an_instance_holds_what_largest_model_says() -> None:
+    """No contradiction between fitting and the largest model quoted for it."""
+    inf2 = CAT.accelerators["Inferentia2"]
+    biggest = largest_model(inf2, 6, "bf16", WORDS)
+    assert serve(biggest * 0.99, 100, ["inf2.24xlarge"]).fits
+    assert not serve(biggest * 1.01, 100, ["inf2.24xlarge"]).fits

@@ -39,7 +39,7 @@ def test_training_json_has_one_object_per_option_recommended_first(capsys) -> No
             "cost_usd",
         ):
             assert key in option, key
-        assert 0 < option["assumptions"]["mfu"]["H200"] < 1
+        assert 0 < option["assumptions"]["mfu"] < 1  # this option's accelerator's MFU
         assert all(url.startswith("https://") for url in option["sources"])
     costs = [o["cost_usd"] for o in options if o["fits"]]
     assert costs[0] == min(costs)  # the CLI has no path: the cheapest that fits leads

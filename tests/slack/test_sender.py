@@ -48,3 +48,44 @@ def test_an_unconfirmed_post_that_slack_lacks_is_posted_with_its_marker(fake: Fa
     calls = len(fake.calls("conversations.replies"))
     sender.send(row(9, None), {"channel": "C1", "thread_ts": root, "text": "r"})
     assert len(fake.calls("conversations.replies")) == calls
+
+
+CHART = {
+    "channel": "C1",
+    "bars": [["p5en.48xlarge (recommended)", 4.9e6], ["p4d.24xlarge", None]],
+    "unit": "per run",
+    "title": "Estimated cost per run",
+    "alt_txt": "Bar chart of the estimated cost per run: p5en.48xlarge $4.90M.",
+}
+
+
+def test_a_chart_that_cannot_be_drawn_is_given_up_with_a_note(fake: FakeSlack) -> None:
+    import pytest
+
+    from bot.delivery import PermanentFailure
+
+    sender = sender_for(fake)
+    root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
+    broken = {**CHART, "thread_ts": root, "bars": [["x", "not a number"]]}
+    chart = outbox_row(id=3, seq=3, kind="chart", payload=broken)
+    with pytest.raises(PermanentFailure) as caught:
+        sender.send(chart, broken)
+    assert not fake.calls("files.getUploadURLExternal")  # nothing reached Slack
+    (note,) = sender.on_failure(chart, caught.value)
+    assert "couldn't add the estimate's chart: it could not be drawn" in note.payload["text"]
+
+
+def test_a_chart_without_files_write_says_how_to_grant_it(fake: FakeSlack) -> None:
+    import pytest
+
+    from bot.delivery import PermanentFailure
+
+    sender = sender_for(fake)
+    root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
+    fake.fail_next("files.getUploadURLExternal", error="missing_scope")
+    payload = {**CHART, "thread_ts": root}
+    chart = outbox_row(id=4, seq=4, kind="chart", payload=payload)
+    with pytest.raises(PermanentFailure) as caught:
+        sender.send(chart, payload)
+    (note,) = sender.on_failure(chart, caught.value)
+    assert "files:write" in note.payload["text"] and "reinstall" in note.payload["text"]
