@@ -45,30 +45,30 @@ def button_value(conversation_id: str, step: int, choice: int | str = 0) -> str:
     return f"{conversation_id}:{step}:{choice}"
 
 
-def _section(text: str) -> dict:
+def section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
-def _context(*texts: str) -> dict:
+def context(*texts: str) -> dict:
     return {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": t[:3000]} for t in texts[:10]],
     }
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    made = {
         "type": "button",
         "text": {"type": "plain_text", "text": text[:75], "emoji": True},
         "action_id": action_id,
         "value": value,
     }
     if style:
-        button["style"] = style
+        made["style"] = style
     spoken = spoken_label(text)
     if spoken != text:
-        button["accessibility_label"] = spoken[:75]
-    return button
+        made["accessibility_label"] = spoken[:75]
+    return made
 
 
 _SPOKEN = (
@@ -99,8 +99,8 @@ def root_message(user: str, flow_title: str) -> dict:
     return {
         "text": f"{mention(user)} is planning an LLM workload",
         "blocks": [
-            _section(text),
-            _context("Answer in the thread :thread: — the result will be pinned here."),
+            section(text),
+            context("Answer in the thread :thread: — the result will be pinned here."),
         ],
     }
 
@@ -113,7 +113,7 @@ def ended_root_message(user: str, flow_title: str, what: str) -> dict:
     )
     return {
         "text": plain(f"{text} {what}"),
-        "blocks": [_section(text), _context(what)],
+        "blocks": [section(text), context(what)],
     }
 
 
@@ -123,22 +123,22 @@ def question_message(
     """A question with one button per option, where it stands, and Back (from the
     second question on) and Cancel."""
     buttons = [
-        _button(
+        button(
             option.label,
             f"{ANSWER_ACTION}{option.index}",
             button_value(conversation_id, step, option.index),
         )
         for option in question.options
     ]
-    moves = [_button("Cancel", CANCEL_ACTION, button_value(conversation_id, step))]
+    moves = [button("Cancel", CANCEL_ACTION, button_value(conversation_id, step))]
     if progress.number > 1:
-        moves.insert(0, _button("Back", BACK_ACTION, button_value(conversation_id, step)))
+        moves.insert(0, button("Back", BACK_ACTION, button_value(conversation_id, step)))
     blocks = [
-        _section(f"*{progress.number}. {escape(question.text)}*"),
-        _context(f"{progress} · {escape(question.help)}"),
+        section(f"*{progress.number}. {escape(question.text)}*"),
+        context(f"{progress} · {escape(question.help)}"),
         {"type": "actions", "block_id": f"q{step}", "elements": buttons[:25]},
         {"type": "actions", "block_id": f"m{step}", "elements": moves},
-        _context(HINT),
+        context(HINT),
     ]
     return {"text": escape(f"{progress}: {question.text}"), "blocks": blocks}
 
@@ -161,10 +161,10 @@ def answered_message(
         line += "\nThe same reply also answered: " + "; ".join(
             f"{escape(title)} → *{escape(chosen)}*" for title, chosen, _ in also
         )
-    blocks = [_section(line)]
+    blocks = [section(line)]
     notes = [note, *(n for _, _, n in also)]
     if any(notes):
-        blocks.append(_context(*(escape(n) for n in notes if n)))
+        blocks.append(context(*(escape(n) for n in notes if n)))
     return {"text": escape(f"{number}. {question.text} — chose {option}"), "blocks": blocks}
 
 
@@ -173,7 +173,7 @@ def closed_message(question_text: str, number: int | None, what: str) -> dict:
     prefix = f"{number}. " if number is not None else ""
     return {
         "text": f"{prefix}{escape(question_text)} — {plain(what)}",
-        "blocks": [_section(f"*{prefix}{escape(question_text)}*"), _context(what)],
+        "blocks": [section(f"*{prefix}{escape(question_text)}*"), context(what)],
     }
 
 
@@ -184,14 +184,14 @@ def reprompt_message(question: Question, reason: str, typed: str | None = None) 
     text = f"{heard}{escape(reason)}\nReply with one of:\n{options}"
     return {
         "text": escape(f"{reason} Reply with one of the options."),
-        "blocks": [_section(text), _context(HINT)],
+        "blocks": [section(text), context(HINT)],
     }
 
 
 def help_message(question: Question | None, command: str) -> dict:
     lines = [f"*{escape(question.text)}*\n{escape(question.help)}"] if question else []
     lines.append(HELP_TEXT.format(command=command))
-    return {"text": "How to answer", "blocks": [_section("\n\n".join(lines))]}
+    return {"text": "How to answer", "blocks": [section("\n\n".join(lines))]}
 
 
 HELP_TEXT = (
@@ -200,14 +200,16 @@ HELP_TEXT = (
     "• Answer with the buttons, or type in the thread: an option's number or name, or a "
     "phrase such as `we fine-tune a 70B model` or `p99 under 80 ms`.\n"
     "• `back` changes the last answer, `restart` starts over, `cancel` stops.\n"
-    "• `{command} history` shows this channel's recent recommendations; "
-    "`{command} cancel` ends your open conversation here."
+    "• `{command} history` shows this channel's recent results (`history mine`: only "
+    "yours; `history 2`: older ones); `{command} cancel` ends your open conversation here.\n"
+    "• The app's Home tab lists your open plans and results; its *New plan*, and the "
+    "shortcut *Plan an LLM workload*, start one in a direct message with me."
 )
 
 
 def note_message(text: str) -> dict:
     """A short note; `text` must already be safe mrkdwn."""
-    return {"text": plain(text), "blocks": [_section(text)]}
+    return {"text": plain(text), "blocks": [section(text)]}
 
 
 def plain(mrkdwn: str) -> str:
@@ -226,9 +228,9 @@ def _node_blocks(item: RecommendedNode, prices_as_of: str) -> list[dict]:
         lines += [f"• {escape(fact)}" for fact in details.facts]
         if details.price:
             lines.append(f"*Price* (as of {prices_as_of}): {escape(details.price)}")
-    blocks = [_section("\n".join(lines))]
+    blocks = [section("\n".join(lines))]
     if details and details.caveats:
-        blocks.append(_context(*(f":warning: {escape(c)}" for c in details.caveats)))
+        blocks.append(context(*(f":warning: {escape(c)}" for c in details.caveats)))
     return blocks
 
 
@@ -253,26 +255,26 @@ def recommendation_message(
         }
     ]
     if user:
-        blocks.append(_context(f"For {mention(user)} · {escape(rec.flow_title)}"))
+        blocks.append(context(f"For {mention(user)} · {escape(rec.flow_title)}"))
     for item in rec.nodes:
         blocks += _node_blocks(item, rec.prices_as_of)
         blocks.append({"type": "divider"})
-    blocks.append(_section("*Because you answered*\n" + "\n".join(_answer_lines(rec))))
+    blocks.append(section("*Because you answered*\n" + "\n".join(_answer_lines(rec))))
     blocks.append(
-        _context(
+        context(
             f"Prices: {escape(rec.price_basis)}, as of {rec.prices_as_of}; "
             f"they drift. Sources: {SOURCE_TAGS}."
         )
     )
     if footer:
-        blocks.append(_context(footer))
+        blocks.append(context(footer))
     if conversation_id is not None and step is not None:
         blocks.append(
             {
                 "type": "actions",
                 "block_id": f"r{step}",
                 "elements": [
-                    _button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
+                    button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
                     _change_menu(rec, conversation_id, step),
                 ],
             }
@@ -303,18 +305,3 @@ def _answer_lines(rec: Recommendation) -> Iterable[str]:
         if answered.answer.note:
             line += f" _({escape(answered.answer.note)})_"
         yield line
-
-
-def history_message(rows: Sequence[tuple[str, str, Sequence[str]]], command: str) -> dict:
-    """Recent recommendations in a channel: (date, user, node titles) newest first."""
-    if not rows:
-        text = f"No recommendations in this channel yet. Start one with `{command}`."
-        return {"text": text, "blocks": [_section(text)]}
-    lines = [
-        f"• {escape(date)} {mention(user)}: *{escape(' + '.join(titles))}*"
-        for date, user, titles in rows
-    ]
-    return {
-        "text": "Recent recommendations in this channel",
-        "blocks": [_section("*Recent recommendations in this channel*\n" + "\n".join(lines))],
-    }
