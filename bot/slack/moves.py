@@ -72,9 +72,11 @@ class Plan:
         payload = {"channel": self.channel, "thread_ts": ROOT, **message, **self.notify}
         self.messages.append(OutboxMessage("post", payload, ref=ref))
 
-    def update(self, ref: str, message: dict) -> None:
+    def update(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
+        """Edit message ``ref``; with ``becomes``, the edited message goes by that name
+        from now on (a question that becomes the result)."""
         payload = {"channel": self.channel, "ts": {"$ref": ref}, **message, **self.notify}
-        self.messages.append(OutboxMessage("update", payload))
+        self.messages.append(OutboxMessage("update", payload, ref=becomes))
 
     def close(self, ref: str, message: dict) -> None:
         """An edit that takes a question's buttons away."""
@@ -362,10 +364,16 @@ class Moves:
                 self._move(row, conversation, turn, result.name)
         elif isinstance(result, Advanced):
             plan = self._plan(row.channel, row.user, turn)
+            asked = f"q{conversation.step - 1 - len(result.more)}"
+            if conversation.recommendation() is not None:
+                # The last answer: its question becomes the result (one edit, no new post).
+                self._open(plan, conversation, row.id, row.user, replacing=asked)
+                self._commit(row, conversation, plan, turn)
+                return
             # The question asked, and any after it the same reply answered too.
             number = len(conversation.record.answers) - len(result.more)
             plan.close(
-                f"q{conversation.step - 1 - len(result.more)}",
+                asked,
                 blocks.answered_message(
                     result.question,
                     number,
@@ -412,9 +420,16 @@ class Moves:
         self._commit(row, conversation, plan, turn)
 
     def _open(
-        self, plan: Plan, conversation: Conversation, conversation_id: str, starter: str
+        self,
+        plan: Plan,
+        conversation: Conversation,
+        conversation_id: str,
+        starter: str,
+        replacing: str | None = None,
     ) -> None:
-        """Post what the current step shows: the next question, or the result (pinned)."""
+        """Post what the current step shows: the next question, or the result (pinned).
+        With ``replacing`` (the question just answered), the result is that message
+        edited rather than a new post: the thread stays one message shorter."""
         step = conversation.step
         question = conversation.question()
         if question is not None:
@@ -426,10 +441,11 @@ class Moves:
         recommendation = conversation.recommendation()
         if recommendation is None:
             return
-        plan.post(
-            blocks.recommendation_message(recommendation, conversation_id, step, starter),
-            ref=f"r{step}",
-        )
+        result = blocks.recommendation_message(recommendation, conversation_id, step, starter)
+        if replacing is None:
+            plan.post(result, ref=f"r{step}")
+        else:
+            plan.update(replacing, result, becomes=f"r{step}")
         plan.update("root", blocks.recommendation_message(recommendation, user=starter))
         plan.pin_root()
 

@@ -87,6 +87,19 @@ def test_a_click_closes_the_question_until_expiry_and_asks_the_next(
     assert rows[1].payload[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
 
 
+def test_the_last_answer_turns_its_question_into_the_result(moves: Moves, store: Store) -> None:
+    """No new post for the result: the last question is edited into it, and goes by the
+    result's name from then on (Start over, expiry and Change an answer edit it)."""
+    cid = start(moves)
+    for label in ("Training", "100B+ params", "Active"):
+        click(moves, store, cid, label)
+    last = store.outbox_rows(cid)[-3:]
+    assert kinds(last) == [("update", "r3"), ("update", None), ("pin", None)]
+    assert last[0].payload["ts"] == {"$ref": "q2"}
+    assert last[1].payload["ts"] == {"$ref": "root"}
+    assert not [r for r in store.outbox_rows(cid) if r.kind == "post" and r.ref == "r3"]
+
+
 def test_typed_answers_mark_their_event_seen_in_the_same_step(moves: Moves, store: Store) -> None:
     cid = start(moves)
     store.set_thread_ts(cid, "1.1")

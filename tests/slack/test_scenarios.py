@@ -71,9 +71,32 @@ def test_every_path_by_buttons(slack: Slack) -> None:
         for label in answers:
             slack.answer(label, channel=channel)
         assert_finished(slack, instance, follow_up, channel)
+        # Every question but the last says what was chosen; the last became the result.
         answered = [m for m in slack.thread(channel) if "chose" in text_of(m)]
-        assert len(answered) == len(answers)
+        assert len(answered) == len(answers) - 1
+        assert len(slack.thread(channel)) == len(answers)
         assert all(not [b for b in m["blocks"] if b["type"] == "actions"] for m in answered)
+
+
+FIVE_QUESTIONS = ("Inference", "Standard 100-500ms", "Cost", "Yes", "KV Cache")
+
+
+def test_the_api_calls_of_a_five_question_run_by_buttons(slack: Slack) -> None:
+    """What a run costs Slack (README: "What a run sends"). The result is the last
+    question edited, not a new post: 6 posts where there were 7."""
+    start(slack)
+    for label in FIVE_QUESTIONS:
+        slack.answer(label)
+    assert_finished(slack, "Distill", "ElastiCache")
+    counts = slack.fake.stats()
+    counts.pop("auth.test", None)
+    assert counts == {
+        "chat.postMessage": 6,  # the root and five questions
+        "chat.update": 6,  # four questions answered, the last one into the result, the root
+        "pins.add": 1,
+        "chat.getPermalink": 1,  # the thread's link, for history and the App Home
+    }
+    assert not [c for c in slack.fake.calls() if not c.ok]
 
 
 def test_a_path_by_typed_answers(slack: Slack) -> None:
