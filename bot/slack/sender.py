@@ -245,6 +245,8 @@ class SlackSender:
             return _tell_privately(row.payload, text, dm=code not in DEAD_TOKEN)
         if row.kind == "pin" and code != UNRESOLVED_REF:
             reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code or failure.error)}`")
+            if str(row.payload.get("channel", "")).startswith("D") and code == "not_in_channel":
+                reason = "Slack does not let me pin in this direct message"
             text = (
                 f":pushpin: I couldn't pin the recommendation: {reason}. "
                 "The result is still in this thread, and in the message that started it."
@@ -270,8 +272,10 @@ class SlackSender:
         if channel.startswith("D"):
             return (
                 "I can't post in this direct message: apps may post only in their own "
-                "direct messages and in channels they were added to. Run "
-                f"`{self.command}` in a channel I'm in, or in your direct message with me."
+                "direct messages and in channels they were added to, and a direct message "
+                "has no way to add me. Use *New plan* on my Home tab or the shortcut *Plan "
+                f"an LLM workload* (a plan in your direct message with me), or run "
+                f"`{self.command}` in a channel I'm in."
             )
         if code == "is_archived":
             return (

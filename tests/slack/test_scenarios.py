@@ -338,6 +338,17 @@ def test_not_in_channel_tells_the_person_how_to_invite(slack: Slack) -> None:
     assert not slack.fake.messages(CHANNEL)
 
 
+def test_a_direct_message_the_app_cannot_post_in_gets_no_invite_advice(slack: Slack) -> None:
+    """/llm-cost in a DM between two people: there is nobody to /invite; the person is
+    pointed at the app's own DM (Home's New plan, the shortcut) or a channel."""
+    slack.fake.fail_next("chat.postMessage", error="channel_not_found")
+    slack.command(channel="D0TWOPEOPLE")
+    slack.settle()
+    text = slack.fake.calls("response_url")[-1].params.get("text", "")
+    assert "direct message" in text and "/invite" not in text
+    assert "New plan" in text and "Plan an LLM workload" in text and "/llm-cost" in text
+
+
 def test_pin_failure_keeps_the_result_and_says_why(slack: Slack) -> None:
     slack.fake.fail_next("pins.add", error="too_many_pins")
     start(slack)

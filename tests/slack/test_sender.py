@@ -48,3 +48,24 @@ def test_an_unconfirmed_post_that_slack_lacks_is_posted_with_its_marker(fake: Fa
     calls = len(fake.calls("conversations.replies"))
     sender.send(row(9, None), {"channel": "C1", "thread_ts": root, "text": "r"})
     assert len(fake.calls("conversations.replies")) == calls
+
+
+def test_a_pin_refused_in_a_direct_message_says_so_without_channel_words(
+    fake: FakeSlack,
+) -> None:
+    from bot.delivery import PermanentFailure
+
+    pin = outbox_row(kind="pin", payload={"channel": "D0ALICE", "timestamp": "1.1"})
+    failure = PermanentFailure("not_in_channel", code="not_in_channel")
+    [note] = sender_for(fake).on_failure(pin, failure)
+    text = note.payload["text"]
+    assert "direct message" in text and "member of this channel" not in text
+
+
+def test_a_permalink_slack_will_not_give_is_no_failure(fake: FakeSlack) -> None:
+    sender = sender_for(fake)
+    ts = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
+    link = sender.send(row(1, None, kind="permalink"), {"channel": "C1", "message_ts": ts})
+    assert link is not None and link.permalink == fake.permalink("C1", ts)
+    missing = {"channel": "C1", "message_ts": "9.9"}
+    assert sender.send(row(2, None, kind="permalink"), missing) is None
