@@ -6,9 +6,10 @@ messages to send (`Store.apply_step`). Nothing here calls Slack: the outbox
 deliverer does, after the ack.
 
 Message names inside a conversation: `root` is the channel message; `q<step>`
-is the question asked at that step and `r<step>` the recommendation posted at
+is the question asked at that step and `r<step>` the recommendation shown at
 that step. A move from step s closes the message of step s (its buttons go)
-and posts the message of step s + 1.
+and posts the message of step s + 1, except the answer that finishes: its
+question is edited into the result, which then goes by `r<step>`.
 """
 
 from __future__ import annotations
