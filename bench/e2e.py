@@ -370,12 +370,17 @@ class Poller(threading.Thread):
         self.boxes.pop(channel, None)
 
     def poll_once(self) -> int:
-        calls = self.remote.calls(since=self.since, method="chat.postMessage")
+        """Posts, and edits (the last question is edited into the result)."""
+        calls = self.remote.calls(since=self.since)
         for call in calls:
             self.since = max(self.since, int(call["index"]) + 1)
+            method = call.get("method")
+            if method not in ("chat.postMessage", "chat.update"):
+                continue
             response = call.get("response") or {}
             if call.get("status") != 200 or not response.get("ok"):
-                self.refused[f"{call.get('status')} {response.get('error')}"] += 1
+                if method == "chat.postMessage":
+                    self.refused[f"{call.get('status')} {response.get('error')}"] += 1
                 continue
             params = call.get("params") or {}
             posted = Posted(
@@ -387,7 +392,7 @@ class Poller(threading.Thread):
                 str(params.get("text") or ""),
                 params.get("blocks") if isinstance(params.get("blocks"), list) else [],
             )
-            if self.keep:
+            if self.keep and method == "chat.postMessage":
                 self.kept.append(posted)
             box = self.boxes.get(posted.channel)
             if box is not None:

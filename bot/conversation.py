@@ -141,6 +141,7 @@ class Recommendation:
         return {
             "nodes": [n.node.id for n in self.nodes],
             "titles": [n.node.title for n in self.nodes],
+            "headline": self.headline,
             "answers": [[a.question.title, a.answer.option] for a in self.answers],
         }
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bot.settings import Settings
+from bot.slack.home import SHORTCUT_CALLBACK
 
 MANIFEST = json.loads((Path(__file__).resolve().parents[1] / "manifest.json").read_text())
 
@@ -26,6 +27,7 @@ def test_bot_user_interactivity_events_and_socket_mode() -> None:
         "message.groups",
         "message.im",
         "message.mpim",
+        "app_home_opened",  # bot.slack.listeners.home
         "app_uninstalled",  # bot.slack.listeners.lifecycle
         "tokens_revoked",
     }
@@ -40,6 +42,30 @@ def test_scopes_are_exactly_what_the_app_calls() -> None:
         "groups:history",
         "im:history",
         "mpim:history",
-        "im:write",  # conversations.open: telling a person privately when a channel refuses
+        # conversations.open: telling a person privately when a channel refuses, and
+        # New plan / the shortcut starting a conversation in a direct message.
+        # chat.getPermalink and views.publish need no scope.
+        "im:write",
         "files:write",  # files_upload_v2: the estimate's chart
     }
+
+
+def test_home_tab_and_messages_tab() -> None:
+    app_home = MANIFEST["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True  # app_home_opened -> views.publish
+    assert app_home["messages_tab_enabled"] is True  # New plan runs in the DM
+    assert app_home["messages_tab_read_only_enabled"] is False  # people type answers there
+
+
+def test_global_shortcut_matches_the_listener() -> None:
+    shortcuts = MANIFEST["features"]["shortcuts"]
+    assert shortcuts == [
+        {
+            "name": "Plan an LLM workload",
+            "type": "global",
+            "callback_id": SHORTCUT_CALLBACK,
+            "description": shortcuts[0]["description"],
+        }
+    ]
+    assert 0 < len(shortcuts[0]["description"]) <= 150
+    assert len(shortcuts[0]["name"]) <= 24

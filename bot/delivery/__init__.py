@@ -3,6 +3,7 @@ the deliverer asks the store's queue; the sender (in `bot.slack`) talks to Slack
 
 from bot.delivery.contract import (
     UNRESOLVED_REF,
+    Delivered,
     PermanentFailure,
     Postpone,
     RetryLater,
@@ -14,6 +15,7 @@ from bot.delivery.refs import has_refs, ref_names, resolve_refs
 
 __all__ = [
     "UNRESOLVED_REF",
+    "Delivered",
     "Deliverer",
     "PermanentFailure",
     "Postpone",

@@ -7,6 +7,7 @@ The deliverer knows nothing of Slack; a sender knows nothing of the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.store.models import OutboxMessage, OutboxRow
@@ -25,8 +26,9 @@ class Sender(Protocol):
     can repeat at most repeatable ones.
     """
 
-    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
-        """Send ``payload`` (refs resolved); return the message ts, if there is one.
+    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
+        """Send ``payload`` (refs resolved); return the message ts, if there is one, or
+        a :class:`Delivered` when there is more to keep than a ts.
 
         Raise :class:`Postpone` to wait without it counting as an attempt (pacing),
         :class:`RetryLater` for transient trouble and :class:`PermanentFailure`
@@ -38,6 +40,16 @@ class Sender(Protocol):
         """Called once when ``row`` is given up; returned messages are enqueued for the
         same conversation (e.g. an ephemeral note telling the user what to do)."""
         ...
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a send gave back besides (or instead of) a message ts: ``permalink``, a
+    link to the conversation's thread, which the deliverer keeps with the conversation
+    (history and the App Home link to it)."""
+
+    ts: str | None = None
+    permalink: str | None = None
 
 
 class RetryLater(Exception):

@@ -29,7 +29,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from bot.delivery.contract import UNRESOLVED_REF, PermanentFailure, Postpone, RetryLater, Sender
+from bot.delivery.contract import (
+    UNRESOLVED_REF,
+    Delivered,
+    PermanentFailure,
+    Postpone,
+    RetryLater,
+    Sender,
+)
 from bot.delivery.policy import RetryPolicy
 from bot.delivery.refs import UnresolvedRef, ref_names, resolve_refs
 from bot.store.models import (
@@ -284,7 +291,7 @@ class Deliverer:
             return self._give_up(row, PermanentFailure(str(exc), code=UNRESOLVED_REF), row.attempts)
         logger.debug("outbox: sending row %s (%s) payload=%r", row.id, row.kind, payload)
         try:
-            ts = self.sender.send(row, payload)
+            ts = self._kept(row, self.sender.send(row, payload))
         except Postpone as exc:
             next_at = self._clock() + timedelta(seconds=exc.delay)
             kept = self.store.record_retry(
@@ -306,6 +313,14 @@ class Deliverer:
             return self._retry(row, RetryLater(f"{type(exc).__name__}: {exc}"))
         logger.debug("outbox: sent row %s seq %s ts=%s", row.id, row.seq, ts)
         return DELIVERED, ts, None
+
+    def _kept(self, row: OutboxRow, result: str | Delivered | None) -> str | None:
+        """The ts a send gave back; a thread link it gave is kept with the conversation."""
+        if not isinstance(result, Delivered):
+            return result
+        if result.permalink:
+            self.store.set_permalink(row.conversation_id, result.permalink)
+        return result.ts
 
     def _retry(self, row: OutboxRow, failure: RetryLater) -> tuple[str, str | None, str | None]:
         attempts = row.attempts + 1

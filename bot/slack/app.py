@@ -7,8 +7,9 @@ import logging
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.slack.listeners import actions, commands, lifecycle, messages
+from bot.slack.listeners import actions, commands, home, lifecycle, messages
 from bot.slack.moves import Moves
+from bot.slack.people import People
 from bot.slack.token_health import TokenHealth
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ def create_app(
     client: WebClient,
     signing_secret: str,
     moves: Moves,
+    people: People,
     token: TokenHealth,
 ) -> App:
     """A Bolt app that acks after one commit (`process_before_response=True`).
@@ -33,8 +35,10 @@ def create_app(
         request_verification_enabled=False,
         logger=_bolt_logger(),
     )
-    for module in (commands, actions, messages):
+    for module in (actions, messages):
         module.register(app, moves)
+    for surface in (commands, home):
+        surface.register(app, moves, people)
     lifecycle.register(app, moves, token)
 
     @app.error

@@ -60,19 +60,19 @@ def context(*texts: str) -> dict:
     }
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    made = {
         "type": "button",
         "text": {"type": "plain_text", "text": text[:75], "emoji": True},
         "action_id": action_id,
         "value": value,
     }
     if style:
-        button["style"] = style
+        made["style"] = style
     spoken = spoken_label(text)
     if spoken != text:
-        button["accessibility_label"] = spoken[:75]
-    return button
+        made["accessibility_label"] = spoken[:75]
+    return made
 
 
 _SPOKEN = (
@@ -127,16 +127,16 @@ def question_message(
     """A question with one button per option, where it stands, and Back (from the
     second question on) and Cancel."""
     buttons = [
-        _button(
+        button(
             option.label,
             f"{ANSWER_ACTION}{option.index}",
             button_value(conversation_id, step, option.index),
         )
         for option in question.options
     ]
-    moves = [_button("Cancel", CANCEL_ACTION, button_value(conversation_id, step))]
+    moves = [button("Cancel", CANCEL_ACTION, button_value(conversation_id, step))]
     if progress.number > 1:
-        moves.insert(0, _button("Back", BACK_ACTION, button_value(conversation_id, step)))
+        moves.insert(0, button("Back", BACK_ACTION, button_value(conversation_id, step)))
     blocks = [
         section(f"*{progress.number}. {escape(question.text)}*"),
         context(f"{progress} · {escape(question.help)}"),
@@ -204,8 +204,10 @@ HELP_TEXT = (
     "• Answer with the buttons, or type in the thread: an option's number or name, or a "
     "phrase such as `we fine-tune a 70B model` or `p99 under 80 ms`.\n"
     "• `back` changes the last answer, `restart` starts over, `cancel` stops.\n"
-    "• `{command} history` shows this channel's recent recommendations; "
-    "`{command} cancel` ends your open conversation here."
+    "• `{command} history` shows this channel's recent results (`history mine`: only "
+    "yours; `history 2`: older ones); `{command} cancel` ends your open conversation here.\n"
+    "• The app's Home tab lists your open plans and results; its *New plan*, and the "
+    "shortcut *Plan an LLM workload*, start one in a direct message with me."
 )
 
 
@@ -288,13 +290,13 @@ def recommendation_message(
         blocks.append(context(footer))
     if conversation_id is not None and step is not None:
         elements = [
-            _button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
+            button("Start over", RESTART_ACTION, button_value(conversation_id, step)),
             _change_menu(rec, conversation_id, step),
         ]
         if rec.estimate_kind and rec.estimate is None:
             elements.insert(
                 0,
-                _button(
+                button(
                     "Estimate the cost",
                     ESTIMATE_ACTION,
                     button_value(conversation_id, step),
@@ -332,18 +334,3 @@ def _answer_lines(rec: Recommendation) -> Iterable[str]:
         if answered.answer.note:
             line += f" _({escape(answered.answer.note)})_"
         yield line
-
-
-def history_message(rows: Sequence[tuple[str, str, Sequence[str]]], command: str) -> dict:
-    """Recent recommendations in a channel: (date, user, node titles) newest first."""
-    if not rows:
-        text = f"No recommendations in this channel yet. Start one with `{command}`."
-        return {"text": text, "blocks": [section(text)]}
-    lines = [
-        f"• {escape(date)} {mention(user)}: *{escape(' + '.join(titles))}*"
-        for date, user, titles in rows
-    ]
-    return {
-        "text": "Recent recommendations in this channel",
-        "blocks": [section("*Recent recommendations in this channel*\n" + "\n".join(lines))],
-    }

@@ -6,9 +6,10 @@ messages to send (`Store.apply_step`). Nothing here calls Slack: the outbox
 deliverer does, after the ack.
 
 Message names inside a conversation: `root` is the channel message; `q<step>`
-is the question asked at that step and `r<step>` the recommendation posted at
+is the question asked at that step and `r<step>` the recommendation shown at
 that step. A move from step s closes the message of step s (its buttons go)
-and posts the message of step s + 1.
+and posts the message of step s + 1, except the answer that finishes: its
+question is edited into the result, which then goes by `r<step>`.
 """
 
 from __future__ import annotations
@@ -75,9 +76,11 @@ class Plan:
         payload = {"channel": self.channel, "thread_ts": ROOT, **message, **self.notify}
         self.messages.append(OutboxMessage("post", payload, ref=ref))
 
-    def update(self, ref: str, message: dict) -> None:
+    def update(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
+        """Edit message ``ref``; with ``becomes``, the edited message goes by that name
+        from now on (a question that becomes the result)."""
         payload = {"channel": self.channel, "ts": {"$ref": ref}, **message, **self.notify}
-        self.messages.append(OutboxMessage("update", payload))
+        self.messages.append(OutboxMessage("update", payload, ref=becomes))
 
     def close(self, ref: str, message: dict) -> None:
         """An edit that takes a question's buttons away."""
@@ -112,6 +115,17 @@ class Click:
     action_id: str
     value: str
     response_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A person's direct message with the app, opened for a plan they asked for outside
+    any channel; ``key`` names that opening (a repeat of it starts nothing)."""
+
+    team: str
+    user: str
+    channel: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -158,8 +172,25 @@ class Moves:
         A person's earlier open conversation in the same channel is ended first.
         A command whose ``trigger_id`` came before (a replayed request) does nothing:
         None."""
-        if trigger_id and not self.store.mark_seen(f"command:{trigger_id}"):
-            log.warning("ignoring a replayed slash command")
+        once = f"command:{trigger_id}" if trigger_id else None
+        return self._start(team, channel, user, response_url, once, claims)
+
+    def start_in_dm(self, opened: DirectMessage, claims: Claims | None = None) -> str | None:
+        """The normal start, in the direct message opened for a plan asked for from the
+        App Home or the shortcut; once per opening (``opened.key``)."""
+        return self._start(opened.team, opened.channel, opened.user, None, opened.key, claims)
+
+    def _start(
+        self,
+        team: str,
+        channel: str,
+        user: str,
+        response_url: str | None,
+        once: str | None,
+        claims: Claims | None,
+    ) -> str | None:
+        if once and not self.store.mark_seen(once):
+            log.warning("ignoring a replayed start (%s)", once.split(":", 1)[0])
             return None
         turn = Turn(user, response_url, claims=claims)
         previous = self.store.find_open_for_user(team, channel, user)
@@ -172,6 +203,10 @@ class Moves:
         root = {"channel": channel, **blocks.root_message(user, flow.title), **plan.notify}
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
         self._open(plan, conversation, conversation_id, user)
+        # The thread's link, for history and the App Home; after the first question so
+        # that it never delays it.
+        link = {"channel": channel, "message_ts": ROOT}
+        plan.messages.append(OutboxMessage("permalink", link))
         self.store.create_conversation(
             conversation_id=conversation_id,
             team=team,
@@ -194,17 +229,29 @@ class Moves:
             return False
         return self._end(row, Turn(user, claims=claims), f"Cancelled by {mention(user)}.")
 
+    def cancel_own(
+        self, *, team: str, user: str, conversation_id: str, claims: Claims | None = None
+    ) -> bool:
+        """Cancel one of the caller's own open conversations by its id (the App Home's
+        Cancel); False when it is not theirs or no longer open."""
+        row = self.store.get(conversation_id)
+        if row is None or row.team != team or row.user != user or row.status != Status.ACTIVE:
+            return False
+        return self._end(row, Turn(user, claims=claims), f"Cancelled by {mention(user)}.")
+
+    def plan_in_dm(self, *, team: str, user: str, key: str, claims: Claims | None = None) -> None:
+        """*New plan* (App Home) or the shortcut: open a direct message with the person
+        and start there. Opening it is a Slack call, so it goes through the person's own
+        queue (`SlackSender` then calls `start_in_dm`); ``key`` makes a replay do nothing."""
+        queue = self.store.person_queue(team, user)
+        message = OutboxMessage("open_dm", {"user": user, "_team": team})
+        if not self.store.enqueue(queue, [message], seen=key, claims=claims):
+            log.warning("ignoring a replayed request for a new plan")
+
     def end_workspace(self, team: str, reason: str) -> int:
         """The app was uninstalled from ``team`` (or its tokens revoked): nothing more
         can be posted there, so its conversations end and their queue is dropped."""
         return self.store.end_workspace(team, reason)
-
-    def history(self, *, team: str, channel: str) -> dict:
-        rows = self.store.recent_recommendations(team, channel, limit=10)
-        items = [
-            (r.created_at.strftime("%Y-%m-%d"), r.user, r.summary.get("titles", [])) for r in rows
-        ]
-        return blocks.history_message(items, self.command)
 
     # -- buttons ------------------------------------------------------------------------
 
@@ -332,10 +379,16 @@ class Moves:
                 self._move(row, conversation, turn, result.name)
         elif isinstance(result, Advanced):
             plan = self._plan(row.channel, row.user, turn)
+            asked = f"q{conversation.step - 1 - len(result.more)}"
+            if conversation.recommendation() is not None:
+                # The last answer: its question becomes the result (one edit, no new post).
+                self._open(plan, conversation, row.id, row.user, replacing=asked)
+                self._commit(row, conversation, plan, turn)
+                return
             # The question asked, and any after it the same reply answered too.
             number = len(conversation.record.answers) - len(result.more)
             plan.close(
-                f"q{conversation.step - 1 - len(result.more)}",
+                asked,
                 blocks.answered_message(
                     result.question,
                     number,
@@ -419,9 +472,16 @@ class Moves:
         self._commit(row, conversation, plan, turn)
 
     def _open(
-        self, plan: Plan, conversation: Conversation, conversation_id: str, starter: str
+        self,
+        plan: Plan,
+        conversation: Conversation,
+        conversation_id: str,
+        starter: str,
+        replacing: str | None = None,
     ) -> None:
-        """Post what the current step shows: the next question, or the result (pinned)."""
+        """Post what the current step shows: the next question, or the result (pinned).
+        With ``replacing`` (the question just answered), the result is that message
+        edited rather than a new post: the thread stays one message shorter."""
         step = conversation.step
         question = conversation.question()
         if question is not None:
@@ -433,10 +493,11 @@ class Moves:
         recommendation = conversation.recommendation()
         if recommendation is None:
             return
-        plan.post(
-            blocks.recommendation_message(recommendation, conversation_id, step, starter),
-            ref=f"r{step}",
-        )
+        result = blocks.recommendation_message(recommendation, conversation_id, step, starter)
+        if replacing is None:
+            plan.post(result, ref=f"r{step}")
+        else:
+            plan.update(replacing, result, becomes=f"r{step}")
         plan.update("root", blocks.recommendation_message(recommendation, user=starter))
         plan.pin_root()
 

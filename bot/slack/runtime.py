@@ -14,8 +14,9 @@ from bot.flow.loader import FlowRegistry, load_flow
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
-from bot.slack.moves import Moves
+from bot.slack.moves import DirectMessage, Moves
 from bot.slack.pacing import ChannelPacer
+from bot.slack.people import People
 from bot.slack.sender import TRANSIENT, SlackSender
 from bot.slack.token_health import TokenHealth
 from bot.store import Store, run_retention
@@ -75,6 +76,20 @@ class Runtime:
         token = TokenHealth(str(auth.get("team_id") or ""))
         pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
         policy = RetryPolicy.for_api(timeout=settings.slack_api_timeout, transient=TRANSIENT)
+        moves = Moves(
+            store,
+            flows,
+            flow_name=settings.flow_name,
+            command=settings.slack_command,
+            policy=settings.answer_policy,
+        )
+
+        def start_in_dm(opened: DirectMessage) -> None:
+            """A sender thread opened a person's DM: start there, and send what that queued."""
+            claims = deliverer.claims()
+            moves.start_in_dm(opened, claims)
+            deliverer.send_claimed(claims)
+
         sender = SlackSender(
             client,
             command=settings.slack_command,
@@ -82,13 +97,7 @@ class Runtime:
             pacer=pacer,
             token=token,
             policy=policy,
-        )
-        moves = Moves(
-            store,
-            flows,
-            flow_name=settings.flow_name,
-            command=settings.slack_command,
-            policy=settings.answer_policy,
+            on_dm_opened=start_in_dm,
         )
 
         def maintenance() -> None:
@@ -108,6 +117,7 @@ class Runtime:
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             moves=moves,
+            people=People(store, flows, moves),
             token=token,
         )
         return cls(settings, store, client, app, moves, deliverer, token)

@@ -11,7 +11,7 @@ instead of posting a second one. Edits and pins are safe to repeat as they are.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -19,8 +19,16 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
 from bot.chart import render_cost_chart
-from bot.delivery import UNRESOLVED_REF, PermanentFailure, Postpone, RetryLater, RetryPolicy
+from bot.delivery import (
+    UNRESOLVED_REF,
+    Delivered,
+    PermanentFailure,
+    Postpone,
+    RetryLater,
+    RetryPolicy,
+)
 from bot.slack import blocks
+from bot.slack.moves import DirectMessage
 from bot.slack.pacing import ChannelPacer
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
 from bot.store import OutboxMessage, OutboxRow
@@ -66,8 +74,11 @@ PIN_REASONS = {
 class SlackSender:
     """Implements the store's `Sender` with a slack_sdk `WebClient`."""
 
-    #: Sending these twice does no harm (an edit, a pin): see `Sender`.
-    repeatable = frozenset({"update", "pin", "unpin"})
+    #: Sending these twice does no harm (an edit, a pin, a link asked for, a Home view
+    #: published): see `Sender`.
+    repeatable = frozenset({"update", "pin", "unpin", "permalink", "publish"})
+    #: Kinds whose failure nobody else needs to hear about (a notice, a link, a view).
+    quiet = frozenset({"respond", "dm", "permalink", "publish", "open_dm"})
 
     def __init__(
         self,
@@ -79,8 +90,12 @@ class SlackSender:
         pacer: ChannelPacer | None = None,
         token: TokenHealth | None = None,
         policy: RetryPolicy | None = None,
+        on_dm_opened: Callable[[DirectMessage], None] | None = None,
     ):
+        """``on_dm_opened``: starts a conversation in a direct message opened for a person
+        who asked for one outside any channel (the App Home, the shortcut)."""
         self.client = client
+        self.on_dm_opened = on_dm_opened
         self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
         self.pacer = pacer or ChannelPacer()
         self.command = command
@@ -88,7 +103,7 @@ class SlackSender:
         self.response_timeout = response_timeout
         self.token = token or TokenHealth()
 
-    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
+    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
         args = {k: v for k, v in payload.items() if not k.startswith("_")}
         channel = str(args.get("channel", ""))
         refused = self.token.refused
@@ -127,6 +142,13 @@ class SlackSender:
             if row.kind == "chart":
                 self._upload_chart(row, args)
                 return None
+            if row.kind == "permalink":
+                return self._permalink(args)
+            if row.kind == "publish":
+                self.client.views_publish(**args)
+                return None
+            if row.kind == "open_dm":
+                return self._open_dm(row, payload)
         except SlackApiError as exc:
             problem = _classify(exc, self.policy)
             if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
@@ -143,6 +165,30 @@ class SlackSender:
             error = f"{type(exc).__name__}: {exc}"
             raise RetryLater(error, unanswered=row.kind in POSTS) from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
+
+    def _permalink(self, args: dict[str, Any]) -> Delivered | None:
+        """A link to the thread, for history and the App Home. Nice to have: when Slack
+        will not give one (the message is gone), there is just no link."""
+        try:
+            found = self.client.chat_getPermalink(**args)
+        except SlackApiError as exc:
+            problem = _classify(exc, self.policy)
+            if isinstance(problem, PermanentFailure) and problem.code not in DEAD_TOKEN:
+                log.info("no permalink for a thread: %s", problem.code)
+                return None
+            raise
+        link = found.get("permalink")
+        return Delivered(permalink=link) if isinstance(link, str) and link else None
+
+    def _open_dm(self, row: OutboxRow, payload: dict[str, Any]) -> str:
+        """Open the person's direct message with the app and start a conversation there.
+        Starting is keyed on this row, so a repeated attempt starts nothing twice."""
+        user = str(payload["user"])
+        channel = str(self.client.conversations_open(users=user)["channel"]["id"])
+        if self.on_dm_opened is not None:
+            key = f"dm:{row.conversation_id}:{row.seq}"
+            self.on_dm_opened(DirectMessage(str(payload["_team"]), user, channel, key))
+        return channel
 
     def _already_posted(self, row: OutboxRow, args: dict[str, Any]) -> str | None:
         """After an attempt whose outcome is unknown, the ts of the message if Slack did
@@ -253,8 +299,8 @@ class SlackSender:
     def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Tell people what went wrong where it matters; never lose the result silently."""
         code = failure.code
-        if row.kind in ("respond", "dm"):
-            return ()  # a notice that could not be delivered: nobody else to tell
+        if row.kind in self.quiet:
+            return ()  # nobody else to tell
         if failure.ends_conversation:
             text = self._why_stopped(row, code)
             return _tell_privately(row.payload, text, dm=code not in DEAD_TOKEN)
@@ -280,6 +326,8 @@ class SlackSender:
             return [OutboxMessage("post", payload)]
         if row.kind == "pin" and code != UNRESOLVED_REF:
             reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code or failure.error)}`")
+            if str(row.payload.get("channel", "")).startswith("D") and code == "not_in_channel":
+                reason = "Slack does not let me pin in this direct message"
             text = (
                 f":pushpin: I couldn't pin the recommendation: {reason}. "
                 "The result is still in this thread, and in the message that started it."
@@ -305,8 +353,10 @@ class SlackSender:
         if channel.startswith("D"):
             return (
                 "I can't post in this direct message: apps may post only in their own "
-                "direct messages and in channels they were added to. Run "
-                f"`{self.command}` in a channel I'm in, or in your direct message with me."
+                "direct messages and in channels they were added to, and a direct message "
+                "has no way to add me. Use *New plan* on my Home tab or the shortcut *Plan "
+                f"an LLM workload* (a plan in your direct message with me), or run "
+                f"`{self.command}` in a channel I'm in."
             )
         if code == "is_archived":
             return (

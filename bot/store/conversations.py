@@ -91,6 +91,7 @@ class ConversationStore(StoreBase):
         )
         values = {col.name: getattr(row, col.name) for col in CONV_COLUMNS}
         values["outbox_seq"] = len(outbox)
+        values["permalink"] = None
         with driver_transaction(self.engine) as conn:
             self._hot.insert_conversation.run(conn, values)
             claimed = self._insert_outbox(
@@ -219,6 +220,15 @@ class ConversationStore(StoreBase):
             )
             if result.rowcount == 0:
                 raise ConversationNotFound(conversation_id)
+
+    def set_permalink(self, conversation_id: str, permalink: str) -> None:
+        """Keep the link to the conversation's thread (history and the App Home show it)."""
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                conversations.update()
+                .where(_conv.id == conversation_id)
+                .values(permalink=permalink[:500])
+            )
 
     def expire_idle(self) -> int:
         """Mark active conversations past their expiry time expired; returns how many."""

@@ -158,6 +158,47 @@ class RecommendationRow:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """A finished result as history shows it: when, whose, what, and its thread link
+    (None until Slack gave one)."""
+
+    conversation_id: str
+    channel: str
+    user: str
+    summary: dict[str, Any]
+    created_at: datetime
+    permalink: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One page of history; ``more``: an older page follows."""
+
+    rows: list[HistoryRow]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRow:
+    """One of a person's open conversations, for their App Home."""
+
+    conversation: ConversationRow
+    permalink: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which slice of a list: ``number`` from 1, ``size`` rows each."""
+
+    number: int = 1
+    size: int = 10
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeCounts:
     """Rows removed by a retention pass (``expired``: conversations marked expired)."""
 

@@ -76,8 +76,11 @@ conversations = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     # Last outbox seq handed out; bumping it also locks the row (PostgreSQL).
     sa.Column("outbox_seq", sa.Integer, nullable=False, server_default="0"),
+    # A link to the thread (chat.getPermalink of the root), once Slack gave one.
+    sa.Column("permalink", sa.String(500), nullable=True),
     sa.Index("uq_conversations_thread", "team", "channel", "thread_ts", unique=True),
     sa.Index("ix_conversations_open", "team", "channel", "user", "status", "expires_at"),
+    sa.Index("ix_conversations_person", "team", "user", "status"),
     sa.Index("ix_conversations_expiry", "status", "expires_at"),
 )
 
@@ -135,4 +138,5 @@ recommendations = sa.Table(
     sa.Column("summary", JSONText, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_recommendations_channel", "team", "channel", "created_at"),
+    sa.Index("ix_recommendations_person", "team", "user", "created_at"),
 )

@@ -2,8 +2,8 @@
 
 Every write runs in one short transaction (``BEGIN IMMEDIATE`` on SQLite, READ
 COMMITTED on PostgreSQL). Its two halves live beside it: `conversations`
-(conversations, seen events, recommendations) and `queue` (the outbox); their SQL
-is in `statements`.
+(conversations, seen events, recommendations) and `queue` (the outbox), with
+`people` (reads by person, each person's own queue); their SQL is in `statements`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from typing import Any
 from bot.store.conversations import ConversationStore
 from bot.store.engine import make_engine
 from bot.store.migrate import upgrade
+from bot.store.people import PeopleStore
 from bot.store.queue import OutboxQueue
 
 
-class Store(ConversationStore, OutboxQueue):
-    """Conversations, their outbox, seen events and finished recommendations."""
+class Store(ConversationStore, OutboxQueue, PeopleStore):
+    """Conversations, their outbox, seen events, finished recommendations, and what
+    each person has (`PeopleStore`)."""
 
     @classmethod
     def from_url(

@@ -349,6 +349,7 @@ class FakeSlack:
             self._messages: dict[tuple[str, str], dict[str, Any]] = {}
             self._ephemerals: list[dict[str, Any]] = []
             self._pins: dict[str, list[str]] = {}
+            self._views: dict[str, dict[str, Any]] = {}
             self._failures: list[_Failure] = []
             self._buckets: dict[str, tuple[float, float]] = {}
             self._not_member: set[str] = set()
@@ -478,6 +479,16 @@ class FakeSlack:
         """Timestamps pinned in ``channel``, in pin order."""
         with self._lock:
             return list(self._pins.get(channel, []))
+
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        """The Home view last published for ``user`` (views.publish), or None."""
+        with self._lock:
+            view = self._views.get(user)
+            return json.loads(json.dumps(view)) if view is not None else None
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """The link chat.getPermalink gives for a message."""
+        return f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
     # ---------------------------------------------------------------- failures
     def fail_next(
@@ -955,6 +966,31 @@ class FakeSlack:
             return {"ok": False, "error": "users_list_not_supplied"}
         return {"ok": True, "channel": {"id": "D" + users}}
 
+    def _m_chat_get_permalink(self, p: dict) -> dict:
+        channel, ts = p.get("channel"), p.get("message_ts")
+        if not channel or channel in self._not_member:
+            return {"ok": False, "error": "channel_not_found"}
+        if not ts or (channel, str(ts)) not in self._messages:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "permalink": self.permalink(channel, str(ts))}
+
+    def _m_views_publish(self, p: dict) -> dict:
+        """A Home view for ``user_id``; ``view`` may come as a JSON string (a form)."""
+        user, view = p.get("user_id"), p.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+        if not user:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(view.get("blocks") or []) > 100:
+            return {"ok": False, "error": "invalid_blocks"}
+        self._views[str(user)] = view
+        return {"ok": True, "view": {"id": f"V{user}", "type": "home", **view}}
+
     def _m_conversations_join(self, p: dict) -> dict:
         channel = p.get("channel")
         if not channel:
@@ -978,6 +1014,8 @@ _METHODS: dict[str, Callable[[FakeSlack, dict], dict]] = {
     "conversations.history": FakeSlack._m_conversations_history,
     "conversations.join": FakeSlack._m_conversations_join,
     "conversations.open": FakeSlack._m_conversations_open,
+    "chat.getPermalink": FakeSlack._m_chat_get_permalink,
+    "views.publish": FakeSlack._m_views_publish,
 }
 
 

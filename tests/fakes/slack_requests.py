@@ -27,7 +27,10 @@ from urllib.parse import urlencode, urlsplit
 
 __all__ = [
     "SlackClientSim",
+    "app_home_opened_body",
     "block_actions_body",
+    "global_shortcut_body",
+    "home_actions_body",
     "message_event_body",
     "sign",
     "slack_escape",
@@ -261,6 +264,19 @@ def message_event(
         if thread_ts != ts:
             event["parent_user_id"] = parent_user_id or bot_user_id
     event.update({"channel": channel_id, "event_ts": ts, "channel_type": channel_type})
+    return _envelope(event, team_id, event_id, api_app_id, bot_user_id, event_time, token)
+
+
+def _envelope(
+    event: dict[str, Any],
+    team_id: str,
+    event_id: str | None,
+    api_app_id: str,
+    bot_user_id: str,
+    event_time: int | None,
+    token: str,
+) -> dict[str, Any]:
+    """The event_callback envelope Slack wraps every Events API event in."""
     return {
         "token": token,
         "team_id": team_id,
@@ -288,6 +304,102 @@ def message_event(
 def message_event_body(**kwargs: Any) -> bytes:
     """JSON body; keyword arguments as ``message_event``."""
     return _compact(message_event(**kwargs)).encode()
+
+
+def app_home_opened_body(
+    *,
+    user_id: str,
+    channel_id: str,
+    team_id: str = "T0001",
+    tab: str = "home",
+    event_id: str | None = None,
+    api_app_id: str = "A0001",
+    bot_user_id: str = BOT_USER_ID,
+    token: str = VERIFICATION_TOKEN,
+) -> bytes:
+    """JSON body of an ``app_home_opened`` event: ``channel_id`` is the person's direct
+    message with the app; ``tab`` "home" or "messages"."""
+    event = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": channel_id,
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+    envelope = _envelope(event, team_id, event_id, api_app_id, bot_user_id, None, token)
+    return _compact(envelope).encode()
+
+
+def home_view_state(user_id: str, team_id: str, view: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``view`` of an interaction on the Home tab, as Slack sends it back."""
+    return {
+        "id": f"V{user_id}",
+        "team_id": team_id,
+        "type": "home",
+        "blocks": (view or {}).get("blocks", []),
+        "private_metadata": "",
+        "callback_id": "",
+        "state": {"values": {}},
+        "hash": "1700000000.abcdef",
+        "app_id": "A0001",
+        "bot_id": BOT_ID,
+    }
+
+
+def home_actions_body(
+    *,
+    action_id: str,
+    value: str,
+    block_id: str,
+    user_id: str,
+    team_id: str = "T0001",
+    view: dict[str, Any] | None = None,
+    button_text: str = "Choose",
+    trigger_id: str | None = None,
+    user_name: str = "ada",
+    api_app_id: str = "A0001",
+    token: str = VERIFICATION_TOKEN,
+) -> bytes:
+    """``payload=<json>`` form body of a button click on the App Home: a view container,
+    no channel, no message, no response_url."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": token,
+        "container": {"type": "view", "view_id": f"V{user_id}"},
+        "trigger_id": trigger_id or _trigger_id(),
+        "team": {"id": team_id, "domain": "acme"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": home_view_state(user_id, team_id, view),
+        "actions": [_action(action_id, block_id, button_text, value, None, None)],
+    }
+    return urlencode({"payload": _compact(payload)}).encode()
+
+
+def global_shortcut_body(
+    *,
+    callback_id: str,
+    user_id: str,
+    team_id: str = "T0001",
+    trigger_id: str | None = None,
+    user_name: str = "ada",
+    token: str = VERIFICATION_TOKEN,
+) -> bytes:
+    """``payload=<json>`` form body of a global shortcut (no channel, a trigger_id)."""
+    payload = {
+        "type": "shortcut",
+        "token": token,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": "acme"},
+        "user": {"id": user_id, "username": user_name, "team_id": team_id},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id or _trigger_id(),
+    }
+    return urlencode({"payload": _compact(payload)}).encode()
 
 
 def url_verification_body(challenge: str, token: str = VERIFICATION_TOKEN) -> bytes:

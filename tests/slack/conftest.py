@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import Slack, processes, running, settings_for
@@ -47,6 +49,9 @@ def assert_every_message_is_valid(fake: FakeSlack) -> None:
     """Every message the app sent passes slack_sdk's Block Kit validation, has a text
     fallback and at most 50 blocks."""
     for call in fake.calls():
+        if call.method == "views.publish":
+            assert_valid_home_view(call.params["view"])
+            continue
         if call.method not in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             continue
         params = call.params
@@ -56,6 +61,17 @@ def assert_every_message_is_valid(fake: FakeSlack) -> None:
         for block in found:
             Block.parse(block).validate_json()
             Block.parse(block).to_dict()  # also checks the lengths validate_json() skips
+
+
+def assert_valid_home_view(view: dict | str) -> None:
+    """A Home view passes slack_sdk's validation, every block's too, at most 100 blocks."""
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["type"] == "home"
+    assert len(view["blocks"]) <= 100, f"a Home view with {len(view['blocks'])} blocks"
+    View(**view).validate_json()
+    for block in view["blocks"]:
+        Block.parse(block).validate_json()
+        Block.parse(block).to_dict()
 
 
 @pytest.fixture

@@ -21,7 +21,10 @@ from bot.slack.wsgi import make_wsgi
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import (
     SlackClientSim,
+    app_home_opened_body,
     block_actions_body,
+    global_shortcut_body,
+    home_actions_body,
     message_event_body,
     slash_command_body,
 )
@@ -165,6 +168,56 @@ class Slack:
             **event_keys,
         )
         return self.post(body, **kw)
+
+    def open_home(self, *, user: str = ALICE, team: str = TEAM, **kw: Any) -> dict:
+        """The person opens the app's Home tab; the view the app published for it."""
+        before = len(self.fake.calls("views.publish"))
+        body = app_home_opened_body(user_id=user, channel_id=f"D{user}", team_id=team, **kw)
+        status, _ = self.post(body)
+        assert status == 200
+        self.settle()
+        assert len(self.fake.calls("views.publish")) > before, "no view was published"
+        view = self.fake.home_view(user)
+        assert view is not None
+        return view
+
+    def home_click(
+        self, label: str, *, user: str = ALICE, team: str = TEAM, occurrence: int = 0
+    ) -> tuple[int, bytes]:
+        """Click ``label`` on the Home view published for ``user`` (the ``occurrence``-th
+        button with that label)."""
+        view = self.fake.home_view(user)
+        assert view is not None, "no Home view published"
+        found = [
+            {**element, "_block": block.get("block_id", "b")}
+            for block in view["blocks"]
+            for element in (
+                block.get("elements") or []
+                if block.get("type") == "actions"
+                else [block["accessory"]]
+                if block.get("accessory")
+                else []
+            )
+            if element.get("type") == "button" and element["text"]["text"] == label
+        ]
+        assert len(found) > occurrence, f"no button {label!r} on the Home view"
+        button = found[occurrence]
+        body = home_actions_body(
+            action_id=button["action_id"],
+            value=button["value"],
+            block_id=button["_block"],
+            user_id=user,
+            team_id=team,
+            view=view,
+            button_text=label,
+        )
+        return self.post(body)
+
+    def shortcut(
+        self, callback_id: str, *, user: str = ALICE, team: str = TEAM, **kw: Any
+    ) -> tuple[int, bytes]:
+        body = global_shortcut_body(callback_id=callback_id, user_id=user, team_id=team, **kw)
+        return self.post(body)
 
     # -- reading what the app sent -------------------------------------------------------
 

@@ -30,6 +30,7 @@ def test_no_false_alarm_about_the_token_from_the_environment(
             client=client,
             signing_secret="secret",
             moves=moves,  # type: ignore[arg-type]
+            people=SimpleNamespace(),  # type: ignore[arg-type]
             token=TokenHealth(),
         )
     assert app.client is client

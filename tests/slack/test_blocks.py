@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,8 @@ from slack_sdk.models.blocks import Block
 from bot.conversation import Conversation, Progress
 from bot.flow.loader import load_flow
 from bot.slack import blocks
+from bot.slack.history import HistoryQuery, history_message
+from bot.store import HistoryPage, HistoryRow
 from tests.conversation.test_paths import EXPECTED
 from tests.slack.harness import text_of
 
@@ -105,12 +108,21 @@ def test_other_builders_are_valid() -> None:
     valid(blocks.help_message(None, "/llm-cost"))
     valid(blocks.closed_message(question.text, 1, "went back"))
     valid(blocks.note_message("hello"))
-    valid(blocks.history_message([], "/llm-cost"))
-    valid(
-        blocks.history_message(
-            [("2026-11-27", "U1", ["P5en Instances", "EBS gp3"])] * 10, "/llm-cost"
-        )
+    row = HistoryRow(
+        "c1",
+        "C1",
+        "U1",
+        {"titles": ["P5en <Instances>", "EBS gp3"], "answers": [["Type", "Training & co"]]},
+        datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
+        "https://acme.slack.com/archives/C1/p1700000000000100",
     )
+    for query in (HistoryQuery(), HistoryQuery(mine=True, page=3)):
+        valid(history_message(HistoryPage([], more=False), query, "/llm-cost"))
+        found = valid(history_message(HistoryPage([row] * 10, more=True), query, "/llm-cost"))
+        assert "P5en &lt;Instances&gt;" in text_of(found) and "Training &amp; co" in text_of(found)
+        assert "<!date^1795771800^{date_short_pretty} {time}|2026-11-27 09:30 UTC>" in text_of(
+            found
+        )
 
 
 @settings(max_examples=200, deadline=None)

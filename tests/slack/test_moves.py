@@ -56,9 +56,11 @@ def kinds(rows: list[OutboxRow]) -> list[tuple[str, str | None]]:
 def test_start_queues_the_root_and_the_first_question(moves: Moves, store: Store) -> None:
     cid = start(moves)
     rows = store.outbox_rows(cid)
-    assert kinds(rows) == [("post", "root"), ("post", "q0")]
+    assert kinds(rows) == [("post", "root"), ("post", "q0"), ("permalink", None)]
     assert rows[0].sets_thread and rows[0].payload[NOTIFY_RESPONSE_URL] == "https://r/1"
     assert rows[1].payload[NOTIFY_USER] == ALICE
+    # The thread's link, for history and the App Home, after the first question.
+    assert rows[2].payload == {"channel": CHANNEL, "message_ts": {"$ref": "root"}}
 
 
 def test_a_replayed_command_changes_nothing(moves: Moves, store: Store) -> None:
@@ -78,11 +80,24 @@ def test_a_click_closes_the_question_until_expiry_and_asks_the_next(
 ) -> None:
     cid = start(moves)
     click(moves, store, cid, "Training")
-    rows = store.outbox_rows(cid)
-    assert kinds(rows[2:]) == [("update", None), ("post", "q1")]
-    assert RETRY_UNTIL in rows[2].payload  # the edit that takes the buttons away
-    assert RETRY_UNTIL not in rows[3].payload
-    assert rows[3].payload[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
+    rows = store.outbox_rows(cid)[3:]
+    assert kinds(rows) == [("update", None), ("post", "q1")]
+    assert RETRY_UNTIL in rows[0].payload  # the edit that takes the buttons away
+    assert RETRY_UNTIL not in rows[1].payload
+    assert rows[1].payload[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
+
+
+def test_the_last_answer_turns_its_question_into_the_result(moves: Moves, store: Store) -> None:
+    """No new post for the result: the last question is edited into it, and goes by the
+    result's name from then on (Start over, expiry and Change an answer edit it)."""
+    cid = start(moves)
+    for label in ("Training", "100B+ params", "Active"):
+        click(moves, store, cid, label)
+    last = store.outbox_rows(cid)[-3:]
+    assert kinds(last) == [("update", "r3"), ("update", None), ("pin", None)]
+    assert last[0].payload["ts"] == {"$ref": "q2"}
+    assert last[1].payload["ts"] == {"$ref": "root"}
+    assert not [r for r in store.outbox_rows(cid) if r.kind == "post" and r.ref == "r3"]
 
 
 def test_typed_answers_mark_their_event_seen_in_the_same_step(moves: Moves, store: Store) -> None:
@@ -122,7 +137,7 @@ def test_cancel_ends_the_conversation_and_closes_the_question(moves: Moves, stor
     cid = start(moves)
     assert moves.cancel_open(team=TEAM, channel=CHANNEL, user=ALICE)
     assert store.get(cid).status == "cancelled"  # type: ignore[union-attr]
-    assert kinds(store.outbox_rows(cid)[2:]) == [
+    assert kinds(store.outbox_rows(cid)[3:]) == [
         ("update", None),  # the question loses its buttons
         ("post", None),  # "Cancelled by ..." in the thread
         ("update", None),  # the channel message says so

@@ -80,9 +80,32 @@ def test_every_path_by_buttons(slack: Slack) -> None:
         for label in answers:
             slack.answer(label, channel=channel)
         assert_finished(slack, instance, follow_up, channel)
+        # Every question but the last says what was chosen; the last became the result.
         answered = [m for m in slack.thread(channel) if "chose" in text_of(m)]
-        assert len(answered) == len(answers)
+        assert len(answered) == len(answers) - 1
+        assert len(slack.thread(channel)) == len(answers)
         assert all(not [b for b in m["blocks"] if b["type"] == "actions"] for m in answered)
+
+
+FIVE_QUESTIONS = ("Inference", "Standard 100-500ms", "Cost", "Yes", "KV Cache")
+
+
+def test_the_api_calls_of_a_five_question_run_by_buttons(slack: Slack) -> None:
+    """What a run costs Slack (README: "What a run sends"). The result is the last
+    question edited, not a new post: 6 posts where there were 7."""
+    start(slack)
+    for label in FIVE_QUESTIONS:
+        slack.answer(label)
+    assert_finished(slack, "Distill", "ElastiCache")
+    counts = slack.fake.stats()
+    counts.pop("auth.test", None)
+    assert counts == {
+        "chat.postMessage": 6,  # the root and five questions
+        "chat.update": 6,  # four questions answered, the last one into the result, the root
+        "pins.add": 1,
+        "chat.getPermalink": 1,  # the thread's link, for history and the App Home
+    }
+    assert not [c for c in slack.fake.calls() if not c.ok]
 
 
 def test_a_path_by_typed_answers(slack: Slack) -> None:
@@ -164,7 +187,7 @@ def test_back_and_restart_by_buttons_and_words(slack: Slack) -> None:
     assert "training or inference" in text_of(slack.current())
     history = slack.command("history")[1].decode()
     # One history row per conversation: its latest result.
-    assert "P6-B200 + Direct Serving" in history
+    assert headline("P6B200", "Direct").removeprefix("Recommendation: ") in history
     assert "ElastiCache" not in history
 
 
@@ -322,6 +345,17 @@ def test_not_in_channel_tells_the_person_how_to_invite(slack: Slack) -> None:
     assert "/invite" in text and "/llm-cost" in text
     assert replies[-1].params.get("response_type") == "ephemeral"
     assert not slack.fake.messages(CHANNEL)
+
+
+def test_a_direct_message_the_app_cannot_post_in_gets_no_invite_advice(slack: Slack) -> None:
+    """/llm-cost in a DM between two people: there is nobody to /invite; the person is
+    pointed at the app's own DM (Home's New plan, the shortcut) or a channel."""
+    slack.fake.fail_next("chat.postMessage", error="channel_not_found")
+    slack.command(channel="D0TWOPEOPLE")
+    slack.settle()
+    text = slack.fake.calls("response_url")[-1].params.get("text", "")
+    assert "direct message" in text and "/invite" not in text
+    assert "New plan" in text and "Plan an LLM workload" in text and "/llm-cost" in text
 
 
 def test_pin_failure_keeps_the_result_and_says_why(slack: Slack) -> None:

@@ -89,3 +89,24 @@ def test_a_chart_without_files_write_says_how_to_grant_it(fake: FakeSlack) -> No
         sender.send(chart, payload)
     (note,) = sender.on_failure(chart, caught.value)
     assert "files:write" in note.payload["text"] and "reinstall" in note.payload["text"]
+
+
+def test_a_pin_refused_in_a_direct_message_says_so_without_channel_words(
+    fake: FakeSlack,
+) -> None:
+    from bot.delivery import PermanentFailure
+
+    pin = outbox_row(kind="pin", payload={"channel": "D0ALICE", "timestamp": "1.1"})
+    failure = PermanentFailure("not_in_channel", code="not_in_channel")
+    [note] = sender_for(fake).on_failure(pin, failure)
+    text = note.payload["text"]
+    assert "direct message" in text and "member of this channel" not in text
+
+
+def test_a_permalink_slack_will_not_give_is_no_failure(fake: FakeSlack) -> None:
+    sender = sender_for(fake)
+    ts = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
+    link = sender.send(row(1, None, kind="permalink"), {"channel": "C1", "message_ts": ts})
+    assert link is not None and link.permalink == fake.permalink("C1", ts)
+    missing = {"channel": "C1", "message_ts": "9.9"}
+    assert sender.send(row(2, None, kind="permalink"), missing) is None

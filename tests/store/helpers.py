@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.delivery import PermanentFailure
+from bot.delivery import Delivered, PermanentFailure
 from bot.store import OutboxMessage, OutboxRow, Store
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -48,14 +48,14 @@ class FakeSender:
 
     script: dict[tuple[str, int], list[BaseException]] = field(default_factory=dict)
     failure_messages: Sequence[OutboxMessage] = ()
-    behaviour: Callable[[OutboxRow, dict[str, Any]], str | None] | None = None
+    behaviour: Callable[[OutboxRow, dict[str, Any]], str | Delivered | None] | None = None
     sent: list[Sent] = field(default_factory=list)
     attempts: list[tuple[str, int]] = field(default_factory=list)
     failures: list[tuple[OutboxRow, str]] = field(default_factory=list)
     _counter: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | None:
+    def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
         with self._lock:
             self.attempts.append((row.conversation_id, row.seq))
             pending = self.script.get((row.conversation_id, row.seq))

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.delivery import (
+    Delivered,
     Deliverer,
     PermanentFailure,
     Postpone,
@@ -51,6 +52,28 @@ def test_delivers_in_order_per_conversation(store: Store, clock: FakeClock) -> N
     assert all(r.claimed_until is None and r.attempts == 1 for r in rows)
     assert deliverer.deliver_due() == 0
     assert len(sender.sent) == 10
+
+
+def test_a_link_a_send_gives_back_is_kept_with_the_conversation(
+    store: Store, clock: FakeClock
+) -> None:
+    """A sender may give back more than a ts (`Delivered`): a thread's permalink is
+    kept with its conversation, and the ts still resolves refs to that message."""
+    link = OutboxMessage("permalink", {"n": 1}, ref="linked")
+    edit = OutboxMessage("update", {"ts": {"$ref": "linked"}})
+    new_conversation(store, [link, edit])
+    sender = FakeSender(
+        behaviour=lambda row, _: (
+            Delivered(ts="1700000000.000009", permalink="https://acme.slack.com/archives/C1/p9")
+            if row.kind == "permalink"
+            else None
+        )
+    )
+    assert make(store, sender, clock).deliver_due() == 2
+    assert sender.sent[-1].payload == {"ts": "1700000000.000009"}
+    assert store.open_conversations("T1", "U1")[0].permalink == (
+        "https://acme.slack.com/archives/C1/p9"
+    )
 
 
 def test_small_batches_keep_order(store: Store, clock: FakeClock) -> None:

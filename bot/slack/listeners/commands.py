@@ -9,14 +9,16 @@ from slack_bolt import Ack, App, BoltContext
 from bot.slack import blocks
 from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
+from bot.slack.history import parse_history
 from bot.slack.inputs import slack_id, trigger_id, typed_text
 from bot.slack.moves import Moves
+from bot.slack.people import People
 
 log = logging.getLogger(__name__)
 INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
 
 
-def register(app: App, moves: Moves) -> None:
+def register(app: App, moves: Moves, people: People) -> None:
     @app.command(moves.command)
     def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
         words = " ".join(typed_text(str(command.get("text") or "")).split()).lower()
@@ -29,8 +31,9 @@ def register(app: App, moves: Moves) -> None:
         try:
             if words in ("help", "?"):
                 ack(**blocks.help_message(None, moves.command), response_type="ephemeral")
-            elif words == "history":
-                ack(**moves.history(team=team, channel=channel), response_type="ephemeral")
+            elif (query := parse_history(words)) is not None:
+                found = people.history(team=team, channel=channel, user=user, query=query)
+                ack(**found, response_type="ephemeral")
             elif words in ("cancel", "stop"):
                 ended = moves.cancel_open(
                     team=team, channel=channel, user=user, claims=context.get(CLAIMS)

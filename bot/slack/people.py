@@ -1,0 +1,66 @@
+"""What a person sees outside a conversation's thread: a channel's history (for the
+slash command) and their App Home (published through their own outbox queue)."""
+
+from __future__ import annotations
+
+from bot.conversation import Conversation
+from bot.flow.loader import FlowRegistry
+from bot.slack.history import PAGE_SIZE, HistoryQuery, history_message
+from bot.slack.home import MAX_OPEN, MAX_RESULTS, OpenItem, home_view
+from bot.slack.moves import Moves
+from bot.store import OutboxMessage, Page, Store
+from bot.store.models import Claims
+
+
+class People:
+    """History and the App Home; cancelling from Home goes through `Moves`."""
+
+    def __init__(self, store: Store, flows: FlowRegistry, moves: Moves) -> None:
+        self.store = store
+        self.flows = flows
+        self.moves = moves
+        self.command = moves.command
+
+    def history(self, *, team: str, channel: str, user: str, query: HistoryQuery) -> dict:
+        """A page of the channel's results (only the caller's with ``mine``)."""
+        found = self.store.history(
+            team,
+            channel=channel,
+            user=user if query.mine else None,
+            page=Page(query.page, PAGE_SIZE),
+        )
+        return history_message(found, query, self.command)
+
+    def show_home(
+        self, *, team: str, user: str, seen: str | None = None, claims: Claims | None = None
+    ) -> None:
+        """Queue the person's Home view, as it stands now, for views.publish. ``seen``:
+        the Slack event it answers (a retry of it publishes nothing more)."""
+        view = self.home_view(team, user)
+        message = OutboxMessage("publish", {"user_id": user, "view": view})
+        self.store.enqueue(self.store.person_queue(team, user), [message], seen=seen, claims=claims)
+
+    def cancel_from_home(
+        self, *, team: str, user: str, conversation_id: str, claims: Claims | None = None
+    ) -> None:
+        """Home's Cancel: end that conversation (its thread says so), then show Home
+        again without it."""
+        self.moves.cancel_own(team=team, user=user, conversation_id=conversation_id, claims=claims)
+        self.show_home(team=team, user=user, claims=claims)
+
+    def home_view(self, team: str, user: str) -> dict:
+        items = []
+        for found in self.store.open_conversations(team, user, MAX_OPEN):
+            row = found.conversation
+            question = Conversation.restore(self.flows, row.record).question()
+            items.append(
+                OpenItem(
+                    conversation_id=row.id,
+                    channel=row.channel,
+                    started=row.created_at,
+                    question=question.text if question else None,
+                    permalink=found.permalink,
+                )
+            )
+        results = self.store.history(team, user=user, page=Page(1, MAX_RESULTS)).rows
+        return home_view(items, results, self.command)

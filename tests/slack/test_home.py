@@ -1,0 +1,109 @@
+"""The App Home tab, *New plan* and the "Plan an LLM workload" shortcut."""
+
+from __future__ import annotations
+
+import json
+
+from bot.slack.home import SHORTCUT_CALLBACK
+from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, text_of
+from tests.slack.test_history import finish
+from tests.slack.test_scenarios import headline, start
+
+DM = f"D{ALICE}"  # the fake's conversations.open answers D + the user id
+
+
+def test_home_shows_open_conversations_and_recent_results(slack: Slack) -> None:
+    done = finish(slack, channel="C0DONE")
+    open_root = start(slack)
+    slack.answer("Inference")
+    view = slack.open_home()
+    text = text_of(view)
+    assert "Your open conversations" in text and "Your recent results" in text
+    assert f"In <#{CHANNEL}>" in text and "Waiting on: *What response latency" in text
+    link = slack.fake.permalink(CHANNEL, open_root["ts"])
+    resume = [
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Resume"
+    ]
+    assert [r["url"] for r in resume] == [link]
+    assert f"*{headline('P6e', 'S3Glacier').removeprefix('Recommendation: ')}*" in text
+    assert slack.fake.permalink("C0DONE", done["ts"]) in text
+    assert "New plan" in json.dumps(view)
+
+
+def test_the_messages_tab_and_a_retried_event_publish_nothing_more(slack: Slack) -> None:
+    from tests.fakes.slack_requests import app_home_opened_body
+
+    body = app_home_opened_body(user_id=ALICE, channel_id=DM, tab="messages")
+    assert slack.post(body)[0] == 200
+    slack.settle()
+    assert not slack.fake.calls("views.publish")
+    slack.open_home(event_id="EvHOME1")
+    body = app_home_opened_body(user_id=ALICE, channel_id=DM, event_id="EvHOME1")
+    assert slack.post(body, retry_num=1, retry_reason="http_timeout")[0] == 200
+    slack.settle()
+    assert len(slack.fake.calls("views.publish")) == 1
+
+
+def test_new_plan_from_home_starts_a_conversation_in_a_direct_message(slack: Slack) -> None:
+    slack.open_home()
+    status, _ = slack.home_click("New plan")
+    assert status == 200
+    slack.settle()
+    assert [c.params["users"] for c in slack.fake.calls("conversations.open")] == [ALICE]
+    root = slack.root(DM)
+    assert f"<@{ALICE}> is planning an LLM workload" in text_of(root)
+    assert "training or inference" in text_of(slack.current(DM))
+    slack.say("we pre-train a 70B model", thread_ts=root["ts"], channel=DM)
+    slack.settle()
+    slack.answer("Checkpoints", channel=DM)
+    assert headline("P5en", "S3Std") in text_of(slack.root(DM))
+    view = slack.open_home()
+    assert headline("P5en", "S3Std").removeprefix("Recommendation: ") in text_of(view)
+    assert "in our direct messages" in text_of(view)
+
+
+def test_the_shortcut_starts_a_conversation_in_a_direct_message_once(slack: Slack) -> None:
+    status, body = slack.shortcut(SHORTCUT_CALLBACK, trigger_id="111.222.abc")
+    assert status == 200 and body in (b"", b"{}")
+    slack.shortcut(SHORTCUT_CALLBACK, trigger_id="111.222.abc")  # a replay: nothing more
+    slack.settle()
+    assert len(slack.fake.calls("conversations.open")) == 1
+    roots = [m for m in slack.fake.messages(DM) if not m.get("thread_ts")]
+    assert len(roots) == 1
+    assert "training or inference" in text_of(slack.current(DM))
+
+
+def test_cancel_from_home_ends_the_conversation_and_shows_home_again(slack: Slack) -> None:
+    start(slack)
+    slack.open_home()
+    publishes = len(slack.fake.calls("views.publish"))
+    status, _ = slack.home_click("Cancel")
+    assert status == 200
+    slack.settle()
+    assert "Cancelled by" in text_of(slack.root())
+    assert len(slack.fake.calls("views.publish")) == publishes + 1
+    assert "None open." in text_of(slack.fake.home_view(ALICE))
+
+
+def test_nobody_cancels_someone_elses_conversation_from_home(slack: Slack) -> None:
+    start(slack)
+    view = slack.open_home()
+    cancel = next(
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Cancel"
+    )
+    from tests.fakes.slack_requests import home_actions_body
+
+    body = home_actions_body(
+        action_id=cancel["action_id"], value=cancel["value"], block_id="b", user_id=BOB
+    )
+    assert slack.post(body)[0] == 200
+    slack.settle()
+    assert "training or inference" in text_of(slack.current())
