@@ -307,6 +307,22 @@ def recommendation_message(
     return {"text": escape(f"Recommendation: {rec.headline}"), "blocks": blocks[:50]}
 
 
+def result_root_message(rec: Recommendation, user: str, permalink: str | None = None) -> dict:
+    """The channel's copy of a result (the pinned message): the headline, whose it is and
+    what they answered, and a link to the thread, where the full card lives."""
+    answers = " · ".join(escape(a.answer.option) for a in rec.answers)
+    details = (
+        f"<{permalink}|Details, sources and the estimate are in the thread>"
+        if permalink
+        else "Details, sources and the estimate are in this message's thread."
+    )
+    title = f"Recommendation: {rec.headline}"
+    return {
+        "text": escape(title),
+        "blocks": [header(title), context(f"For {mention(user)} · {answers}"), context(details)],
+    }
+
+
 def header(text: str) -> dict:
     return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
 

@@ -382,7 +382,7 @@ class Moves:
             asked = f"q{conversation.step - 1 - len(result.more)}"
             if conversation.recommendation() is not None:
                 # The last answer: its question becomes the result (one edit, no new post).
-                self._open(plan, conversation, row.id, row.user, replacing=asked)
+                self._open(plan, conversation, row.id, row.user, asked, permalink=row.permalink)
                 self._commit(row, conversation, plan, turn)
                 return
             # The question asked, and any after it the same reply answered too.
@@ -399,7 +399,7 @@ class Moves:
                     also=[(a.question.title, a.answer.option, a.answer.note) for a in result.more],
                 ),
             )
-            self._open(plan, conversation, row.id, row.user)
+            self._open(plan, conversation, row.id, row.user, permalink=row.permalink)
             self._commit(row, conversation, plan, turn)
 
     def _move(
@@ -431,7 +431,7 @@ class Moves:
             plan.close(f"r{before_step}", closed)
         elif question is not None:
             plan.close(f"q{before_step}", blocks.closed_message(question.text, number, what))
-        self._open(plan, conversation, row.id, row.user)
+        self._open(plan, conversation, row.id, row.user, permalink=row.permalink)
         self._commit(row, conversation, plan, turn)
 
     def _estimate(
@@ -467,7 +467,7 @@ class Moves:
         plan.update(
             f"r{step}", blocks.recommendation_message(recommendation, row.id, step, row.user)
         )
-        plan.update("root", blocks.recommendation_message(recommendation, user=row.user))
+        plan.update("root", blocks.result_root_message(recommendation, row.user, row.permalink))
         plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
 
@@ -478,10 +478,12 @@ class Moves:
         conversation_id: str,
         starter: str,
         replacing: str | None = None,
+        permalink: str | None = None,
     ) -> None:
         """Post what the current step shows: the next question, or the result (pinned).
         With ``replacing`` (the question just answered), the result is that message
-        edited rather than a new post: the thread stays one message shorter."""
+        edited rather than a new post: the thread stays one message shorter. The
+        channel's copy links to the thread (``permalink``) once Slack gave the link."""
         step = conversation.step
         question = conversation.question()
         if question is not None:
@@ -498,7 +500,7 @@ class Moves:
             plan.post(result, ref=f"r{step}")
         else:
             plan.update(replacing, result, becomes=f"r{step}")
-        plan.update("root", blocks.recommendation_message(recommendation, user=starter))
+        plan.update("root", blocks.result_root_message(recommendation, starter, permalink))
         plan.pin_root()
 
     def _end(

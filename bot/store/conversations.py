@@ -91,7 +91,6 @@ class ConversationStore(StoreBase):
         )
         values = {col.name: getattr(row, col.name) for col in CONV_COLUMNS}
         values["outbox_seq"] = len(outbox)
-        values["permalink"] = None
         with driver_transaction(self.engine) as conn:
             self._hot.insert_conversation.run(conn, values)
             claimed = self._insert_outbox(

@@ -114,6 +114,7 @@ class ConversationRow:
     created_at: datetime
     updated_at: datetime
     expires_at: datetime
+    permalink: str | None = None  # the thread's link, once Slack gave it
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,7 @@ class PeopleStore(StoreBase):
     def open_conversations(self, team: str, user: str, limit: int = 20) -> list[OpenRow]:
         """A person's active, unexpired conversations in every channel, newest first."""
         query = (
-            sa.select(*CONV_COLUMNS, _conv.permalink)
+            sa.select(*CONV_COLUMNS)
             .where(
                 _conv.team == team,
                 _conv.user == user,
@@ -105,4 +105,4 @@ class PeopleStore(StoreBase):
         )
         with self.engine.connect() as conn:
             found = list(conn.execute(query))
-        return [OpenRow(ConversationRow(*row[:-1]), row[-1]) for row in found]
+        return [OpenRow(ConversationRow(*row), row.permalink) for row in found]

@@ -33,7 +33,7 @@ CLAIM_AT_ONCE = 32
 # Hot-path statements are built once: SQLAlchemy then reuses their cache keys and
 # compiled forms, which is most of the per-call cost.
 # `ConversationRow` fields: the outbox counter and the thread link are read apart.
-CONV_COLUMNS = [c for c in conversations.columns if c.name not in ("outbox_seq", "permalink")]
+CONV_COLUMNS = [c for c in conversations.columns if c.name != "outbox_seq"]
 _NOW = sa.bindparam("now", type_=UTCDateTime)
 _SELECT_BY_ID = sa.select(*CONV_COLUMNS).where(_conv.id == sa.bindparam("cid"))
 _SELECT_BY_THREAD = sa.select(*CONV_COLUMNS).where(

@@ -52,6 +52,10 @@ def assert_finished(slack: Slack, instance: str, follow_up: str, channel: str = 
     result = slack.thread(channel)[-1]
     assert title in text_of(result)
     assert f"Flowchart: *{TITLES[instance]}*" in text_of(result)  # the flowchart's words
+    # The channel's copy is short: the headline, who and what, a link to the thread.
+    assert len(root["blocks"]) == 3 and "Flowchart:" not in text_of(root)
+    link = slack.fake.permalink(channel, root["ts"])
+    assert f"<{link}|Details, sources and the estimate are in the thread>" in text_of(root)
     assert [b for b in result["blocks"] if b["type"] == "actions"], "result has no buttons"
     assert root["ts"] in slack.fake.pins(channel)
 
