@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TextIO
 
 from bot.conversation import (
@@ -22,9 +23,10 @@ from bot.estimate_cli import describe
 from bot.flow.compiled import Flow, Question
 from bot.recommendation_text import claim_text, plain, price_lines
 
+JUMP = re.compile(r"(?:change|back to|go back to)\s+(\d{1,2})")
 HELP = (
     "Type an option's number or name, or a phrase such as '70B' or '80 ms'. "
-    "Commands: back, restart, cancel, help."
+    "Commands: back, `change N` (back to question N), restart, cancel, help."
 )
 
 
@@ -78,9 +80,41 @@ def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
 
     say(f"{flow.title}. {HELP}")
     while True:
+        done = _questions(conversation, stdin, stdout, say)
+        if done is not None:
+            return done
+        recommendation = conversation.recommendation()
+        if recommendation is None:
+            return 1
+        say(format_recommendation(recommendation))
+        done = _after_result(conversation, stdin, say)
+        if done is not None:
+            return done
+
+
+def _jump(conversation: Conversation, line: str, say) -> bool:
+    """`change N` / `back to N`: answer question N again (the answers after it go too).
+    False when the line is no such command."""
+    found = JUMP.fullmatch(" ".join(line.lower().split()))
+    if found is None:
+        return False
+    number = int(found.group(1))
+    if conversation.back(number):
+        say(f"   Back to question {number}.")
+    else:
+        say(
+            f"   There is no answer {number} to change; answered so far: "
+            f"{len(conversation.record.answers)}."
+        )
+    return True
+
+
+def _questions(conversation: Conversation, stdin: TextIO, stdout: TextIO, say) -> int | None:
+    """Ask until there is a result (None) or the person stops (an exit status)."""
+    while True:
         question = conversation.question()
         if question is None:
-            break
+            return None
         say(format_question(question, conversation.progress()))
         stdout.write("> ")
         stdout.flush()
@@ -88,6 +122,8 @@ def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
         if not line:
             say("\nInput ended before the last question was answered; nothing to recommend.")
             return 1
+        if _jump(conversation, line, say):
+            continue
         result = conversation.answer(line.rstrip("\n"))
         if isinstance(result, Advanced):
             for taken in (result, *result.more):
@@ -110,18 +146,22 @@ def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
                 say("Cancelled. Nothing was recommended.")
                 return 0
         elif isinstance(result, NotActive):
-            break
-    recommendation = conversation.recommendation()
-    if recommendation is None:
-        return 1
-    say(format_recommendation(recommendation))
-    return _estimate_phase(conversation, stdin, say)
+            return None
 
 
-def _estimate_phase(conversation: Conversation, stdin: TextIO, say) -> int:
-    """After the result: `estimate` asks what it still needs, then prints the table."""
+def _after_result(conversation: Conversation, stdin: TextIO, say) -> int | None:
+    """After the result: `estimate` asks what it still needs, then prints the table;
+    `change N`, `back` or `restart` reopen the questions (None)."""
     while line := stdin.readline():
+        if _jump(conversation, line, say):
+            return None
         result = conversation.answer(line.rstrip("\n"))
+        if isinstance(result, CommandGiven) and result.name in ("back", "restart"):
+            outcome = conversation.run(result.name)
+            if isinstance(outcome, Refused):
+                say(f"   {outcome.reason}")
+                continue
+            return None
         if isinstance(result, CommandGiven) and result.name == "estimate":
             outcome = conversation.run("estimate")
         elif isinstance(result, EstimateAsk | EstimateReady):

@@ -118,3 +118,18 @@ def test_chat_estimate_reprompts_an_unreadable_reply(monkeypatch, capsys) -> Non
     assert "I could not read a model size there" in out
     assert "I could not read a traffic rate there" in out
     assert "serving a 13B-parameter model at bf16" in out
+
+
+def test_chat_jumps_back_to_a_question_even_after_the_result() -> None:
+    done = run(
+        "chat",
+        stdin="training\n70B\nactive\nchange 2\n7B\nperformance\nchange 9\ncheckpoints\n",
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Recommendation: p5en.48xlarge + EBS gp3 volumes" in out
+    assert "Back to question 2." in out
+    assert "There is no answer 9 to change" in out
+    assert out.rstrip().splitlines()[-1].startswith("Type `estimate`")
+    assert "Recommendation: p5e.48xlarge + S3 Standard with lifecycle rules" in out
+    assert out.count("(Question 2 of up to 4)") == 2  # asked again, with its progress
