@@ -100,6 +100,9 @@ class Deliverer:
         self._thread: threading.Thread | None = None
         self.workers = workers
         self._repeatable = frozenset(getattr(sender, "repeatable", ()))
+        # Thread links sends gave, by row id, until the row is recorded sent. A
+        # conversation's rows go through one thread at a time; ids are unique.
+        self._links: dict[int, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-send")
         self._in_flight: dict[Future[int], list[OutboxRow]] = {}
         # The claim loop's own groups: it claims more only while these leave room.
@@ -227,12 +230,13 @@ class Deliverer:
             rows queued behind the run meanwhile); False when the claim was lost."""
             nonlocal sent, follow
             now = self._clock()
+            links = {r.id: self._links.pop(r.id) for r, _ in unrecorded if r.id in self._links}
             if last and not self._stop.is_set():
                 done, follow = self.store.record_sent_and_claim_next(
-                    unrecorded, conversation_id, lease=self.lease, now=now
+                    unrecorded, conversation_id, lease=self.lease, now=now, permalinks=links
                 )
             elif unrecorded:
-                done = self.store.record_sent_many(unrecorded, now=now)
+                done = self.store.record_sent_many(unrecorded, now=now, permalinks=links)
             else:
                 return True
             sent += len(done)
@@ -315,11 +319,12 @@ class Deliverer:
         return DELIVERED, ts, None
 
     def _kept(self, row: OutboxRow, result: str | Delivered | None) -> str | None:
-        """The ts a send gave back; a thread link it gave is kept with the conversation."""
+        """The ts a send gave back; a thread link it gave waits in ``_links`` to be
+        recorded with the row (one transaction: see `_deliver_conversation`)."""
         if not isinstance(result, Delivered):
             return result
         if result.permalink:
-            self.store.set_permalink(row.conversation_id, result.permalink)
+            self._links[row.id] = result.permalink
         return result.ts
 
     def _retry(self, row: OutboxRow, failure: RetryLater) -> tuple[str, str | None, str | None]:

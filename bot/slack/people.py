@@ -50,8 +50,7 @@ class People:
 
     def home_view(self, team: str, user: str) -> dict:
         items = []
-        for found in self.store.open_conversations(team, user, MAX_OPEN):
-            row = found.conversation
+        for row in self.store.open_conversations(team, user, MAX_OPEN):
             question = Conversation.restore(self.flows, row.record).question()
             items.append(
                 OpenItem(
@@ -59,7 +58,7 @@ class People:
                     channel=row.channel,
                     started=row.created_at,
                     question=question.text if question else None,
-                    permalink=found.permalink,
+                    permalink=row.permalink,
                 )
             )
         results = self.store.history(team, user=user, page=Page(1, MAX_RESULTS)).rows

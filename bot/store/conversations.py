@@ -31,10 +31,9 @@ from bot.store.models import (
     OutboxMessage,
     Outcome,
     PurgeCounts,
-    RecommendationRow,
     StepResult,
 )
-from bot.store.schema import conversations, outbox, recommendations, seen_events
+from bot.store.schema import conversations, outbox, seen_events
 from bot.store.statements import (
     CONV_COLUMNS,
     MOVABLE,
@@ -220,15 +219,6 @@ class ConversationStore(StoreBase):
             if result.rowcount == 0:
                 raise ConversationNotFound(conversation_id)
 
-    def set_permalink(self, conversation_id: str, permalink: str) -> None:
-        """Keep the link to the conversation's thread (history and the App Home show it)."""
-        with write_transaction(self.engine) as conn:
-            conn.execute(
-                conversations.update()
-                .where(_conv.id == conversation_id)
-                .values(permalink=permalink[:500])
-            )
-
     def expire_idle(self) -> int:
         """Mark active conversations past their expiry time expired; returns how many."""
         now = self._now()
@@ -305,19 +295,6 @@ class ConversationStore(StoreBase):
         if key is None:
             return True
         return self._hot.mark_seen.first(conn, {"key": key, "seen_at": now}) is not None
-
-    def recent_recommendations(
-        self, team: str, channel: str, limit: int = 5
-    ) -> list[RecommendationRow]:
-        """The channel's latest recommendations, newest first."""
-        query = (
-            sa.select(recommendations)
-            .where(recommendations.c.team == team, recommendations.c.channel == channel)
-            .order_by(recommendations.c.created_at.desc(), recommendations.c.id.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [RecommendationRow(**r._mapping) for r in conn.execute(query)]
 
     def purge(
         self,

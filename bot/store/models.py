@@ -145,20 +145,6 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
-class RecommendationRow:
-    """A finished conversation's result, kept for the channel's history."""
-
-    id: int
-    conversation_id: str
-    team: str
-    channel: str
-    user: str
-    flow_name: str
-    summary: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class HistoryRow:
     """A finished result as history shows it: when, whose, what, and its thread link
     (None until Slack gave one)."""
@@ -177,14 +163,6 @@ class HistoryPage:
 
     rows: list[HistoryRow]
     more: bool
-
-
-@dataclass(frozen=True, slots=True)
-class OpenRow:
-    """One of a person's open conversations, for their App Home."""
-
-    conversation: ConversationRow
-    permalink: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ from bot.store.models import (
     ConversationRow,
     HistoryPage,
     HistoryRow,
-    OpenRow,
     Page,
 )
 from bot.store.schema import conversations, recommendations
@@ -90,7 +89,7 @@ class PeopleStore(StoreBase):
             rows = [HistoryRow(*found) for found in conn.execute(query)]
         return HistoryPage(rows[: page.size], more=len(rows) > page.size)
 
-    def open_conversations(self, team: str, user: str, limit: int = 20) -> list[OpenRow]:
+    def open_conversations(self, team: str, user: str, limit: int = 20) -> list[ConversationRow]:
         """A person's active, unexpired conversations in every channel, newest first."""
         query = (
             sa.select(*CONV_COLUMNS)
@@ -105,4 +104,4 @@ class PeopleStore(StoreBase):
         )
         with self.engine.connect() as conn:
             found = list(conn.execute(query))
-        return [OpenRow(ConversationRow(*row), row.permalink) for row in found]
+        return [ConversationRow(*row) for row in found]

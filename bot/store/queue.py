@@ -8,7 +8,7 @@ Slack ts that later messages point at. Who sends, and when, is `bot.delivery`'s.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -215,15 +215,20 @@ class OutboxQueue(StoreBase):
         return bool(self.record_sent_many([(row, slack_ts)], now=now))
 
     def record_sent_many(
-        self, sent: Sequence[tuple[OutboxRow, str | None]], *, now: datetime | None = None
+        self,
+        sent: Sequence[tuple[OutboxRow, str | None]],
+        *,
+        now: datetime | None = None,
+        permalinks: Mapping[int, str] | None = None,
     ) -> set[int]:
         """:meth:`record_sent` for several claimed rows in one transaction; returns the
-        ids recorded (the others had lost their claim)."""
+        ids recorded (the others had lost their claim). ``permalinks``: thread links
+        that rows' sends gave (by row id), kept with their conversations."""
         now = now or self._now()
         if not sent:
             return set()
         with driver_transaction(self.engine) as conn:
-            return self._mark_sent(conn, sent, now)
+            return self._mark_sent(conn, sent, now, permalinks)
 
     def record_sent_and_claim_next(
         self,
@@ -232,6 +237,7 @@ class OutboxQueue(StoreBase):
         *,
         lease: timedelta,
         now: datetime | None = None,
+        permalinks: Mapping[int, str] | None = None,
     ) -> tuple[set[int], list[OutboxRow]]:
         """:meth:`record_sent_many` for the last rows of a claimed run, and in the same
         transaction :meth:`claim_conversation`: rows a step queued behind them while
@@ -243,16 +249,22 @@ class OutboxQueue(StoreBase):
             # Read the clock only now: a step that committed first, while this waited for
             # the lock, may have stamped its rows due later than our caller's moment.
             now = self._now() if now is None else max(now, self._now())
-            done = self._mark_sent(conn, sent, now)
+            done = self._mark_sent(conn, sent, now, permalinks)
             if len(done) < len(sent):
                 return done, []
             return done, self._claim_next(conn, conversation_id, now, lease)
 
     def _mark_sent(
-        self, conn: Any, sent: Sequence[tuple[OutboxRow, str | None]], now: datetime
+        self,
+        conn: Any,
+        sent: Sequence[tuple[OutboxRow, str | None]],
+        now: datetime,
+        permalinks: Mapping[int, str] | None = None,
     ) -> set[int]:
-        """Mark rows sent if their claim still holds; the ids marked."""
+        """Mark rows sent if their claim still holds (and keep the thread links they
+        gave); the ids marked."""
         mark_sent, set_thread = self._hot.mark_sent, self._hot.set_thread
+        links = permalinks or {}
         done: set[int] = set()
         for row, slack_ts in sent:
             params = {
@@ -267,6 +279,9 @@ class OutboxQueue(StoreBase):
             done.add(row.id)
             if row.sets_thread and slack_ts:
                 set_thread.count(conn, {"cid": row.conversation_id, "ts": slack_ts, "now": now})
+            if row.id in links:
+                link = {"cid": row.conversation_id, "link": links[row.id][:500]}
+                self._hot.set_permalink.count(conn, link)
         return done
 
     def record_retry(

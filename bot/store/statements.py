@@ -219,6 +219,11 @@ _SET_THREAD = (
     .where(_conv.id == sa.bindparam("cid"))
     .values(thread_ts=sa.bindparam("ts", type_=sa.String), updated_at=_NOW)
 )
+_SET_PERMALINK = (
+    conversations.update()
+    .where(_conv.id == sa.bindparam("cid"))
+    .values(permalink=sa.bindparam("link", type_=sa.String))
+)
 
 
 class HotStatements:
@@ -251,6 +256,7 @@ class HotStatements:
         self.ref_targets = Prepared(_REF_TARGETS, dialect)
         self.mark_sent = Prepared(_MARK_SENT, dialect)
         self.set_thread = Prepared(_SET_THREAD, dialect)
+        self.set_permalink = Prepared(_SET_PERMALINK, dialect)
         self.mark_seen = Prepared(mark_seen, dialect, ["key", "seen_at"])
         self.upsert_recommendation = Prepared(
             upsert_recommendation,

@@ -115,3 +115,15 @@ def outbox_row(**fields: Any) -> OutboxRow:
     }
     values.update(fields)
     return OutboxRow(**values)
+
+
+def set_permalink(store: Any, conversation_id: str, link: str) -> None:
+    """What the deliverer records when a `permalink` row's send gives the thread's link."""
+    from bot.store.schema import conversations
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            conversations.update()
+            .where(conversations.c.id == conversation_id)
+            .values(permalink=link)
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.store import OutboxMessage, Page, Store
-from tests.store.helpers import FakeClock, new_conversation
+from tests.store.helpers import FakeClock, new_conversation, set_permalink
 
 
 def finish(store: Store, clock: FakeClock, **kw: str) -> str:
@@ -18,7 +18,7 @@ def test_history_by_channel_and_person_in_pages_with_permalinks(
 ) -> None:
     ids = [finish(store, clock, user=f"U{i % 2}") for i in range(5)]
     elsewhere = finish(store, clock, channel="C2", user="U0")
-    store.set_permalink(ids[4], "https://acme.slack.com/archives/C1/p1")
+    set_permalink(store, ids[4], "https://acme.slack.com/archives/C1/p1")
     first = store.history("T1", channel="C1", page=Page(1, 2))
     assert [r.conversation_id for r in first.rows] == [ids[4], ids[3]] and first.more
     assert first.rows[0].permalink == "https://acme.slack.com/archives/C1/p1"
@@ -38,9 +38,9 @@ def test_open_conversations_of_a_person_across_channels(store: Store, clock: Fak
     b = new_conversation(store, channel="C2")
     finish(store, clock)
     new_conversation(store, user="U2")
-    store.set_permalink(b, "https://acme.slack.com/archives/C2/p2")
+    set_permalink(store, b, "https://acme.slack.com/archives/C2/p2")
     found = store.open_conversations("T1", "U1")
-    assert [(o.conversation.id, o.permalink) for o in found] == [
+    assert [(o.id, o.permalink) for o in found] == [
         (b, "https://acme.slack.com/archives/C2/p2"),
         (a, None),
     ]

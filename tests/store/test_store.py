@@ -12,6 +12,7 @@ from bot.store import (
     ConversationNotFound,
     OutboxMessage,
     Outcome,
+    Page,
     Store,
 )
 from tests.store.conftest import Database
@@ -172,7 +173,7 @@ def test_apply_step_is_all_or_nothing(store: Store) -> None:
     conv = store.get(cid)
     assert conv.version == 1 and conv.record == {"state": "start"}
     assert store.outbox_rows(cid) == []
-    assert store.recent_recommendations("T1", "C1") == []
+    assert store.history("T1", channel="C1", page=Page()).rows == []
     assert store.apply_step(cid, 1, {"a": 1}, [OutboxMessage("post", {"ok": 1})]).ok
 
 
@@ -199,15 +200,16 @@ def test_recommendations(store: Store, clock: FakeClock) -> None:
     other = new_conversation(store, channel="C2")
     store.apply_step(other, 1, {}, status="finished", recommendation={"instance": "elsewhere"})
 
-    recent = store.recent_recommendations("T1", "C1")
+    recent = store.history("T1", channel="C1", page=Page(1, 5)).rows
     assert [r.summary["i"] for r in recent] == [6, 5, 4, 3, 2]
     assert recent[0].conversation_id == ids[6]
-    assert (recent[0].user, recent[0].flow_name, recent[0].channel) == ("U6", "llm_cost", "C1")
-    assert [r.summary["i"] for r in store.recent_recommendations("T1", "C1", limit=2)] == [6, 5]
-    assert [r.summary for r in store.recent_recommendations("T1", "C2")] == [
+    assert (recent[0].user, recent[0].channel) == ("U6", "C1")
+    two = store.history("T1", channel="C1", page=Page(1, 2)).rows
+    assert [r.summary["i"] for r in two] == [6, 5]
+    assert [r.summary for r in store.history("T1", channel="C2", page=Page()).rows] == [
         {"instance": "elsewhere"}
     ]
-    assert store.recent_recommendations("T2", "C1") == []
+    assert store.history("T2", channel="C1", page=Page()).rows == []
 
 
 def test_mark_seen_once(store: Store) -> None:
