@@ -72,6 +72,7 @@ class OptionEstimate:
     notes: tuple[str, ...]
     sources: tuple[str, ...]
     recommended: bool = False
+    estimable: bool = True  # False: the catalogue has no figures for this kind of job
     meets_latency: bool = True
     mfu: float | None = None
     accelerator_hours: float | None = None
@@ -119,6 +120,7 @@ def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
         "accelerators_per_instance": option.accelerators_per_instance,
         "instances": option.instances,
         "fits": option.fits,
+        "estimable": option.estimable,
         "price_per_hour_usd": option.price_per_hour_usd,
         "price_basis": option.price_basis,
         "price_where": option.price_where,
@@ -225,7 +227,8 @@ def _train_on(
     notes: list[str] = list(_price_notes(instance))
     mfu = words.mfu.get(instance.accelerator)
     if acc.bf16_dense_tflops is None or mfu is None:
-        return _unpriced(instance, name, acc, per, "no training figures for this offering")
+        why = "no training figures for this offering (no BF16 peak or MFU in the catalogue)"
+        return _unpriced(instance, name, acc, per, why)
     flops = _flops_per_param_token(words, job.method) * job.params * job.tokens
     accelerator_hours = flops / (acc.bf16_dense_tflops.value * 1e12 * mfu.value) / 3600
     instance_hours = accelerator_hours / per
@@ -563,6 +566,7 @@ def _unpriced(
         price_where=instance.price.where,
         notes=(why,),
         sources=(),
+        estimable=False,
     )
 
 

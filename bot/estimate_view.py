@@ -9,12 +9,18 @@ from bot.estimate import Estimate, OptionEstimate
 from bot.quantities import count, duration, money, short
 
 DOES_NOT_FIT = "does not fit"
+NOT_ESTIMATED = "not estimated"
 
 
 def header(estimate: Estimate) -> list[str]:
     if estimate.kind == "training":
         return ["Offering", "Instances", "Wall-clock", "Accelerator-hours", "Cost per run"]
     return ["Offering", "Instances", "Accelerators per replica", "Tokens/s", "Cost per month"]
+
+
+def no_cost(option: OptionEstimate) -> str:
+    """Why an option has no cost: no figures for the job, or the model does not fit."""
+    return DOES_NOT_FIT if option.estimable else NOT_ESTIMATED
 
 
 def label(option: OptionEstimate) -> str:
@@ -31,6 +37,8 @@ def cost_cell(option: OptionEstimate) -> str:
 
 
 def row(estimate: Estimate, option: OptionEstimate) -> list[str]:
+    if not option.estimable:
+        return [label(option), NOT_ESTIMATED, "-", "-", NOT_ESTIMATED]
     if not option.fits:
         return [label(option), DOES_NOT_FIT, "-", "-", DOES_NOT_FIT]
     if estimate.kind == "training":
@@ -58,7 +66,7 @@ def headline(estimate: Estimate) -> str:
     """The recommended option in one line: how many, how long, how much."""
     o = estimate.recommended
     if not o.fits:
-        return f"{o.instance}: {DOES_NOT_FIT}"
+        return f"{o.instance}: {no_cost(o)}"
     if estimate.kind == "training":
         return (
             f"{o.instances:,} × {o.instance} for {duration(o.wall_clock_hours)}: "
@@ -84,13 +92,13 @@ def job_line(estimate: Estimate) -> str:
 
 def bar_chart(estimate: Estimate, width: int = 40) -> list[str]:
     """A text bar chart of each option's cost, for terminals."""
-    costs = [(label(o), o.cost if o.fits else None) for o in estimate.options]
-    top = max((c for _, c in costs if c), default=0.0)
-    name_width = max(len(name) for name, _ in costs)
+    costs = [(label(o), o.cost if o.fits else None, no_cost(o)) for o in estimate.options]
+    top = max((c for _, c, _ in costs if c), default=0.0)
+    name_width = max(len(name) for name, _, _ in costs)
     lines = []
-    for name, cost in costs:
+    for name, cost, why in costs:
         if cost is None:
-            lines.append(f"{name:<{name_width}}  {DOES_NOT_FIT}")
+            lines.append(f"{name:<{name_width}}  {why}")
             continue
         bar = "#" * max(1, round(width * cost / top)) if top else ""
         lines.append(f"{name:<{name_width}}  {bar} {money(cost)}")
@@ -109,5 +117,5 @@ def text_table(estimate: Estimate) -> list[str]:
 def chart_alt_text(estimate: Estimate) -> str:
     """What the chart shows, in words: every option's cost."""
     unit = "per run" if estimate.kind == "training" else "per month"
-    parts = [f"{o.instance} {money(o.cost) if o.fits else DOES_NOT_FIT}" for o in estimate.options]
+    parts = [f"{o.instance} {money(o.cost) if o.fits else no_cost(o)}" for o in estimate.options]
     return f"Bar chart of the estimated cost {unit}: " + "; ".join(parts) + "."

@@ -146,3 +146,21 @@ def test_a_missing_option_is_one_line_too() -> None:
         check=False,
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_offering_without_training_figures_is_not_estimated(capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "training",
+        "--params",
+        "7B",
+        "--tokens",
+        "1T",
+        "--instance",
+        "c7g.16xlarge",
+        "--json",
+    )
+    assert code == 0
+    (option,) = json.loads(out)
+    assert option["estimable"] is False and option["fits"] is False
+    assert option["cost_usd"] is None and "no training figures" in option["notes"][0]
