@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 Policy = Literal["starter", "anyone"]
 ROOT = {"$ref": "root"}
+REPLACED = "Replaced by a newer conversation."
+#: Private key of a `permalink` row: the channel message of the conversation this one
+#: replaced, to be edited to link here ({"ts", "user", "title"}).
+REPLACES = "_replaces"
 ENDED = {
     Status.CANCELLED: "This conversation was cancelled.",
     Status.EXPIRED: "This conversation expired after being idle.",
@@ -194,8 +198,13 @@ class Moves:
             return None
         turn = Turn(user, response_url, claims=claims)
         previous = self.store.find_open_for_user(team, channel, user)
+        # The earlier conversation's channel message is edited to link to this one's
+        # thread, by this conversation once that link exists (see the permalink below).
+        replaces = None
         if previous is not None:
-            self._end(previous, turn, "Replaced by a newer conversation.")
+            root_ts = previous.thread_ts
+            if self._end(previous, turn, REPLACED, edit_root=root_ts is None):
+                replaces = root_ts
         flow = self.flows.current(self.flow_name)
         conversation = Conversation.start(flow)
         conversation_id = uuid.uuid4().hex
@@ -205,7 +214,9 @@ class Moves:
         self._open(plan, conversation, conversation_id, user)
         # The thread's link, for history and the App Home; after the first question so
         # that it never delays it.
-        link = {"channel": channel, "message_ts": ROOT}
+        link: dict = {"channel": channel, "message_ts": ROOT}
+        if replaces is not None:
+            link[REPLACES] = {"ts": replaces, "user": user, "title": flow.title}
         plan.messages.append(OutboxMessage("permalink", link))
         self.store.create_conversation(
             conversation_id=conversation_id,
@@ -504,9 +515,16 @@ class Moves:
         plan.pin_root()
 
     def _end(
-        self, row: ConversationRow, turn: Turn, what: str, conversation: Conversation | None = None
+        self,
+        row: ConversationRow,
+        turn: Turn,
+        what: str,
+        conversation: Conversation | None = None,
+        *,
+        edit_root: bool = True,
     ) -> bool:
-        """Cancel: close the current message and say so in the thread."""
+        """Cancel: close the current message and say so in the thread (and in the
+        channel message, unless a newer conversation will: ``edit_root``)."""
         conversation = conversation or Conversation.restore(self.flows, row.record)
         question = conversation.question()
         number = len(conversation.record.answers) + 1
@@ -518,14 +536,15 @@ class Moves:
             plan.close(f"q{step}", blocks.closed_message(question.text, number, what))
         again = f"Start again any time with `{self.command}`."
         plan.post(blocks.note_message(f"{what} {again}"))
-        self._tidy_root(plan, row, f"{what} {again}")
+        self._tidy_root(plan, row, f"{what} {again}", edit=edit_root)
         return self._commit(row, conversation, plan, turn)
 
-    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str) -> None:
+    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str, edit: bool = True) -> None:
         """The channel message says how the conversation ended; a result that was
         pinned there before a Start over comes down (unpinning nothing does nothing)."""
-        flow = self.flows.current(row.flow_name)
-        plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
+        if edit:
+            flow = self.flows.current(row.flow_name)
+            plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
         plan.unpin_root()
 
     def expire_idle(self, limit: int = 100) -> int:

@@ -28,7 +28,7 @@ from bot.delivery import (
     RetryPolicy,
 )
 from bot.slack import blocks
-from bot.slack.moves import DirectMessage
+from bot.slack.moves import REPLACES, DirectMessage
 from bot.slack.pacing import ChannelPacer
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
 from bot.store import OutboxMessage, OutboxRow
@@ -143,7 +143,7 @@ class SlackSender:
                 self._upload_chart(row, args)
                 return None
             if row.kind == "permalink":
-                return self._permalink(args)
+                return self._permalink(args, payload)
             if row.kind == "publish":
                 self.client.views_publish(**args)
                 return None
@@ -166,19 +166,38 @@ class SlackSender:
             raise RetryLater(error, unanswered=row.kind in POSTS) from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
 
-    def _permalink(self, args: dict[str, Any]) -> Delivered | None:
+    def _permalink(self, args: dict[str, Any], payload: dict[str, Any]) -> Delivered | None:
         """A link to the thread, for history and the App Home. Nice to have: when Slack
-        will not give one (the message is gone), there is just no link."""
+        will not give one (the message is gone), there is just no link. The channel
+        message of a conversation this one replaced then says so, with the link."""
         try:
             found = self.client.chat_getPermalink(**args)
         except SlackApiError as exc:
             problem = _classify(exc, self.policy)
-            if isinstance(problem, PermanentFailure) and problem.code not in DEAD_TOKEN:
-                log.info("no permalink for a thread: %s", problem.code)
-                return None
-            raise
+            if not isinstance(problem, PermanentFailure) or problem.code in DEAD_TOKEN:
+                raise
+            log.info("no permalink for a thread: %s", problem.code)
+            found = {}
         link = found.get("permalink")
-        return Delivered(permalink=link) if isinstance(link, str) and link else None
+        link = link if isinstance(link, str) and link else None
+        replaced = payload.get(REPLACES)
+        if isinstance(replaced, dict):
+            self._point_to_newer(str(args["channel"]), replaced, link)
+        return Delivered(permalink=link) if link else None
+
+    def _point_to_newer(self, channel: str, replaced: dict[str, Any], link: str | None) -> None:
+        """Edit a replaced conversation's channel message to say so (and link here).
+        An edit, safe to repeat; a message that is gone needs no edit."""
+        newer = f"<{link}|newer conversation>" if link else "newer conversation"
+        what = f"Replaced by a {newer}. Start again any time with `{self.command}`."
+        message = blocks.ended_root_message(str(replaced["user"]), str(replaced["title"]), what)
+        try:
+            self.client.chat_update(channel=channel, ts=str(replaced["ts"]), **message)
+        except SlackApiError as exc:
+            problem = _classify(exc, self.policy)
+            if not isinstance(problem, PermanentFailure) or problem.code in DEAD_TOKEN:
+                raise
+            log.info("the replaced conversation's channel message was not edited: %s", problem.code)
 
     def _open_dm(self, row: OutboxRow, payload: dict[str, Any]) -> str:
         """Open the person's direct message with the app and start a conversation there.

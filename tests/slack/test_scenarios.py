@@ -547,3 +547,20 @@ def test_change_an_answer_jumps_straight_to_that_question(slack: Slack) -> None:
     assert "training or inference" in text_of(slack.current())
     assert len(slack.fake.calls("chat.postMessage")) == posts_before + 1
     assert "went back" in text_of(slack.fake.message(CHANNEL, result["ts"]))
+
+
+def test_a_replaced_conversation_links_to_the_newer_one(slack: Slack) -> None:
+    old = start(slack)
+    slack.answer("Training")
+    new = start(slack)
+    assert new["ts"] != old["ts"]
+    link = slack.fake.permalink(CHANNEL, new["ts"])
+    earlier = slack.fake.message(CHANNEL, old["ts"])
+    assert earlier is not None
+    assert f"Replaced by a <{link}|newer conversation>" in text_of(earlier)
+    assert "is planning" not in text_of(earlier)
+    old_thread = slack.fake.messages_in_thread(CHANNEL, old["ts"])
+    assert not [m for m in old_thread[1:] if any(b["type"] == "actions" for b in m["blocks"])]
+    assert "Replaced by a newer conversation." in text_of(old_thread[-1])
+    # The new thread is as any other: its first question, waiting.
+    assert "training or inference" in text_of(slack.current())
