@@ -193,18 +193,18 @@ class Moves:
         once: str | None,
         claims: Claims | None,
     ) -> str | None:
-        if once and not self.store.mark_seen(once):
+        # Marked seen with the new conversation, in one transaction: a start that fails
+        # half-way (and is retried, as a New plan's outbox row is) starts afresh.
+        if once and self.store.was_seen(once):
             log.warning("ignoring a replayed start (%s)", once.split(":", 1)[0])
             return None
         turn = Turn(user, response_url, claims=claims)
         previous = self.store.find_open_for_user(team, channel, user)
-        # The earlier conversation's channel message is edited to link to this one's
-        # thread, by this conversation once that link exists (see the permalink below).
+        # The earlier conversation's channel message says it was replaced (its own queue
+        # edits it); once this thread's link exists, this conversation adds the link.
         replaces = None
-        if previous is not None:
-            root_ts = previous.thread_ts
-            if self._end(previous, turn, REPLACED, edit_root=root_ts is None):
-                replaces = root_ts
+        if previous is not None and self._end(previous, turn, REPLACED):
+            replaces = previous.thread_ts
         flow = self.flows.current(self.flow_name)
         conversation = Conversation.start(flow)
         conversation_id = uuid.uuid4().hex
@@ -213,12 +213,12 @@ class Moves:
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
         self._open(plan, conversation, conversation_id, user)
         # The thread's link, for history and the App Home; after the first question so
-        # that it never delays it.
+        # that it never delays that one (the next question may wait behind it).
         link: dict = {"channel": channel, "message_ts": ROOT}
         if replaces is not None:
             link[REPLACES] = {"ts": replaces, "user": user, "title": flow.title}
         plan.messages.append(OutboxMessage("permalink", link))
-        self.store.create_conversation(
+        created = self.store.create_conversation(
             conversation_id=conversation_id,
             team=team,
             channel=channel,
@@ -228,7 +228,11 @@ class Moves:
             record=conversation.to_dict(),
             outbox=plan.messages,
             claims=claims,
+            seen=once,
         )
+        if created is None:
+            log.warning("ignoring a replayed start (%s)", str(once).split(":", 1)[0])
+            return None
         return conversation_id
 
     def cancel_open(
@@ -515,16 +519,10 @@ class Moves:
         plan.pin_root()
 
     def _end(
-        self,
-        row: ConversationRow,
-        turn: Turn,
-        what: str,
-        conversation: Conversation | None = None,
-        *,
-        edit_root: bool = True,
+        self, row: ConversationRow, turn: Turn, what: str, conversation: Conversation | None = None
     ) -> bool:
-        """Cancel: close the current message and say so in the thread (and in the
-        channel message, unless a newer conversation will: ``edit_root``)."""
+        """Cancel: close the current message and say so in the thread and in the channel
+        message."""
         conversation = conversation or Conversation.restore(self.flows, row.record)
         question = conversation.question()
         number = len(conversation.record.answers) + 1
@@ -536,15 +534,14 @@ class Moves:
             plan.close(f"q{step}", blocks.closed_message(question.text, number, what))
         again = f"Start again any time with `{self.command}`."
         plan.post(blocks.note_message(f"{what} {again}"))
-        self._tidy_root(plan, row, f"{what} {again}", edit=edit_root)
+        self._tidy_root(plan, row, f"{what} {again}")
         return self._commit(row, conversation, plan, turn)
 
-    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str, edit: bool = True) -> None:
+    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str) -> None:
         """The channel message says how the conversation ended; a result that was
         pinned there before a Start over comes down (unpinning nothing does nothing)."""
-        if edit:
-            flow = self.flows.current(row.flow_name)
-            plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
+        flow = self.flows.current(row.flow_name)
+        plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
         plan.unpin_root()
 
     def expire_idle(self, limit: int = 100) -> int:

@@ -87,8 +87,10 @@ class Runtime:
         def start_in_dm(opened: DirectMessage) -> None:
             """A sender thread opened a person's DM: start there, and send what that queued."""
             claims = deliverer.claims()
-            moves.start_in_dm(opened, claims)
-            deliverer.send_claimed(claims)
+            try:
+                moves.start_in_dm(opened, claims)
+            finally:  # whatever was claimed before a failure is sent now, not at lease end
+                deliverer.send_claimed(claims)
 
         sender = SlackSender(
             client,

@@ -153,6 +153,9 @@ class SlackSender:
             problem = _classify(exc, self.policy)
             if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
                 self.token.refuse(problem.code)
+            elif isinstance(problem, PermanentFailure) and row.kind in ("pin", "unpin"):
+                # A refused pin (in a DM, say) leaves the result standing: say why instead.
+                problem.ends_conversation = False
             if isinstance(problem, Postpone) and row.kind in POSTS:
                 self.pacer.block(channel, problem.delay)
             if isinstance(problem, RetryLater) and row.kind in POSTS:
@@ -186,9 +189,13 @@ class SlackSender:
         return Delivered(permalink=link) if link else None
 
     def _point_to_newer(self, channel: str, replaced: dict[str, Any], link: str | None) -> None:
-        """Edit a replaced conversation's channel message to say so (and link here).
-        An edit, safe to repeat; a message that is gone needs no edit."""
-        newer = f"<{link}|newer conversation>" if link else "newer conversation"
+        """Add the newer thread's link to a replaced conversation's channel message (its
+        own queue already said it was replaced, and may say it again first: then the
+        link is missing, nothing is wrong). An edit, safe to repeat; a message that is
+        gone needs no edit."""
+        if link is None:
+            return
+        newer = f"<{link}|newer conversation>"
         what = f"Replaced by a {newer}. Start again any time with `{self.command}`."
         message = blocks.ended_root_message(str(replaced["user"]), str(replaced["title"]), what)
         try:

@@ -64,9 +64,12 @@ class ConversationStore(StoreBase):
         outbox: Sequence[OutboxMessage] = (),
         conversation_id: str | None = None,
         claims: Claims | None = None,
-    ) -> ConversationRow:
+        seen: str | None = None,
+    ) -> ConversationRow | None:
         """Insert a conversation at version 1 together with its first outbox messages
-        (claimed into ``claims``, if given: see `Claims`).
+        (claimed into ``claims``, if given: see `Claims`), marking ``seen`` (the request
+        that starts it) in the same transaction: None, and nothing stored, when that
+        request was seen before.
 
         A second conversation on the same (team, channel, thread_ts) raises
         :class:`sqlalchemy.exc.IntegrityError` and stores nothing.
@@ -91,6 +94,8 @@ class ConversationStore(StoreBase):
         values = {col.name: getattr(row, col.name) for col in CONV_COLUMNS}
         values["outbox_seq"] = len(outbox)
         with driver_transaction(self.engine) as conn:
+            if not self._first_sighting(conn, seen, now):
+                return None
             self._hot.insert_conversation.run(conn, values)
             claimed = self._insert_outbox(
                 conn, row.id, outbox, now, first_seq=1, claim_for=claims and claims.lease
@@ -283,6 +288,12 @@ class ConversationStore(StoreBase):
         return ended
 
     # ---- events, history, retention ------------------------------------------------
+
+    def was_seen(self, key: str) -> bool:
+        """Whether ``key`` was marked seen (a read; nothing is marked)."""
+        query = sa.select(seen_events.c.key).where(seen_events.c.key == key)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def mark_seen(self, key: str) -> bool:
         """True the first time ``key`` (a Slack event_id or action key) is seen."""

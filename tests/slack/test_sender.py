@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.sender import SlackSender, _marker
 from bot.store.models import UNCONFIRMED, OutboxRow
@@ -97,8 +99,13 @@ def test_a_pin_refused_in_a_direct_message_says_so_without_channel_words(
     from bot.delivery import PermanentFailure
 
     pin = outbox_row(kind="pin", payload={"channel": "D0ALICE", "timestamp": "1.1"})
-    failure = PermanentFailure("not_in_channel", code="not_in_channel")
-    [note] = sender_for(fake).on_failure(pin, failure)
+    fake.fail_next("pins.add", error="not_in_channel")
+    sender = sender_for(fake)
+    with pytest.raises(PermanentFailure) as caught:  # classified as Slack's answer is
+        sender.send(pin, pin.payload)
+    failure = caught.value
+    assert failure.code == "not_in_channel" and not failure.ends_conversation
+    [note] = sender.on_failure(pin, failure)
     text = note.payload["text"]
     assert "direct message" in text and "member of this channel" not in text
 

@@ -147,3 +147,30 @@ def test_db_upgrade_command_on_the_embedded_default(tmp_path: Path) -> None:
         assert current(engine) == head()
     finally:
         engine.dispose()
+
+
+def test_downgrading_the_thread_links_keeps_every_row(db: Database) -> None:
+    """0003's downgrade drops a column; on SQLite a table rebuild would have cascaded
+    into the outbox and the results (foreign keys are on)."""
+    from bot.store import OutboxMessage
+
+    engine = engine_of(db)
+    try:
+        upgrade_schema(engine)
+        store = Store(engine)
+        cid = new_conversation(store)
+        store.enqueue(cid, [OutboxMessage("post", {"text": "q"})])
+        store.apply_step(cid, 1, {}, status="finished", recommendation={"headline": "x"})
+        counts = "SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM recommendations)"
+        with engine.connect() as conn:
+            before = tuple(conn.execute(sa.text(counts)).one())
+        with write_transaction(engine) as conn:
+            command.downgrade(_config(conn), "0002")
+        with engine.connect() as conn:
+            assert tuple(conn.execute(sa.text(counts)).one()) == before
+            assert "permalink" not in {
+                c["name"] for c in sa.inspect(conn).get_columns("conversations")
+            }
+        assert upgrade_schema(engine) == head()
+    finally:
+        engine.dispose()

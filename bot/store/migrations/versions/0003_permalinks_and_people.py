@@ -24,5 +24,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_recommendations_person", "recommendations")
     op.drop_index("ix_conversations_person", "conversations")
-    with op.batch_alter_table("conversations") as batch:
-        batch.drop_column("permalink")
+    # A plain DROP COLUMN (SQLite 3.35+ has it): a batch rebuild would drop the table,
+    # and with foreign keys on, SQLite cascades that into the outbox and the results.
+    op.drop_column("conversations", "permalink")
