@@ -63,6 +63,41 @@ def test_start_queues_the_root_and_the_first_question(moves: Moves, store: Store
     assert rows[2].payload == {"channel": CHANNEL, "message_ts": {"$ref": "root"}}
 
 
+def test_a_start_that_failed_half_way_starts_when_retried(
+    moves: Moves, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A New plan's start runs from an outbox row, which is retried after a failure:
+    the start is marked seen only with the conversation it creates."""
+    from bot.slack.moves import DirectMessage
+
+    opened = DirectMessage(TEAM, ALICE, "D0ALICE", "dm:queue:1")
+    real = store.create_conversation
+
+    def fails(**kw: object) -> None:
+        raise RuntimeError("database gone for a moment")
+
+    monkeypatch.setattr(store, "create_conversation", fails)
+    with pytest.raises(RuntimeError):
+        moves.start_in_dm(opened)
+    monkeypatch.setattr(store, "create_conversation", real)
+    cid = moves.start_in_dm(opened)
+    assert cid is not None and store.get(cid).channel == "D0ALICE"  # type: ignore[union-attr]
+    assert moves.start_in_dm(opened) is None  # and once started, a repeat starts nothing
+
+
+def test_a_replaced_conversation_gets_the_newer_link_from_the_newer_one(
+    moves: Moves, store: Store
+) -> None:
+    old = start(moves)
+    store.set_thread_ts(old, "1700000000.000100")
+    new = start(moves)
+    assert store.get(old).status == "cancelled"  # type: ignore[union-attr]
+    old_rows = store.outbox_rows(old)
+    assert any(r.kind == "update" and r.payload["ts"] == {"$ref": "root"} for r in old_rows)
+    (link,) = [r for r in store.outbox_rows(new) if r.kind == "permalink"]
+    assert link.payload["_replaces"]["ts"] == "1700000000.000100"
+
+
 def test_a_replayed_command_changes_nothing(moves: Moves, store: Store) -> None:
     cid = start(moves, trigger_id="123.456.abc")
     assert (
