@@ -200,11 +200,15 @@ class Moves:
             return None
         turn = Turn(user, response_url, claims=claims)
         previous = self.store.find_open_for_user(team, channel, user)
-        # The earlier conversation's channel message says it was replaced (its own queue
-        # edits it); once this thread's link exists, this conversation adds the link.
+        # The earlier conversation's channel message is edited to say it was replaced, by
+        # this conversation, with this thread's link once that exists (the permalink
+        # row below). Only an edit the earlier one had queued and not yet sent (a
+        # backlog) could land after it; the earlier queue unpins that message.
         replaces = None
-        if previous is not None and self._end(previous, turn, REPLACED):
-            replaces = previous.thread_ts
+        if previous is not None:
+            root_ts = previous.thread_ts
+            if self._end(previous, turn, REPLACED, edit_root=root_ts is None):
+                replaces = root_ts
         flow = self.flows.current(self.flow_name)
         conversation = Conversation.start(flow)
         conversation_id = uuid.uuid4().hex
@@ -519,10 +523,16 @@ class Moves:
         plan.pin_root()
 
     def _end(
-        self, row: ConversationRow, turn: Turn, what: str, conversation: Conversation | None = None
+        self,
+        row: ConversationRow,
+        turn: Turn,
+        what: str,
+        conversation: Conversation | None = None,
+        *,
+        edit_root: bool = True,
     ) -> bool:
-        """Cancel: close the current message and say so in the thread and in the channel
-        message."""
+        """Cancel: close the current message and say so in the thread (and in the
+        channel message, unless the newer conversation does: ``edit_root``)."""
         conversation = conversation or Conversation.restore(self.flows, row.record)
         question = conversation.question()
         number = len(conversation.record.answers) + 1
@@ -534,14 +544,15 @@ class Moves:
             plan.close(f"q{step}", blocks.closed_message(question.text, number, what))
         again = f"Start again any time with `{self.command}`."
         plan.post(blocks.note_message(f"{what} {again}"))
-        self._tidy_root(plan, row, f"{what} {again}")
+        self._tidy_root(plan, row, f"{what} {again}", edit=edit_root)
         return self._commit(row, conversation, plan, turn)
 
-    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str) -> None:
+    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str, edit: bool = True) -> None:
         """The channel message says how the conversation ended; a result that was
         pinned there before a Start over comes down (unpinning nothing does nothing)."""
-        flow = self.flows.current(row.flow_name)
-        plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
+        if edit:
+            flow = self.flows.current(row.flow_name)
+            plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
         plan.unpin_root()
 
     def expire_idle(self, limit: int = 100) -> int:

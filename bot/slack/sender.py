@@ -189,13 +189,9 @@ class SlackSender:
         return Delivered(permalink=link) if link else None
 
     def _point_to_newer(self, channel: str, replaced: dict[str, Any], link: str | None) -> None:
-        """Add the newer thread's link to a replaced conversation's channel message (its
-        own queue already said it was replaced, and may say it again first: then the
-        link is missing, nothing is wrong). An edit, safe to repeat; a message that is
-        gone needs no edit."""
-        if link is None:
-            return
-        newer = f"<{link}|newer conversation>"
+        """Edit a replaced conversation's channel message to say so, linking here when
+        Slack gave the link. An edit, safe to repeat; a message that is gone needs none."""
+        newer = f"<{link}|newer conversation>" if link else "newer conversation"
         what = f"Replaced by a {newer}. Start again any time with `{self.command}`."
         message = blocks.ended_root_message(str(replaced["user"]), str(replaced["title"]), what)
         try:
