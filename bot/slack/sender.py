@@ -336,30 +336,20 @@ class SlackSender:
                 )
             else:
                 why = f"Slack said `{blocks.escape(code or failure.error)}`"
-            text = (
+            return _thread_note(
+                row,
                 f":bar_chart: I couldn't add the estimate's chart: {why}. The table in this "
-                "thread has the same numbers."
+                "thread has the same numbers.",
             )
-            payload = {
-                "channel": row.payload["channel"],
-                "thread_ts": {"$ref": "root"},
-                **blocks.note_message(text),
-            }
-            return [OutboxMessage("post", payload)]
         if row.kind == "pin" and code != UNRESOLVED_REF:
             reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code or failure.error)}`")
             if str(row.payload.get("channel", "")).startswith("D") and code == "not_in_channel":
                 reason = "Slack does not let me pin in this direct message"
-            text = (
+            return _thread_note(
+                row,
                 f":pushpin: I couldn't pin the recommendation: {reason}. "
-                "The result is still in this thread, and in the message that started it."
+                "The result is still in this thread, and in the message that started it.",
             )
-            payload = {
-                "channel": row.payload["channel"],
-                "thread_ts": {"$ref": "root"},
-                **blocks.note_message(text),
-            }
-            return [OutboxMessage("post", payload)]
         return ()
 
     def _why_stopped(self, row: OutboxRow, code: str) -> str:
@@ -396,6 +386,12 @@ class SlackSender:
             f"Invite me back with `/invite @{self.bot_name}` and run `{self.command}` "
             "to start again."
         )
+
+
+def _thread_note(row: OutboxRow, text: str) -> list[OutboxMessage]:
+    """A note (safe mrkdwn) posted in the thread of ``row``'s conversation."""
+    payload = {"channel": row.payload["channel"], "thread_ts": {"$ref": "root"}}
+    return [OutboxMessage("post", {**payload, **blocks.note_message(text)})]
 
 
 def _tell_privately(payload: dict[str, Any], text: str, *, dm: bool) -> list[OutboxMessage]:
