@@ -17,6 +17,7 @@ from bot.answers import read_count
 from bot.estimate import (
     METHODS,
     PRECISIONS,
+    SECONDS_PER_DAY,
     Estimate,
     EstimateError,
     InferenceJob,
@@ -104,7 +105,7 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
             raise EstimateError(
                 "Give --tokens-per-day or the two --requests/--tokens options, not both."
             )
-        rate = _count(args.tokens_per_day, "--tokens-per-day", "500M") / 86_400
+        rate = _count(args.tokens_per_day, "--tokens-per-day", "500M") / SECONDS_PER_DAY
     elif args.requests_per_second and args.tokens_per_request:
         rate = _count(args.requests_per_second, "--requests-per-second", "40") * _count(
             args.tokens_per_request, "--tokens-per-request", "800"

@@ -1,0 +1,133 @@
+"""An estimate's inputs and results, and the JSON the command line prints.
+
+Plain values: the jobs a person describes, each option sized for them, and the whole
+estimate with its formula, assumptions and sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Method = Literal["full", "lora", "qlora"]
+Precision = Literal["bf16", "fp8", "int8", "int4"]
+METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
+PRECISIONS: tuple[Precision, ...] = ("bf16", "fp8", "int8", "int4")
+BYTES_PER_PARAM: dict[Precision, float] = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+SECONDS_PER_DAY = 86_400
+
+
+class EstimateError(ValueError):
+    """Input an estimate cannot use; the message says what to give instead."""
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    params: float
+    tokens: float
+    method: Method = "full"
+    instances: int | None = None  # None: sized to finish within the assumed days
+
+
+@dataclass(frozen=True)
+class InferenceJob:
+    params: float
+    tokens_per_second: float  # the average rate the deployment must sustain
+    precision: Precision = "bf16"
+    latency_ms: float | None = None  # upper bound on one decode step, if any
+
+
+@dataclass(frozen=True)
+class OptionEstimate:
+    """One offering sized for the job. Training fills the training fields, inference
+    the inference ones; the other kind's stay None."""
+
+    instance: str
+    family: str
+    accelerator: str
+    accelerators_per_instance: int
+    instances: int
+    fits: bool
+    price_per_hour_usd: float
+    price_basis: str
+    price_where: str
+    notes: tuple[str, ...]
+    sources: tuple[str, ...]
+    recommended: bool = False
+    estimable: bool = True  # False: the catalogue has no figures for this kind of job
+    meets_latency: bool = True
+    mfu: float | None = None
+    accelerator_hours: float | None = None
+    instance_hours: float | None = None
+    wall_clock_hours: float | None = None
+    cost_usd: float | None = None
+    capacity_block_cost_usd: float | None = None
+    accelerators_per_replica: int | None = None
+    replicas: int | None = None
+    tokens_per_second_capacity: float | None = None
+    monthly_cost_usd: float | None = None
+
+    @property
+    def cost(self) -> float | None:
+        """Per run (training) or per month (inference)."""
+        return self.cost_usd if self.cost_usd is not None else self.monthly_cost_usd
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Every option of one decision, the recommended one first."""
+
+    kind: Literal["training", "inference"]
+    options: tuple[OptionEstimate, ...]
+    formula: str
+    assumptions: dict[str, Any]
+    assumption_notes: tuple[str, ...]
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def recommended(self) -> OptionEstimate:
+        return self.options[0]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [option_json(self, o) for o in self.options]
+
+
+def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
+    """The CLI's object for one option (see README: `python -m bot estimate`)."""
+    data: dict[str, Any] = {
+        "instance": option.instance,
+        "family": option.family,
+        "recommended": option.recommended,
+        "accelerator": option.accelerator,
+        "accelerators_per_instance": option.accelerators_per_instance,
+        "instances": option.instances,
+        "fits": option.fits,
+        "estimable": option.estimable,
+        "price_per_hour_usd": option.price_per_hour_usd,
+        "price_basis": option.price_basis,
+        "price_where": option.price_where,
+        "assumptions": dict(estimate.assumptions),
+        "notes": list(option.notes),
+        "sources": list(option.sources),
+    }
+    if estimate.kind == "training":
+        data["assumptions"]["mfu"] = option.mfu  # this option's accelerator's
+        data.update(
+            accelerator_hours=_round(option.accelerator_hours),
+            instance_hours=_round(option.instance_hours),
+            wall_clock_hours=_round(option.wall_clock_hours),
+            cost_usd=_round(option.cost_usd),
+            capacity_block_cost_usd=_round(option.capacity_block_cost_usd),
+        )
+    else:
+        data.update(
+            accelerators_per_replica=option.accelerators_per_replica,
+            replicas=option.replicas,
+            tokens_per_second_capacity=_round(option.tokens_per_second_capacity),
+            monthly_cost_usd=_round(option.monthly_cost_usd),
+        )
+    return data
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
