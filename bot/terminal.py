@@ -14,13 +14,13 @@ from bot.conversation import (
     HelpWanted,
     NotActive,
     Progress,
-    Recommendation,
     Refused,
     Reprompt,
 )
 from bot.estimate import Estimate
 from bot.estimate_cli import describe
 from bot.flow.compiled import Flow, Question
+from bot.recommendation import Recommendation
 from bot.recommendation_text import claim_text, plain, price_lines
 
 JUMP = re.compile(r"(?:change|back to|go back to)\s+(\d{1,2})")

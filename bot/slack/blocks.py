@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from bot.conversation import Progress, Recommendation, RecommendedNode
+from bot.conversation import Progress
 from bot.flow.catalogue import Catalogue
 from bot.flow.compiled import Question
+from bot.recommendation import Recommendation, RecommendedNode
 from bot.recommendation_text import Sourced, claim, prices
 
 ACTION_PREFIX = "llm_cost."

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation import EstimateAsk, Recommendation
+from bot.conversation import EstimateAsk
 from bot.estimate import Estimate
 from bot.estimate_view import chart_alt_text, headline, job_line, rows
 from bot.estimate_view import header as columns
 from bot.flow.words import FollowUp
+from bot.recommendation import Recommendation
 from bot.slack.blocks import context, escape, header, plain, section
 
 MAX_CONTEXT = 3000

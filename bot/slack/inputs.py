@@ -38,3 +38,17 @@ def typed_text(text: str) -> str:
     `\\ud800`; no real client sends one) becomes U+FFFD, as it cannot be stored."""
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def parse_button_value(value: str) -> tuple[str, int, int | None] | None:
+    """`<conversation id>:<step>:<option index>` from a button value."""
+    parts = value.split(":") if isinstance(value, str) and len(value) <= 200 else []
+    if len(parts) != 3 or not _ID.fullmatch(parts[0]) or not _NUMBER.fullmatch(parts[1]):
+        return None
+    choice = int(parts[2]) if _NUMBER.fullmatch(parts[2]) and parts[2] != "0" else None
+    return parts[0], int(parts[1]), choice
+
+
+# ASCII only: str.isdigit() also accepts "²", which int() refuses.
+_ID = re.compile(r"[0-9a-f]{1,32}")
+_NUMBER = re.compile(r"[0-9]{1,9}")

@@ -15,9 +15,7 @@ question is edited into the result, which then goes by `r<step>`.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
-from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.answers import CommandName
@@ -36,11 +34,12 @@ from bot.conversation import (
 from bot.flow.loader import FlowRegistry
 from bot.slack import blocks, estimate_blocks
 from bot.slack.blocks import mention
+from bot.slack.inputs import parse_button_value
+from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
 from bot.store import OutboxMessage, Store
 from bot.store.models import (
     NOTIFY_RESPONSE_URL,
     NOTIFY_USER,
-    RETRY_UNTIL,
     Claims,
     ConversationRow,
     Outcome,
@@ -50,96 +49,11 @@ from bot.store.models import (
 log = logging.getLogger(__name__)
 
 Policy = Literal["starter", "anyone"]
-ROOT = {"$ref": "root"}
 REPLACED = "Replaced by a newer conversation."
-#: Private key of a `permalink` row: the channel message of the conversation this one
-#: replaced, to be edited to link here ({"ts", "user", "title"}).
-REPLACES = "_replaces"
 ENDED = {
     Status.CANCELLED: "This conversation was cancelled.",
     Status.EXPIRED: "This conversation expired after being idle.",
 }
-
-
-@dataclass
-class Plan:
-    """Outbox messages for one step, in the order they must reach Slack.
-
-    ``notify`` (private payload keys: the starter, the latest ``response_url``) goes
-    into every post and edit, so that whichever of them Slack refuses, the sender can
-    still tell someone privately. Edits that close a question are retried until
-    ``closes_until`` (the conversation's expiry), so no stale buttons outlive an outage.
-    """
-
-    channel: str
-    notify: dict[str, str] = field(default_factory=dict)
-    closes_until: str | None = None
-    messages: list[OutboxMessage] = field(default_factory=list)
-
-    def post(self, message: dict, ref: str | None = None) -> None:
-        payload = {"channel": self.channel, "thread_ts": ROOT, **message, **self.notify}
-        self.messages.append(OutboxMessage("post", payload, ref=ref))
-
-    def update(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
-        """Edit message ``ref``; with ``becomes``, the edited message goes by that name
-        from now on (a question that becomes the result)."""
-        payload = {"channel": self.channel, "ts": {"$ref": ref}, **message, **self.notify}
-        self.messages.append(OutboxMessage("update", payload, ref=becomes))
-
-    def close(self, ref: str, message: dict) -> None:
-        """An edit that takes a question's buttons away."""
-        self.update(ref, message)
-        if self.closes_until:
-            self.messages[-1].payload[RETRY_UNTIL] = self.closes_until
-
-    def pin_root(self) -> None:
-        self.messages.append(OutboxMessage("pin", {"channel": self.channel, "timestamp": ROOT}))
-
-    def unpin_root(self) -> None:
-        """Take down a result that no longer stands (a no-op when nothing is pinned)."""
-        self.messages.append(OutboxMessage("unpin", {"channel": self.channel, "timestamp": ROOT}))
-
-    def chart(self, chart: dict) -> None:
-        """The estimate's chart: drawn and uploaded into the thread by the sender."""
-        payload = {"channel": self.channel, "thread_ts": ROOT, **chart, **self.notify}
-        self.messages.append(OutboxMessage("chart", payload))
-
-    def ephemeral(self, user: str, message: dict) -> None:
-        payload = {"channel": self.channel, "user": user, "thread_ts": ROOT, **message}
-        self.messages.append(OutboxMessage("ephemeral", payload))
-
-
-@dataclass(frozen=True)
-class Click:
-    """A button press, as far as we need it."""
-
-    team: str
-    channel: str
-    user: str
-    action_id: str
-    value: str
-    response_url: str | None = None
-
-
-@dataclass(frozen=True)
-class DirectMessage:
-    """A person's direct message with the app, opened for a plan they asked for outside
-    any channel; ``key`` names that opening (a repeat of it starts nothing)."""
-
-    team: str
-    user: str
-    channel: str
-    key: str
-
-
-@dataclass(frozen=True)
-class Turn:
-    """Who made a move, how to reach them privately, and the Slack event it answers."""
-
-    user: str
-    response_url: str | None = None
-    seen: str | None = None  # marked seen in the transaction that commits the move
-    claims: Claims | None = None  # the queued messages, claimed for the deliverer
 
 
 class Moves:
@@ -276,7 +190,7 @@ class Moves:
 
     def click(self, click: Click, claims: Claims | None = None) -> None:
         """A button on a question or a recommendation."""
-        parsed = _parse_value(click.value)
+        parsed = parse_button_value(click.value)
         if parsed is None:
             log.warning("ignoring a button with a malformed value")
             return
@@ -613,17 +527,3 @@ class Moves:
 
     def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
         self.store.enqueue(row.id, messages, seen=turn.seen, claims=turn.claims)
-
-
-def _parse_value(value: str) -> tuple[str, int, int | None] | None:
-    """`<conversation id>:<step>:<option index>` from a button value."""
-    parts = value.split(":") if isinstance(value, str) and len(value) <= 200 else []
-    if len(parts) != 3 or not _ID.fullmatch(parts[0]) or not _NUMBER.fullmatch(parts[1]):
-        return None
-    choice = int(parts[2]) if _NUMBER.fullmatch(parts[2]) and parts[2] != "0" else None
-    return parts[0], int(parts[1]), choice
-
-
-# ASCII only: str.isdigit() also accepts "²", which int() refuses.
-_ID = re.compile(r"[0-9a-f]{1,32}")
-_NUMBER = re.compile(r"[0-9]{1,9}")

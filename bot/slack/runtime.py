@@ -14,9 +14,10 @@ from bot.flow.loader import FlowRegistry, load_flow
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
-from bot.slack.moves import DirectMessage, Moves
+from bot.slack.moves import Moves
 from bot.slack.pacing import ChannelPacer
 from bot.slack.people import People
+from bot.slack.plan import DirectMessage
 from bot.slack.sender import TRANSIENT, SlackSender
 from bot.slack.token_health import TokenHealth
 from bot.store import Store, run_retention

@@ -28,8 +28,8 @@ from bot.delivery import (
     RetryPolicy,
 )
 from bot.slack import blocks
-from bot.slack.moves import REPLACES, DirectMessage
 from bot.slack.pacing import ChannelPacer
+from bot.slack.plan import REPLACES, DirectMessage
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
 from bot.store import OutboxMessage, OutboxRow
 from bot.store.models import NOTIFY_RESPONSE_URL, NOTIFY_USER

@@ -11,7 +11,8 @@ import pytest
 from bot.conversation import Conversation
 from bot.flow.loader import FlowRegistry, load_flow
 from bot.slack import blocks
-from bot.slack.moves import Click, Moves
+from bot.slack.moves import Moves
+from bot.slack.plan import Click
 from bot.store import Store
 from bot.store.models import NOTIFY_RESPONSE_URL, NOTIFY_USER, RETRY_UNTIL, OutboxRow
 
@@ -68,7 +69,7 @@ def test_a_start_that_failed_half_way_starts_when_retried(
 ) -> None:
     """A New plan's start runs from an outbox row, which is retried after a failure:
     the start is marked seen only with the conversation it creates."""
-    from bot.slack.moves import DirectMessage
+    from bot.slack.plan import DirectMessage
 
     opened = DirectMessage(TEAM, ALICE, "D0ALICE", "dm:queue:1")
     real = store.create_conversation

@@ -11,7 +11,8 @@ from bot.slack.blocks import ACTION_PREFIX
 from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.inputs import slack_id
-from bot.slack.moves import Click, Moves
+from bot.slack.moves import Moves
+from bot.slack.plan import Click
 
 log = logging.getLogger(__name__)
 

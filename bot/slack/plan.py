@@ -1,0 +1,95 @@
+"""A step's outbox messages and who made the step: the values `Moves` builds and the
+sender reads (refs such as `ROOT` resolve to a message's ts when it is sent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.store import OutboxMessage
+from bot.store.models import RETRY_UNTIL, Claims
+
+ROOT = {"$ref": "root"}
+#: Private key of a `permalink` row: the channel message of the conversation this one
+#: replaced, to be edited to link here ({"ts", "user", "title"}).
+REPLACES = "_replaces"
+
+
+@dataclass
+class Plan:
+    """Outbox messages for one step, in the order they must reach Slack.
+
+    ``notify`` (private payload keys: the starter, the latest ``response_url``) goes
+    into every post and edit, so that whichever of them Slack refuses, the sender can
+    still tell someone privately. Edits that close a question are retried until
+    ``closes_until`` (the conversation's expiry), so no stale buttons outlive an outage.
+    """
+
+    channel: str
+    notify: dict[str, str] = field(default_factory=dict)
+    closes_until: str | None = None
+    messages: list[OutboxMessage] = field(default_factory=list)
+
+    def post(self, message: dict, ref: str | None = None) -> None:
+        payload = {"channel": self.channel, "thread_ts": ROOT, **message, **self.notify}
+        self.messages.append(OutboxMessage("post", payload, ref=ref))
+
+    def update(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
+        """Edit message ``ref``; with ``becomes``, the edited message goes by that name
+        from now on (a question that becomes the result)."""
+        payload = {"channel": self.channel, "ts": {"$ref": ref}, **message, **self.notify}
+        self.messages.append(OutboxMessage("update", payload, ref=becomes))
+
+    def close(self, ref: str, message: dict) -> None:
+        """An edit that takes a question's buttons away."""
+        self.update(ref, message)
+        if self.closes_until:
+            self.messages[-1].payload[RETRY_UNTIL] = self.closes_until
+
+    def pin_root(self) -> None:
+        self.messages.append(OutboxMessage("pin", {"channel": self.channel, "timestamp": ROOT}))
+
+    def unpin_root(self) -> None:
+        """Take down a result that no longer stands (a no-op when nothing is pinned)."""
+        self.messages.append(OutboxMessage("unpin", {"channel": self.channel, "timestamp": ROOT}))
+
+    def chart(self, chart: dict) -> None:
+        """The estimate's chart: drawn and uploaded into the thread by the sender."""
+        payload = {"channel": self.channel, "thread_ts": ROOT, **chart, **self.notify}
+        self.messages.append(OutboxMessage("chart", payload))
+
+    def ephemeral(self, user: str, message: dict) -> None:
+        payload = {"channel": self.channel, "user": user, "thread_ts": ROOT, **message}
+        self.messages.append(OutboxMessage("ephemeral", payload))
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button press, as far as we need it."""
+
+    team: str
+    channel: str
+    user: str
+    action_id: str
+    value: str
+    response_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A person's direct message with the app, opened for a plan they asked for outside
+    any channel; ``key`` names that opening (a repeat of it starts nothing)."""
+
+    team: str
+    user: str
+    channel: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Who made a move, how to reach them privately, and the Slack event it answers."""
+
+    user: str
+    response_url: str | None = None
+    seen: str | None = None  # marked seen in the transaction that commits the move
+    claims: Claims | None = None  # the queued messages, claimed for the deliverer
