@@ -384,7 +384,12 @@ class Moves:
             follow_up = getattr(words.ask, outcome.field)
             if outcome.reason:  # the reply did not give it: say so privately
                 message = estimate_blocks.estimate_reprompt_message(follow_up, outcome.reason)
-                self._tell(row, turn, message)
+                if not outcome.kept:
+                    self._tell(row, turn, message)
+                    return
+                plan = self._plan(row.channel, row.user, turn)  # what it gave is kept
+                plan.ephemeral(turn.user, message)
+                self._commit(row, conversation, plan, turn)
                 return
             plan = self._plan(row.channel, row.user, turn)
             plan.post(estimate_blocks.estimate_question_message(follow_up, outcome))
