@@ -20,7 +20,7 @@ from typing import Literal
 
 from bot.amounts import BOUNDS, SCALES, AmountKind, number, out_of_range
 from bot.flow.compiled import Option, Question
-from bot.phrases import Found, about_the_app, find, pattern, relaxed, unsure
+from bot.phrases import Found, about_the_app, find, relaxed, unsure
 from bot.quantities import short
 
 CommandName = Literal["back", "restart", "cancel", "help", "estimate"]
@@ -90,8 +90,9 @@ _MS_WORDS: tuple[tuple[re.Pattern[str], float, bool], ...] = tuple(
 )
 # What follows a size that counts something else: "2T tokens" is data, not a model.
 _NOT_A_SIZE = re.compile(r"\s*(?:(?:training|of|data|text)\s+){0,3}tokens?\b")
+_NEGATED = re.compile(r"\b(?:not|no|never|isn't|isnt|wasn't)(?:\s+\w+)?\s*$")
 _BARE_NUMBER = re.compile(r"#?\s*(\d{1,3})\s*[.)]?")
-_FIRST_CLAUSE = re.compile(r"[;!?]|[.,](?=\s|$)")
+_FIRST_CLAUSE = re.compile(r"[;!?(]|[.,](?=\s|$)|\s[-–—]\s")
 
 
 @dataclass(frozen=True)
@@ -189,9 +190,8 @@ def unused_words(question: Question, option: Option, text: str) -> str:
     said = normalise(text)
     if said in _phrases(option) or _BARE_NUMBER.fullmatch(said):
         return ""
-    own = _phrase_pattern(option)
-    if own is not None:
-        said = own.sub(" ", said)
+    for found in reversed(find(_phrases(option), said, _elsewhere(question))):
+        said = f"{said[: found.start]} {said[found.end :]}"
     if question.unit is not None:
         said = (_PARAMS if question.unit == "params" else _MS).sub(" ", said, count=1)
     return " ".join(said.split())
@@ -220,11 +220,6 @@ def _hints(option: Option) -> tuple[str, ...]:
 def _elsewhere(question: Question) -> tuple[str, ...]:
     """Phrases that answer another question, or none."""
     return (*question.foreign, *question.ignore)
-
-
-@lru_cache(maxsize=1024)
-def _phrase_pattern(option: Option) -> re.Pattern[str] | None:
-    return pattern(_phrases(option))
 
 
 def _by_index(question: Question, said: str) -> Parsed | None:
@@ -362,6 +357,8 @@ def _read_quantity(unit: str, said: str) -> _Quantity | Unclear | None:
     pattern, units = (_PARAMS, SCALES) if unit == "params" else (_MS, _MS_UNITS)
     tokens_given = None
     for match in pattern.finditer(said):
+        if _NEGATED.search(said, 0, match.start()):
+            continue  # "not 70B, more like 700B"
         if unit == "params" and _NOT_A_SIZE.match(said, match.end()):
             tokens_given = number(match.group("num")) * units[match.group("unit").lower()]
             continue

@@ -38,8 +38,8 @@ _NO_AFTER = re.compile(
 _RELAXED = re.compile(
     r"\b(?:(?:does|do|did)\s*(?:n['’]?t|not)\s*(?:really\s+)?(?:matter|care)|"
     r"(?:don['’]?t|dont|do not)\s+(?:really\s+)?(?:care|mind)|"
-    r"not (?:really |that |very |too )?(?:important|critical|a concern|an issue|a priority|"
-    r"sensitive)|no (?:hard |strict |real |particular |specific )?"
+    r"(?:not|(?:is|are)\s*n['’]?t) (?:really |that |very |too )?(?:important|critical|a "
+    r"concern|an issue|a priority|sensitive)|no (?:hard |strict |real |particular |specific )?"
     r"(?:requirements?|targets?|sla|constraints?|preference)|"
     r"(?:is|are) flexible|whatever|anything (?:is )?fine|either is fine)\b"
 )
