@@ -163,14 +163,33 @@ def answered_message(
     if typed and typed.strip().casefold() != option.casefold():
         line += f" (from {quote(typed)})"
     if also:
-        line += "\nThe same reply also answered: " + "; ".join(
-            f"{escape(title)} → *{escape(chosen)}*" for title, chosen, _ in also
-        )
+        line += f"\n{_took(also)}"
     blocks = [section(line)]
     notes = [note, *(n for _, _, n in also)]
     if any(notes):
         blocks.append(context(*(escape(n) for n in notes if n)))
     return {"text": escape(f"{number}. {question.text} — chose {option}"), "blocks": blocks}
+
+
+def _took(taken: Sequence[tuple[str, str, str | None]]) -> str:
+    """What one reply answered beyond the question asked, so a misread can be undone."""
+    return (
+        "Took from the same reply: "
+        + "; ".join(f"{escape(title)} *{escape(chosen)}*" for title, chosen, _ in taken)
+        + " (*Back* or *Change an answer* undoes a misread)."
+    )
+
+
+def took_message(user: str, typed: str, taken: Sequence[tuple[str, str, str | None]]) -> dict:
+    """What the text typed with the slash command answered, before the next question."""
+    answers = "; ".join(f"{escape(title)} *{escape(chosen)}*" for title, chosen, _ in taken)
+    line = f"From {quote(typed)} I took: {answers}."
+    blocks = [section(line)]
+    notes = [escape(n) for _, _, n in taken if n]
+    if notes:
+        blocks.append(context(*notes))
+    blocks.append(context("*Back* or *Change an answer* undoes a misread."))
+    return {"text": plain(f"I took: {answers}."), "blocks": blocks}
 
 
 def closed_message(question_text: str, number: int | None, what: str) -> dict:

@@ -85,13 +85,15 @@ class Moves:
         response_url: str | None,
         trigger_id: str | None = None,
         claims: Claims | None = None,
+        first_reply: str | None = None,
     ) -> str | None:
         """Open a thread: root message in the channel, first question in its thread.
         A person's earlier open conversation in the same channel is ended first.
-        A command whose ``trigger_id`` came before (a replayed request) does nothing:
-        None."""
+        ``first_reply`` (`/llm-cost fine-tune a 7B on a budget`) answers what it can,
+        as a reply in the thread would. A command whose ``trigger_id`` came before (a
+        replayed request) does nothing: None."""
         once = f"command:{trigger_id}" if trigger_id else None
-        return self._start(team, channel, user, response_url, once, claims)
+        return self._start(team, channel, user, response_url, once, claims, first_reply)
 
     def start_in_dm(self, opened: DirectMessage, claims: Claims | None = None) -> str | None:
         """The normal start, in the direct message opened for a plan asked for from the
@@ -106,6 +108,7 @@ class Moves:
         response_url: str | None,
         once: str | None,
         claims: Claims | None,
+        first_reply: str | None = None,
     ) -> str | None:
         # Marked seen with the new conversation, in one transaction: a start that fails
         # half-way (and is retried, as a New plan's outbox row is) starts afresh.
@@ -129,6 +132,8 @@ class Moves:
         plan = self._plan(channel, user, turn)
         root = {"channel": channel, **blocks.root_message(user, flow.title), **plan.notify}
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
+        if first_reply:
+            self._first_reply(plan, conversation, user, first_reply)
         self._open(plan, conversation, conversation_id, user)
         # The thread's link, for history and the App Home; after the first question so
         # that it never delays that one (the next question may wait behind it).
@@ -152,6 +157,20 @@ class Moves:
             log.warning("ignoring a replayed start (%s)", str(once).split(":", 1)[0])
             return None
         return conversation_id
+
+    def _first_reply(self, plan: Plan, conversation: Conversation, user: str, text: str) -> None:
+        """The slash command's text, read as the first reply: what it answered is said
+        in the thread before the next question; what it could not answer is said to
+        the person alone, beside the first question."""
+        question = conversation.question()
+        result = conversation.answer(text, user=user)
+        if isinstance(result, Advanced):
+            taken = [
+                (a.question.title, a.answer.option, a.answer.note) for a in (result, *result.more)
+            ]
+            plan.post(blocks.took_message(user, text, taken))
+        elif isinstance(result, Reprompt) and question is not None:
+            plan.ephemeral(user, blocks.reprompt_message(question, result.reason, text))
 
     def cancel_open(
         self, *, team: str, channel: str, user: str, claims: Claims | None = None
