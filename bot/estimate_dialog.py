@@ -113,12 +113,13 @@ def typed_params(flow: Flow, answers: Sequence[AnswerLike]) -> float | None:
 
 
 def still_needed(inputs: EstimateInputs) -> EstimateField | None:
-    """The next thing to ask for, or None when the estimate can be made."""
-    if inputs.params is None:
+    """The next thing to ask for, or None when the estimate can be made. An amount no
+    real job has (one stored before amounts were bounded) is asked again."""
+    if _usable("params", inputs.params) is None:
         return "params"
-    if inputs.kind == "training" and inputs.tokens is None:
+    if inputs.kind == "training" and _usable("tokens", inputs.tokens) is None:
         return "tokens"
-    if inputs.kind == "inference" and inputs.tokens_per_second is None:
+    if inputs.kind == "inference" and _usable("traffic", inputs.tokens_per_second) is None:
         return "traffic"
     return None
 

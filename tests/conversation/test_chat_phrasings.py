@@ -96,3 +96,31 @@ def test_absurd_amounts_name_the_range(
     )
     assert out.count("beyond what I can plan for") == 2
     assert "p5en.48xlarge (recommended)" in out
+
+
+def test_absurd_traffic_names_the_range(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = chat(
+        monkeypatch,
+        capsys,
+        "inference",
+        "80 ms",
+        "high",
+        "kv",
+        "estimate",
+        "8B",
+        "1e99 tokens a day",
+        "500M tokens a day",
+    )
+    assert "beyond what I can plan for: give between 0.001 and 1B tokens per second" in out
+    assert "(recommended)" in out
+
+
+def test_an_amount_stored_before_bounds_is_asked_again() -> None:
+    from bot.estimate_dialog import EstimateInputs, still_needed
+
+    stored = EstimateInputs(kind="training", params=float("inf"), tokens=2e12)
+    assert still_needed(stored) == "params"
+    stored = EstimateInputs(kind="training", params=7e10, tokens=1e111)
+    assert still_needed(stored) == "tokens"
