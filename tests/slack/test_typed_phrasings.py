@@ -20,6 +20,15 @@ def last_private(slack: Slack) -> str:
     return text_of(slack.fake.ephemerals(CHANNEL, ALICE)[-1])
 
 
+def ask_for_an_estimate(slack: Slack) -> None:
+    """A training result picked by buttons (so the size is unknown), then *Estimate*."""
+    start(slack)
+    for label in ("Training", "10-100B params", "Active"):
+        slack.answer(label)
+    slack.click(slack.current(), "Estimate the cost")
+    slack.settle()
+
+
 def test_a_latency_budget_answers_latency_and_not_cost(slack: Slack) -> None:
     start(slack)
     slack.answer("Inference")
@@ -101,11 +110,7 @@ def test_help_and_questions_about_the_app_show_help(slack: Slack, text: str) -> 
 
 
 def test_tokens_typed_for_the_size_are_kept_as_tokens(slack: Slack) -> None:
-    start(slack)
-    for label in ("Training", "10-100B params", "Active"):
-        slack.answer(label)
-    slack.click(slack.current(), "Estimate the cost")
-    slack.settle()
+    ask_for_an_estimate(slack)
     assert "How many parameters" in text_of(slack.thread()[-1])
     reply(slack, "2T tokens")
     assert "I noted 2T training tokens" in last_private(slack)
@@ -118,11 +123,7 @@ def test_tokens_typed_for_the_size_are_kept_as_tokens(slack: Slack) -> None:
 
 
 def test_one_reply_gives_the_size_and_the_tokens(slack: Slack) -> None:
-    start(slack)
-    for label in ("Training", "10-100B params", "Active"):
-        slack.answer(label)
-    slack.click(slack.current(), "Estimate the cost")
-    slack.settle()
+    ask_for_an_estimate(slack)
     reply(slack, "70B on 2T tokens")
     assert len(estimate_posts(slack)) == 1
     assert not [m for m in slack.thread() if "How many tokens" in text_of(m)]
@@ -133,11 +134,7 @@ def test_one_reply_gives_the_size_and_the_tokens(slack: Slack) -> None:
     ["1" * 400 + "B", "1" * 50_000 + "x tokens", "1e99T tokens", "70B on 1e99T tokens"],
 )
 def test_absurd_estimate_amounts_get_the_range_privately(slack: Slack, text: str) -> None:
-    start(slack)
-    for label in ("Training", "10-100B params", "Active"):
-        slack.answer(label)
-    slack.click(slack.current(), "Estimate the cost")
-    slack.settle()
+    ask_for_an_estimate(slack)
     status, _ = slack.say(text, thread_ts=slack.root()["ts"])
     assert status == 200
     slack.settle()
