@@ -49,11 +49,13 @@ _UNSURE = re.compile(
     r"dunno|idk|just (?:exploring|looking|curious|browsing)|not decided|undecided|"
     r"what(?:['’]s| is) the difference|which (?:one|should i))\b"
 )
-# Questions about the app itself: "what can you do", "how does this work".
+# Questions about the app itself, as the whole reply: "what can you do?". A reply that
+# merely starts so ("how do I serve a 70B model cheaply?") is an answer, not this.
 _ABOUT = re.compile(
-    r"^(?:(?:so|ok|hi|hello|hey)\s+)?(?:what (?:can|do|does|should) (?:you|i|this|it)\b|"
-    r"what is this|what(?:['’]s| is) (?:this|llm-cost)|how (?:does|do) (?:this|it|you|i)\b|"
-    r"how to\b|usage$|commands$|what are (?:the )?(?:options|commands))"
+    r"(?:(?:so|ok|hi|hello|hey)[, ]+)?(?:what (?:can|do) you do|what does (?:this|it) do|"
+    r"what(?:['’]s| is) this|how does (?:this|it) work|how do i use (?:this|it|you)|"
+    r"how to use (?:this|it)|usage|commands|what are (?:the )?(?:options|commands))"
+    r"(?: here| exactly| for me| for us)?\s*\??"
 )
 
 
@@ -122,4 +124,4 @@ def unsure(said: str) -> bool:
 
 def about_the_app(said: str) -> bool:
     """The reply asks what the app is or does."""
-    return _ABOUT.search(said) is not None
+    return _ABOUT.fullmatch(said) is not None
