@@ -16,6 +16,7 @@ from bot.flow.catalogue import Catalogue
 from bot.flow.compiled import Question
 from bot.recommendation import Recommendation, RecommendedNode
 from bot.recommendation_text import Sourced, claim, prices
+from bot.text import clip
 
 ACTION_PREFIX = "llm_cost."
 ANSWER_ACTION = ACTION_PREFIX + "answer."
@@ -325,7 +326,11 @@ def result_root_message(rec: Recommendation, user: str, permalink: str | None = 
 
 
 def header(text: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
+    """A header; one over Slack's 150 characters is cut at a word, with an ellipsis."""
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, 150), "emoji": True},
+    }
 
 
 def _change_menu(rec: Recommendation, conversation_id: str, step: int) -> dict:

@@ -30,6 +30,12 @@ def estimate_posts(slack: Slack) -> list[dict]:
     return [m for m in slack.thread() if any(b["type"] == "table" for b in m.get("blocks", []))]
 
 
+def money_value(cell: str) -> float:
+    """ "$4.91M" → 4.91e6, "$37,905" → 37905."""
+    number = cell.removeprefix("$").replace(",", "")
+    return float(number[:-1]) * 1e6 if number.endswith("M") else float(number)
+
+
 def reply(slack: Slack, text: str, **kw: object) -> None:
     status, _ = slack.say(text, thread_ts=slack.root()["ts"], **kw)
     assert status == 200
@@ -53,19 +59,33 @@ def test_a_training_estimate_asks_what_it_lacks_then_posts_the_table_and_chart(
 
     (posted,) = estimate_posts(slack)
     rows = cells(the_table(posted))
-    assert rows[0] == ["Offering", "Instances", "Wall-clock", "Accelerator-hours", "Cost per run"]
-    assert rows[1][0] == "p5en.48xlarge (recommended)"
-    assert rows[1][4].startswith("$") and "on-demand" in rows[1][4]
-    assert {r[0] for r in rows[2:]} == {
+    # Four columns, cost second, cheapest first; the flowchart's pick said in words.
+    assert rows[0] == ["Offering", "Cost per run", "Instances", "Wall-clock"]
+    costs = [money_value(r[1]) for r in rows[1:]]
+    assert costs == sorted(costs)
+    (pick,) = [r for r in rows[1:] if "(flowchart's pick)" in r[0]]
+    assert pick[0] == "p5en.48xlarge (flowchart's pick)" and pick[1].startswith("$")
+    assert {r[0] for r in rows[1:]} - {pick[0]} == {
         "p5e.48xlarge",
         "p4d.24xlarge",
         "trn2.48xlarge",
         "u-p6e-gb200x72",
     }
     text = text_of(posted)
-    assert "6 × N × D" in text and "MFU 38% on NVIDIA H200" in text
-    assert "<https://arxiv.org/abs/2407.21783|The Llama 3 Herd of Models" in text  # linked
-    assert "FSx for Lustre" in text  # more than one instance: shared data, not gp3
+    # The other purchase option is a note under the table, not a second price per cell.
+    assert "As a Capacity Block instead: p5en.48xlarge $" in text
+    assert "At on-demand prices: p5en.48xlarge, p4d.24xlarge." in text
+    # The working is folded under "How this was calculated", links named for what they prove.
+    folded = [b for b in posted["blocks"] if b.get("expand") is False]
+    assert folded and folded[0]["text"]["text"].startswith("*How this was calculated*")
+    working = "\n".join(b["text"]["text"] for b in folded)
+    assert "6 × N × D" in working and "MFU 38% on NVIDIA H200" in working
+    assert "<https://arxiv.org/abs/2407.21783|The Llama 3 Herd of Models" in working  # linked
+    assert "|p5en.48xlarge and p4d.24xlarge on-demand price>" in working
+    assert "|NVIDIA H200 memory, peak FLOPs and memory bandwidth>" in working
+    assert "FSx for Lustre" in working  # more than one instance: shared data, not gp3
+    for block in posted["blocks"]:
+        Block.parse(block).to_dict()  # valid, lengths included
 
     # The result's headline now says how many and how much; no more Estimate button.
     updated = slack.fake.message(CHANNEL, result["ts"])
@@ -78,8 +98,8 @@ def test_a_training_estimate_asks_what_it_lacks_then_posts_the_table_and_chart(
     (chart,) = slack.fake.files(CHANNEL)
     assert chart["content"].startswith(PNG)
     assert chart["thread_ts"] == slack.root()["ts"]
-    assert chart["alt_txt"].startswith("Bar chart of the estimated cost per run")
-    assert rows[1][4].split(" ")[0] in chart["alt_txt"]  # the alt text states the numbers
+    assert chart["alt_txt"].startswith("Bar chart of the estimated cost per run, cheapest first")
+    assert f"{pick[0]} {pick[1]}" in chart["alt_txt"]  # the alt text states the numbers
     methods = [c.method for c in slack.fake.calls() if "file" in c.method or c.method == "upload"]
     assert methods == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
 
@@ -98,8 +118,9 @@ def test_an_inference_estimate_from_typed_answers(slack: Slack) -> None:
 
     (posted,) = estimate_posts(slack)
     rows = cells(the_table(posted))
-    assert rows[0][-1] == "Cost per month"
-    assert rows[1][0] == "p6-b200.48xlarge (recommended)" and rows[1][4].startswith("$")
+    assert rows[0] == ["Offering", "Cost per month", "Instances", "Tokens/s"]
+    assert "p6-b200.48xlarge (flowchart's pick)" in [r[0] for r in rows]
+    assert all(r[1].startswith("$") for r in rows[1:])
     assert "serving a 70B-parameter model at fp8, 32,000 tokens/s" in text_of(posted)
     assert [f["thread_ts"] for f in slack.fake.files(CHANNEL)] == [root["ts"]]
 
