@@ -1,7 +1,7 @@
-"""Block Kit for the estimate: the follow-up question, and the table of options.
+"""Block Kit for the estimate: the follow-up question, and the card (`bot.estimate_card`).
 
-Pure builders like `blocks`; the chart is not drawn here but by the sender, from
-`chart_payload`, after the ack.
+Pure builders like `blocks`; the PNG chart is not drawn here but by the sender, from
+`chart_payload`, after the ack (unless the card carries Slack's own chart).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bot.estimate import Estimate
 from bot.estimate_view import headline, job_line
 from bot.flow.words import FollowUp
 from bot.recommendation import Recommendation
+from bot.slack import native_chart as charts
 from bot.slack.blocks import context, escape, header, plain, section
 from bot.text import clip
 
@@ -51,23 +52,25 @@ def _table(estimate: Estimate) -> dict:
     }
 
 
-def estimate_message(estimate: Estimate, rec: Recommendation) -> dict:
-    """The headline, the table and which prices it uses; then, collapsed under "How this
-    was calculated", the formula, the assumptions, each offering's details and notes,
-    and the sources named for what they prove."""
+def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool = False) -> dict:
+    """The headline, the table and which prices it uses; with ``native_chart``, Slack's own
+    bar chart where it shows the estimate as well as the PNG would (`native_chart`); then,
+    folded under "How this was calculated", the formula, the assumptions, each offering's
+    details and notes, and the sources named for what they prove."""
     top = headline(estimate)
     price = " ".join(
         [
             escape(card.price_note(estimate)),
-            f"Prices as of {rec.prices_as_of}; they drift. An estimate from published peaks "
-            "and stated assumptions, not a quote.",
+            f"Prices as of {rec.prices_as_of}; they drift. An estimate, not a quote.",
         ]
     ).strip()
+    chart = charts.native_chart(estimate) if native_chart else None
     blocks: list[dict[str, Any]] = [
         header(f"Estimate: {job_line(estimate)}"),
         section(f"*{escape(top)}*"),
         _table(estimate),
         context(price),
+        *([chart] if chart else []),
         *how_calculated(estimate, rec),
     ]
     return {"text": escape(f"Estimate: {top}"), "blocks": blocks}

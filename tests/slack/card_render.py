@@ -6,7 +6,8 @@ is wider than the message; a column with ``is_wrapped`` wraps its text at spaces
 others stay on one line. This page models that with a plain HTML table in a box with
 ``overflow-x: auto``: wrapped cells ``white-space: normal`` (a browser shrinks such a
 column towards its longest word when the table is too wide), the others ``nowrap``.
-The message sits where Slack's phone client puts it: 16 px screen margin, a 36 px
+A section with ``expand: false`` shows its first four lines and "Show more", as Slack
+folds long text. The message sits where Slack's phone client puts it: 16 px screen margin, a 36 px
 avatar and an 8 px gap on the left, 16 px on the right. Text is 15 px Liberation Sans
 (metric-compatible with Arial, a little wider than Slack's Lato, so the check errs on
 the narrow side).
@@ -36,6 +37,8 @@ PAGE = """<!doctype html>
   .header {{ font-weight: bold; font-size: 18px; margin: 4px 0; }}
   .context {{ font-size: 13px; color: #616061; margin: 4px 0; }}
   .section {{ margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; }}
+  .folded {{ max-height: calc(15px * 1.46 * 4); overflow: hidden; }}
+  .more {{ color: #1264a3; font-size: 13px; margin-bottom: 6px; }}
   .scroll {{ overflow-x: auto; margin: 4px 0; }}
   table {{ border-collapse: collapse; }}
   td {{ border: 1px solid #dddddd; padding: 6px 10px; vertical-align: top;
@@ -107,6 +110,11 @@ def to_html(message: dict, width: int = 375) -> str:
         kind = block["type"]
         if kind == "header":
             parts.append(f'<div class="header">{html.escape(block["text"]["text"])}</div>')
+        elif kind == "section" and block.get("expand") is False:  # Slack folds long text
+            text = _mrkdwn(block["text"]["text"])
+            parts.append(
+                f'<div class="section folded">{text}</div><div class="more">Show more</div>'
+            )
         elif kind == "section":
             parts.append(f'<div class="section">{_mrkdwn(block["text"]["text"])}</div>')
         elif kind == "context":

@@ -8,6 +8,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from tests.fakes.slack_api import FakeSlack
+from tests.slack.conftest import assert_every_message_is_valid
 from tests.slack.harness import ALICE, CHANNEL, Slack, running, settings_for, text_of
 from tests.slack.test_no_double_post import HangUpOnFirstPost
 from tests.slack.test_scenarios import start
@@ -200,3 +201,43 @@ def test_a_chart_survives_a_restart_between_upload_and_completion(
     with running(settings, fake) as slack:
         slack.settle(timeout=30)
         assert len(fake.files(CHANNEL)) == 1
+
+
+def test_with_native_charts_the_card_carries_slacks_own_chart_and_nothing_is_uploaded(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """Costs within ten times of each other: Slack's data_visualization block shows every
+    bar, so it replaces the PNG (no files calls)."""
+    with running(settings_for(fake, tmp_path / "data", slack_native_charts=True), fake) as slack:
+        start(slack)
+        for label in ("Training", "10-100B params", "Active"):
+            slack.answer(label)
+        slack.click(slack.current(), "Estimate the cost")
+        slack.settle()
+        reply(slack, "70B")
+        reply(slack, "2T tokens")
+        (posted,) = estimate_posts(slack)
+        (chart,) = [b for b in posted["blocks"] if b["type"] == "data_visualization"]
+        assert chart["title"] == "Cost per run (pick: p5en.48xlarge)"
+        offerings = [row[0].split(" (")[0] for row in cells(the_table(posted))[1:]]
+        assert chart["chart"]["axis_config"]["categories"] == offerings  # the table's order
+        assert not fake.files(CHANNEL)
+        assert not fake.calls("files.getUploadURLExternal")
+    assert_every_message_is_valid(fake)
+
+
+def test_with_native_charts_a_wide_spread_of_costs_still_gets_the_png(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """$37,905 beside $14.03M: a linear native chart would hide the small bars, so the
+    PNG (logarithmic) is uploaded instead."""
+    with running(settings_for(fake, tmp_path / "data", slack_native_charts=True), fake) as slack:
+        start(slack)
+        for text in ("we serve a chatbot", "under 80 ms", "high", "prompt cache", "estimate"):
+            reply(slack, text)
+        reply(slack, "70B in fp8")
+        reply(slack, "40 requests/s, 800 tokens each")
+        (posted,) = estimate_posts(slack)
+        assert not [b for b in posted["blocks"] if b["type"] == "data_visualization"]
+        (png,) = fake.files(CHANNEL)
+        assert png["content"].startswith(PNG)
