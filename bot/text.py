@@ -17,3 +17,14 @@ def clip(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:-–(·") + "…"
+
+
+def short_title(title: str, limit: int = 60) -> str:
+    """A page's title as a link's name: up to its first parenthesis, and up to a colon
+    when what stands before it names the page ("AWS price list behind the EC2 On-Demand
+    pricing page: US East (N. Virginia), Linux" → its first half); then cut at a word."""
+    head = title.split(" (")[0]
+    before, colon, _ = head.partition(": ")
+    if colon and len(before) >= 20:
+        head = before
+    return clip(head, limit)

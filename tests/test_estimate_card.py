@@ -3,6 +3,8 @@ its alt text say the same thing in the same order."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -179,3 +181,16 @@ def test_a_chart_row_written_before_this_layout_still_reads() -> None:
     assert chart.bars[1].missing == DOES_NOT_FIT and chart.bars[1].cost is None
     with pytest.raises(TypeError):
         CostChart.from_payload({**old, "bars": [["x", "not a number"]]})
+
+
+def test_a_result_cards_links_are_named_by_their_page_not_a_host() -> None:
+    from bot.slack.blocks import recommendation_message
+    from tests.slack.test_blocks import finished
+
+    rec = finished(("Training", "10-100B params", "Active")).recommendation()
+    assert rec is not None
+    text = json.dumps(recommendation_message(rec))
+    names = re.findall(r"<https://[^|>]+\|([^>]+)>", text)
+    assert names and "AWS price list behind the EC2 On-Demand pricing page" in names
+    assert not [n for n in names if re.fullmatch(r"[\w.-]+\.(com|org|net|io)", n)]
+    assert all(not n.endswith("…") or n[-2].isalnum() for n in names)  # cut at a word
