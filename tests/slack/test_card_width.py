@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.estimate import OptionEstimate
 from bot.slack.estimate_blocks import estimate_message
 from tests.slack import card_render
 from tests.test_estimate_card import estimated
@@ -104,3 +105,25 @@ def test_the_check_catches_a_cost_column_off_screen(browser: str, tmp_path: Path
     measured = card_render.measure(card_render.to_html(old, WIDTH), tmp_path, WIDTH, browser)
     edge, cells = cost_column(measured)
     assert all(cell["right"] > edge for cell in cells)
+
+
+def test_a_cost_with_a_range_still_shows_at_375_px(
+    browser: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Room for the estimate's range: a likely value over its range in the cost cell."""
+    from bot import estimate_card
+
+    plain = estimate_card.cost_cell
+
+    def with_range(option: OptionEstimate) -> estimate_card.CostCell:
+        cell = plain(option)
+        if cell.likely is None:
+            return cell
+        return estimate_card.CostCell(cell.likely, cell.likely * 0.78, cell.likely * 1.51)
+
+    monkeypatch.setattr(estimate_card, "cost_cell", with_range)
+    message = card(*CASES["inference-70B"])
+    measured = card_render.measure(card_render.to_html(message, WIDTH), tmp_path, WIDTH, browser)
+    edge, cells = cost_column(measured)
+    assert any("–" in cell["text"] for cell in cells)
+    assert all(cell["right"] <= edge for cell in cells)
