@@ -67,7 +67,7 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
     chart = charts.native_chart(estimate) if native_chart else None
     blocks: list[dict[str, Any]] = [
         header(f"Estimate: {job_line(estimate)}"),
-        section(f"*{escape(top)}*"),
+        {**section(f"*{escape(top)}*"), "expand": True},  # never folded: it is the answer
         _table(estimate),
         context(price),
         *([chart] if chart else []),
@@ -80,8 +80,11 @@ HOW = "How this was calculated"
 
 
 def how_calculated(estimate: Estimate, rec: Recommendation) -> list[dict]:
-    """Sections whose text Slack shows folded ("Show more") unless opened: the first
-    line names them, the rest is the working. Each at most 3,000 characters."""
+    """Sections whose text Slack shows folded ("Show more", by rendered height) unless
+    opened: the first line names them, the rest is the working. Each at most 3,000
+    characters. Folded in the message rather than a modal behind a button: the working
+    stays with the numbers it explains, in history and search, and needs no trigger_id
+    (3 s) nor a lookup of an estimate that a later answer may have replaced."""
     working = [f"*{HOW}*", f"*Formula:* {escape(estimate.formula)}", "*Assumptions*"]
     working += [f"• {escape(n)}" for n in estimate.assumption_notes]
     working.append("*Each offering*")
