@@ -35,6 +35,7 @@ from bot.flow.loader import FlowRegistry
 from bot.slack import blocks, estimate_blocks
 from bot.slack.blocks import mention
 from bot.slack.inputs import parse_button_value
+from bot.slack.native_chart import has_native_chart
 from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
 from bot.store import OutboxMessage, Store
 from bot.store.models import (
@@ -67,8 +68,10 @@ class Moves:
         flow_name: str,
         command: str,
         policy: Policy = "starter",
+        native_charts: bool = False,
     ):
         self.store = store
+        self.native_charts = native_charts
         self.flows = flows
         self.flow_name = flow_name
         self.command = command
@@ -419,13 +422,17 @@ class Moves:
             return
         step = conversation.step
         plan = self._plan(row.channel, row.user, turn)
-        plan.post(estimate_blocks.estimate_message(outcome.estimate, recommendation))
+        card = estimate_blocks.estimate_message(
+            outcome.estimate, recommendation, native_chart=self.native_charts
+        )
+        plan.post(card)
         # The result's headline now carries the count and the cost.
         plan.update(
             f"r{step}", blocks.recommendation_message(recommendation, row.id, step, row.user)
         )
         plan.update("root", blocks.result_root_message(recommendation, row.user, row.permalink))
-        plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
+        if not has_native_chart(card):  # Slack draws its own chart in the card
+            plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
 
     def _open(
