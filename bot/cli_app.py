@@ -122,7 +122,9 @@ def _store_or_exit():  # -> Store, its schema upgraded (imported lazily)
         raise SystemExit(2) from None
     configure_logging("WARNING")
     try:
-        return Store.from_url(settings.database_url, settings.data_dir)
+        return Store.from_url(
+            settings.database_url, settings.data_dir, limits=settings.database_limits
+        )
     except StoreConfigError as exc:
         print(exc, file=sys.stderr)
     except UNAVAILABLE as exc:
@@ -166,7 +168,9 @@ def run_command(name: str, mode: str = "auto") -> int:
         tune_long_running_process()
         log.info("running in Socket Mode")
         app_token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
-        ClaimingSocketModeHandler(runtime.app, app_token, runtime.deliverer).start()
+        ClaimingSocketModeHandler(
+            runtime.app, app_token, runtime.deliverer, settings.db_request_timeout
+        ).start()
         return 0
     return serve_http(settings)
 
