@@ -177,14 +177,20 @@ def run_command(name: str, mode: str = "auto") -> int:
 
 def serve_http(settings: Settings) -> int:
     """waitress on HOST:PORT (see `bot.slack.http_server`), until SIGTERM or Ctrl-C."""
-    from bot.slack.http_server import make_server, serve_forever
+    from bot.slack.http_server import (
+        HttpLimits,
+        make_server,
+        raise_descriptor_limit,
+        serve_forever,
+    )
     from bot.slack.wsgi import make_wsgi
 
     runtime = build_runtime().start()
     tune_long_running_process()
     try:
+        raise_descriptor_limit()  # before the connection limit is sized to it
         server = make_server(
-            make_wsgi(runtime), settings.host, settings.port, settings.http_threads
+            make_wsgi(runtime), settings.host, settings.port, HttpLimits.from_settings(settings)
         )
     except OSError as exc:
         runtime.stop()

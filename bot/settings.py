@@ -68,6 +68,11 @@ class Settings(DatabaseSettings):
     http_threads: int = Field(
         default=8, ge=1, le=256, validation_alias=AliasChoices("HTTP_THREADS", "GUNICORN_THREADS")
     )
+    # The HTTP front's limits against connection floods (bot/slack/http_server.py).
+    http_idle_timeout: float = Field(default=30.0, gt=0, le=3600)
+    http_request_timeout: float = Field(default=10.0, gt=0, le=600)
+    http_connections_per_address: int = Field(default=64, ge=0)
+    http_connection_limit: int = Field(default=0, ge=0)
     flows_dir: Path = DEFAULT_FLOWS_DIR
     flow_name: str = DEFAULT_FLOW
 
