@@ -8,7 +8,8 @@
   made afterwards work.
 
 The test is ordered by events, not sleeps: `held` is set once some bytes were held back
-or swallowed, i.e. a client is now waiting on the broken network.
+or swallowed, i.e. a client is now waiting on the broken network; `holding()` counts
+such chunks and `wait_holding(n)` waits for more than ``n`` (the next client to wait).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self.held = threading.Event()
+        self._held_chunks = 0
         self._server: socket.socket | None = None
         self._links: list[_Link] = []
         self._frozen = False
@@ -113,15 +115,31 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(link, a, b), daemon=True).start()
 
+    def holding(self) -> int:
+        """Chunks held back or swallowed so far."""
+        with self._cond:
+            return self._held_chunks
+
+    def wait_holding(self, more_than: int, timeout: float = 30.0) -> None:
+        """Until more than ``more_than`` chunks were held back or swallowed."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._held_chunks > more_than, timeout):
+                raise AssertionError("no client sent anything into the broken network")
+
+    def _hold(self) -> None:
+        self._held_chunks += 1
+        self.held.set()
+        self._cond.notify_all()
+
     def _pass(self, link: _Link) -> bool:
         """Wait out a freeze; False when ``link`` hangs (what it carries is swallowed)."""
         with self._cond:
             if self._frozen and not link.hung:
-                self.held.set()
+                self._hold()
                 while self._frozen and not link.hung:
                     self._cond.wait()
             if link.hung:
-                self.held.set()
+                self._hold()
                 return False
             return True
 

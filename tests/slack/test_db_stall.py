@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from bot.settings import Settings
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import ALICE, CHANNEL, Slack, running, settings_for, text_of
 from tests.slack.tcp_proxy import TcpProxy
@@ -64,6 +65,21 @@ def through(proxy: TcpProxy, pg_url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
 
 
+def stall_settings(fake: FakeSlack, tmp_path: Path, url: str, **extra: float) -> Settings:
+    """Limits shorter than production's so the tests are quick: sender threads stuck on
+    a hung connection give up after 3 s, and a session a hung client left inside a
+    transaction is ended by PostgreSQL after 2 s."""
+    return settings_for(
+        fake,
+        tmp_path / "d",
+        database_url=url,
+        db_background_timeout=3,
+        db_idle_in_transaction_timeout=2,
+        db_lock_timeout=1,
+        **extra,
+    )
+
+
 def tried_again(fake: FakeSlack) -> int:
     """How many times the app has told someone to try again (any channel)."""
     replies = [c for c in fake.calls("response_url") if TRY_AGAIN in str(c.params.get("text"))]
@@ -90,17 +106,7 @@ def click_until_saved(slack: Slack, label: str, channel: str = CHANNEL) -> None:
 def test_every_request_answered_in_time_through_a_frozen_database(
     fake: FakeSlack, tmp_path: Path, pg_url: str, proxy: TcpProxy, recovery: str
 ) -> None:
-    settings = settings_for(
-        fake,
-        tmp_path / "d",
-        database_url=through(proxy, pg_url),
-        # Shorter than production so the test is quick: sender threads stuck on a hung
-        # connection give up after 3 s, and a session a hung client left inside a
-        # transaction is ended by PostgreSQL after 2 s.
-        db_background_timeout=3,
-        db_idle_in_transaction_timeout=2,
-        db_lock_timeout=1,
-    )
+    settings = stall_settings(fake, tmp_path, through(proxy, pg_url))
     with running(settings, fake) as slack:
         root = start(slack)
         question = slack.current()
@@ -140,4 +146,42 @@ def test_every_request_answered_in_time_through_a_frozen_database(
         assert status == 200 and not (body and json.loads(body).get("text")), body
         slack.settle(timeout=30)
         assert "training or inference" in text_of(slack.current(OTHER))
+        assert not slack.apps[0].runtime.store.failed_outbox()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("recovery", ["thaw", "failover"])
+def test_a_delivery_under_way_waits_out_the_stall_and_sends_once(
+    fake: FakeSlack, tmp_path: Path, pg_url: str, proxy: TcpProxy, recovery: str
+) -> None:
+    """The database freezes while a sender thread is posting the next question: the
+    post goes through, recording it waits on the frozen database. Once the database
+    is back the question is in the thread exactly once and the conversation goes on."""
+    settings = stall_settings(
+        fake, tmp_path, through(proxy, pg_url), outbox_lease_seconds=3, slack_api_timeout=1
+    )
+    with running(settings, fake) as slack:
+        start(slack)
+        posted = len(fake.calls("chat.postMessage"))
+        hold = fake.hold_next("chat.postMessage")
+        assert in_time(lambda: slack.click(slack.current(), "Training"))[0] == 200
+        assert hold.arrived.wait(30), "no sender thread posted the next question"
+        proxy.freeze()
+        proxy.wait_holding(0)  # the claim loop now waits on the frozen network
+        waiting = proxy.holding()
+        hold.release()  # Slack takes the post ...
+        fake.wait_for("chat.postMessage", count=posted + 1, timeout=30)
+        proxy.wait_holding(waiting)  # ... and recording it waits on the frozen database
+        if recovery == "thaw":
+            proxy.thaw()
+        else:
+            proxy.failover()
+        slack.settle(timeout=60)
+        asked = [m for m in slack.thread() if "How large is the model" in text_of(m)]
+        assert len(asked) == 1, f"the question was posted {len(asked)} times"
+        for label in ("1-10B params", "Cost", "Active"):
+            click_until_saved(slack, label)
+        assert_finished(slack, "P4d", "EBS")
+        questions = [m for m in slack.thread() if "?" in text_of(m).split("\n")[0]]
+        assert len({text_of(q).split("\n")[0] for q in questions}) == len(questions)
         assert not slack.apps[0].runtime.store.failed_outbox()
