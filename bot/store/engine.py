@@ -143,8 +143,12 @@ def _postgres_engine(url: sa.URL, engine_kw: dict[str, Any], limits: DatabaseLim
     # Server settings travel in `options`; keep a caller's or the URL's (a search_path).
     options = str(given.pop("options", None) or url.query.get("options") or "")
     kw["connect_args"] = {**limits.postgres_connect_args(options), **given}
+    guarded = url.get_driver_name() == "psycopg"  # the watchdog reads psycopg's socket
+    if not guarded:
+        kw.setdefault("pool_pre_ping", True)  # another driver: unbounded, but checked
     engine = sa.create_engine(url.difference_update_query(["options"]), **kw)
-    watchdog.install(engine, limits)
+    if guarded:
+        watchdog.install(engine, limits)
     return engine
 
 
