@@ -23,6 +23,7 @@ connection's number may already belong to someone else.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -55,6 +56,17 @@ def request_deadline(seconds: float) -> Iterator[None]:
         yield
         return
     token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+@contextmanager
+def unbounded() -> Iterator[None]:
+    """Database work inside this block has no client-side deadline: schema migrations
+    at start-up, which may rightly take long and are on no request's path."""
+    token = _deadline.set(math.inf)
     try:
         yield
     finally:
@@ -184,6 +196,9 @@ class _Engine:
         _WATCHDOG.disarm(id(record))
 
     def _arm(self, record: Any, deadline: float) -> None:
+        if deadline == math.inf:
+            _WATCHDOG.disarm(id(record))
+            return
         fd, inode = record.info["llm_cost_bot_socket"]
         _WATCHDOG.arm(id(record), deadline, fd, inode, self)
 

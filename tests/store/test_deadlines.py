@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from bot.store.engine import make_engine, write_transaction
 from bot.store.errors import UNAVAILABLE, StoreError
 from bot.store.limits import DatabaseLimits
-from bot.store.watchdog import remaining, request_deadline
+from bot.store.watchdog import remaining, request_deadline, unbounded
 from tests.slack.tcp_proxy import TcpProxy
 
 #: Slack's limit on an answer: the request path's database work must end well within it.
@@ -76,6 +76,17 @@ def test_work_after_the_ack_is_cut_at_its_own_deadline(pg: str, tmp_path: Path) 
             conn.execute(sa.text("SELECT pg_sleep(5)"))
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_schema_upgrades_run_without_deadlines(pg: str, tmp_path: Path) -> None:
+    """Start-up's migrations may rightly take longer than any deadline."""
+    engine = engine_for(pg, tmp_path, background_timeout=0.2)
+    try:
+        with unbounded(), engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_sleep(0.5)")).all()
     finally:
         engine.dispose()
 
