@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,8 +51,9 @@ class _WriteLock:
     """Serializes SQLite writers: threads on a plain lock, processes on ``flock`` of a
     file beside the database. Both wake the next writer as soon as the lock is free,
     where SQLite's own busy handler would sleep and poll (up to 100 ms a turn). The
-    kernel drops a process's file lock when it dies; it is only held for the length
-    of a write transaction, which SQLite's busy timeout bounds."""
+    kernel drops a process's file lock when it dies; it is held for the length of a
+    write transaction (a retention run's may be long), so within a request the wait
+    for it is bounded by the request's budget."""
 
     def __init__(self, path: str) -> None:
         self._path = path + "-writelock"
@@ -66,13 +69,33 @@ class _WriteLock:
                 os.close(self._fd)  # the child's copy only: the parent keeps its lock
         self._fd = None
 
-    def acquire(self, timeout: float) -> bool:
+    def acquire(self, timeout: float, bounded: bool = False) -> bool:
+        """Take both locks within ``timeout``; the file lock's wait is bounded by it only
+        when ``bounded`` (a request), else it waits for the holder to finish."""
+        deadline = time.monotonic() + timeout
         if not self._thread_lock.acquire(timeout=timeout):
             return False
-        # Without file locks here, SQLite's busy handler still serializes processes.
-        with contextlib.suppress(OSError):
-            fcntl.flock(self._file(), fcntl.LOCK_EX)
-        return True
+        try:
+            fd = self._file()
+        except OSError:  # without file locks SQLite's busy handler still serializes
+            return True
+        if not bounded:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            return True
+        pause = 0.001
+        while True:  # flock has no timeout: poll, from 1 ms up to 20 ms a turn
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() + pause > deadline:
+                    self._thread_lock.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
+            except OSError:
+                return True
 
     def release(self) -> None:
         try:
@@ -179,10 +202,13 @@ def _write_locked(engine: sa.Engine) -> Iterator[None]:
     wait = _busy_timeout_ms.get(engine, DatabaseLimits().sqlite_busy_timeout_ms) / 1000
     wait *= WRITE_LOCK_WAITS
     left = watchdog.remaining()
-    if left is not None:
+    bounded = left is not None and left != math.inf
+    if left is not None and bounded:
         wait = max(0.0, min(wait, left))  # the request's budget
-    if not lock.acquire(timeout=wait):
-        raise StoreError("timed out waiting for the SQLite write lock held by another thread")
+    if not lock.acquire(timeout=wait, bounded=bounded):
+        raise StoreError(
+            "timed out waiting for the SQLite write lock held by another thread or process"
+        )
     try:
         yield
     finally:

@@ -163,3 +163,39 @@ def test_sqlite_writers_wait_for_the_lock_no_longer_than_the_request(tmp_path: P
         engine.dispose()
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1000
+
+
+def test_a_request_waits_for_another_process_s_write_no_longer_than_its_budget(
+    tmp_path: Path,
+) -> None:
+    """Another process (a long `retention` run, say) holds the SQLite write lock: a
+    request's write gives up within its budget; work after the ack would wait for it."""
+    import multiprocessing
+
+    make_engine(None, tmp_path).dispose()  # the file, before forking
+    fork = multiprocessing.get_context("fork")
+    holding, done = fork.Event(), fork.Event()
+
+    def holder() -> None:
+        engine = make_engine(None, tmp_path)
+        with write_transaction(engine):
+            holding.set()
+            done.wait(30)
+        engine.dispose()
+
+    process = fork.Process(target=holder)
+    process.start()
+    engine = make_engine(None, tmp_path)
+    try:
+        assert holding.wait(30)
+        began = time.monotonic()
+        with pytest.raises(StoreError), request_deadline(0.3), write_transaction(engine):
+            pass
+        assert time.monotonic() - began < SLACK_LIMIT
+    finally:
+        done.set()
+        process.join(30)
+    with write_transaction(engine):  # the holder let go: the lock is free again
+        pass
+    engine.dispose()
+    assert process.exitcode == 0
