@@ -15,6 +15,10 @@ connection, every connection opened before it is presumed hung too and is replac
 its next checkout without a ping, so a failover costs one request, not one per pooled
 connection.
 
+While a stall lasts, `bot.store.breaker` lets one request at a time find out whether
+the database is back and tells the others "couldn't save that" at once, so a queue of
+requests never waits past Slack's 3 s behind requests that each wait out their budget.
+
 The socket is shut down through a duplicate of its descriptor, and only after checking
 (by inode) that the descriptor still names the connection's socket: a closed
 connection's number may already belong to someone else.
@@ -28,7 +32,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -36,47 +40,70 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from bot.store.breaker import Breaker
 from bot.store.errors import StoreError
 from bot.store.limits import DatabaseLimits
 
 log = logging.getLogger(__name__)
 
-_deadline: ContextVar[float | None] = ContextVar("database_deadline", default=None)
+
+class _Scope:
+    """A block of database work with one deadline: a request, or start-up's migrations."""
+
+    __slots__ = ("deadline", "on_exit")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.on_exit: list[Callable[[], None]] = []
+
+    @property
+    def request(self) -> bool:
+        return self.deadline != math.inf
+
+
+_scope: ContextVar[_Scope | None] = ContextVar("database_scope", default=None)
 
 
 class DeadlineExceeded(StoreError):
-    """The request's database budget ran out before a connection could be used."""
+    """The request's database budget ran out before a connection could be used, or
+    the database is stalled and another request is finding out whether it is back."""
 
 
 @contextmanager
 def request_deadline(seconds: float) -> Iterator[None]:
     """Database work inside this block ends within ``seconds`` (from now), or fails as
     unavailable. Nested blocks keep the outer, earlier deadline."""
-    if _deadline.get() is not None:
+    if _scope.get() is not None:
         yield
         return
-    token = _deadline.set(time.monotonic() + seconds)
-    try:
+    with _scoped(time.monotonic() + seconds):
         yield
-    finally:
-        _deadline.reset(token)
 
 
 @contextmanager
 def unbounded() -> Iterator[None]:
     """Database work inside this block has no client-side deadline: schema migrations
     at start-up, which may rightly take long and are on no request's path."""
-    token = _deadline.set(math.inf)
+    with _scoped(math.inf):
+        yield
+
+
+@contextmanager
+def _scoped(deadline: float) -> Iterator[None]:
+    scope = _Scope(deadline)
+    token = _scope.set(scope)
     try:
         yield
     finally:
-        _deadline.reset(token)
+        _scope.reset(token)
+        for action in scope.on_exit:
+            action()
 
 
 def remaining() -> float | None:
     """Seconds left of the current request's budget (None outside a request)."""
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
+    scope = _scope.get()
+    return None if scope is None else scope.deadline - time.monotonic()
 
 
 class _Watchdog:
@@ -149,12 +176,14 @@ class _Engine:
     def __init__(self, engine: sa.Engine, limits: DatabaseLimits) -> None:
         self.limits = limits
         self.dialect = engine.dialect
+        self.breaker = Breaker()
         self._stalled_at = 0.0
         self._warned_at = -1e9
 
     def stalled(self, now: float) -> None:
         """A deadline cut a connection: distrust every connection opened before now."""
         self._stalled_at = now
+        self.breaker.trouble()
         if now - self._warned_at >= 10:
             self._warned_at = now
             log.warning(
@@ -163,7 +192,23 @@ class _Engine:
                 "DB_BACKGROUND_TIMEOUT)"
             )
 
+    def _admit(self, scope: _Scope | None) -> None:
+        """In a request while the database is in trouble: go on only as the probe."""
+        if scope is None or not scope.request or not self.breaker.in_trouble:
+            return
+        if not self.breaker.admit(scope):
+            raise DeadlineExceeded("the database is stalled; another request is checking")
+        scope.on_exit.append(lambda: self.breaker.done(scope))
+
     # -- pool events ---------------------------------------------------------------------
+
+    def do_connect(self, dialect: sa.Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        self._admit(_scope.get())
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.Error:
+            self.breaker.trouble()
+            raise
 
     def on_connect(self, dbapi_conn: Any, record: Any) -> None:
         fd = dbapi_conn.pgconn.socket
@@ -173,15 +218,19 @@ class _Engine:
 
     def on_checkout(self, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         now = time.monotonic()
-        deadline = _deadline.get()
-        if deadline is None:
+        scope = _scope.get()
+        if scope is None:
             deadline = now + self.limits.background_timeout
-        elif deadline <= now:
+        elif scope.deadline <= now:
             raise DeadlineExceeded("the request's time for the database ran out")
+        else:
+            deadline = scope.deadline
         info = record.info
         if info.pop("llm_cost_bot_fresh", False):
+            self.breaker.fine()
             self._arm(record, deadline)
             return
+        self._admit(scope)
         if info.get("llm_cost_bot_opened", 0.0) <= self._stalled_at:
             raise sa.exc.DisconnectionError("opened before the database stalled")
         self._arm(record, min(deadline, now + self.limits.ping_timeout))
@@ -190,6 +239,7 @@ class _Engine:
         except self.dialect.loaded_dbapi.Error as exc:
             _WATCHDOG.disarm(id(record))
             raise sa.exc.DisconnectionError("no answer to a ping") from exc
+        self.breaker.fine()
         self._arm(record, deadline)
 
     def off(self, _dbapi_conn: Any, record: Any, *_: Any) -> None:
@@ -206,6 +256,7 @@ class _Engine:
 def install(engine: sa.Engine, limits: DatabaseLimits) -> None:
     """Put the deadlines on ``engine``'s PostgreSQL connections (see the module doc)."""
     policy = _Engine(engine, limits)
+    event.listen(engine, "do_connect", policy.do_connect)
     event.listen(engine, "connect", policy.on_connect)
     event.listen(engine, "checkout", policy.on_checkout)
     for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -22,7 +23,17 @@ import pytest
 
 from bot.settings import Settings
 from tests.fakes.slack_api import FakeSlack
-from tests.slack.harness import ALICE, CHANNEL, Slack, running, settings_for, text_of
+from tests.fakes.slack_requests import SlackClientSim, slash_command_body
+from tests.slack.harness import (
+    ALICE,
+    CHANNEL,
+    SECRET,
+    TEAM,
+    Slack,
+    running,
+    settings_for,
+    text_of,
+)
 from tests.slack.tcp_proxy import TcpProxy
 from tests.slack.test_scenarios import assert_finished, start
 
@@ -185,3 +196,47 @@ def test_a_delivery_under_way_waits_out_the_stall_and_sends_once(
         questions = [m for m in slack.thread() if "?" in text_of(m).split("\n")[0]]
         assert len({text_of(q).split("\n")[0] for q in questions}) == len(questions)
         assert not slack.apps[0].runtime.store.failed_outbox()
+
+
+def command_on_its_own_connection(slack: Slack, channel: str) -> tuple[int, bytes, float]:
+    """A signed slash command from its own connection: (status, body, seconds taken)."""
+    body = slash_command_body(
+        text="",
+        user_id=ALICE,
+        channel_id=channel,
+        team_id=TEAM,
+        response_url=slack.fake.response_url(channel),
+    )
+    with SlackClientSim(timeout=30) as client:
+        began = time.monotonic()
+        status, _, data = client.post(slack.apps[0].url, body, secret=SECRET)
+        return status, data, time.monotonic() - began
+
+
+@pytest.mark.postgres
+def test_many_requests_at_once_through_a_frozen_database(
+    fake: FakeSlack, tmp_path: Path, pg_url: str, proxy: TcpProxy
+) -> None:
+    """Eight slash commands at once on two request threads: one request at a time waits
+    to find out whether the database is back, the others are told at once, so none
+    waits in line past Slack's 3 s."""
+    settings = stall_settings(fake, tmp_path, through(proxy, pg_url), http_threads=2)
+    with running(settings, fake) as slack:
+        start(slack)
+        proxy.freeze()
+        channels = [f"CBUSY{i}" for i in range(8)]
+        with ThreadPoolExecutor(len(channels)) as pool:
+            answers = list(pool.map(lambda c: command_on_its_own_connection(slack, c), channels))
+        for status, body, took in answers:
+            assert status == 200 and TRY_AGAIN in json.loads(body)["text"]
+            assert took < SLACK_LIMIT, f"answered after {took:.2f}s, past Slack's {SLACK_LIMIT}s"
+        proxy.thaw()
+        for _ in range(20):  # the next request to check finds the database back
+            status, body = in_time(lambda: slack.command(channel="CBUSY0"))
+            if not (body and json.loads(body).get("text")):
+                break
+            assert TRY_AGAIN in json.loads(body)["text"]
+        else:
+            raise AssertionError("requests were still refused after the database came back")
+        slack.settle(timeout=30)
+        assert "training or inference" in text_of(slack.current("CBUSY0"))

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import sqlalchemy as sa
 
+from bot.store.breaker import Breaker
 from bot.store.engine import make_engine, write_transaction
 from bot.store.errors import UNAVAILABLE, StoreError
 from bot.store.limits import DatabaseLimits
@@ -199,3 +200,19 @@ def test_a_request_waits_for_another_process_s_write_no_longer_than_its_budget(
         pass
     engine.dispose()
     assert process.exitcode == 0
+
+
+def test_in_trouble_one_request_at_a_time_checks_the_database() -> None:
+    breaker = Breaker()
+    first, second = object(), object()
+    assert breaker.admit(first) and breaker.admit(second)  # all is well: everyone
+    breaker.trouble()
+    assert breaker.admit(first)  # the probe
+    assert breaker.admit(first)  # ... again, for its next connection
+    assert not breaker.admit(second)  # told at once
+    breaker.done(second)  # not the probe: changes nothing
+    assert not breaker.admit(second)
+    breaker.done(first)  # the probe failed and ended: the next request checks
+    assert breaker.admit(second)
+    breaker.fine()  # a connection worked
+    assert breaker.admit(first)
