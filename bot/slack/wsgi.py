@@ -19,6 +19,7 @@ from bot.slack.claims import CLAIMS
 from bot.slack.http_server import MAX_BODY
 from bot.slack.runtime import Runtime
 from bot.slack.signature import Signatures, team_of
+from bot.store.watchdog import request_deadline
 
 Wsgi = Callable[[dict, Callable], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
@@ -58,7 +59,8 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
                 headers=_headers(environ),
                 context={CLAIMS: claims},
             )
-            response = runtime.app.dispatch(request)
+            with request_deadline(runtime.settings.db_request_timeout):
+                response = runtime.app.dispatch(request)
         except Exception as exc:  # a malformed body must not be a 5xx
             deliverer.send_claimed(claims)
             log.warning("unreadable request refused: %s", type(exc).__name__)
@@ -76,7 +78,8 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
         if path == EVENTS_PATH and method == "POST":
             return events(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
-            health = runtime.health()
+            with request_deadline(runtime.settings.db_request_timeout):
+                health = runtime.health()
             return _json(
                 start_response,
                 "200 OK" if health.ok else "503 Service Unavailable",
