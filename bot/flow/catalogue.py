@@ -6,42 +6,15 @@ known source with a URL and a read date, so nothing reaches a person unsourced.
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from collections.abc import Iterator
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from bot.flow.calibration import Calibration, Models
 from bot.flow.errors import FlowError, Problem
-
-SourceKey = str
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(_Strict):
-    """A page a number was read from, and when."""
-
-    title: str = Field(min_length=1, max_length=200)
-    url: str = Field(pattern=r"^https://[^\s<>|]+$", max_length=300)
-    read_on: dt.date
-
-
-class Number(_Strict):
-    """A number and the source that states it."""
-
-    value: float = Field(gt=0)
-    source: SourceKey
-
-
-class Text(_Strict):
-    """A short fact in words and the source that states it."""
-
-    text: str = Field(min_length=1, max_length=200)
-    source: SourceKey
+from bot.flow.sourced import Number, Source, SourceKey, Text, _Strict
 
 
 class PriceBasis(StrEnum):
@@ -152,6 +125,9 @@ class Catalogue(_Strict):
     instances: dict[str, Instance] = {}
     services: dict[str, Service] = {}
     capacity_blocks: CapacityBlockRules | None = None
+    # from flows/calibration.toml and flows/models.toml, joined by the loader
+    calibration: Calibration = Calibration()
+    models: Models = Models()
 
     def accelerator_of(self, instance: str) -> Accelerator:
         return self.accelerators[self.instances[instance].accelerator]
