@@ -25,6 +25,8 @@ from bot.estimate import (
     estimate_inference,
     estimate_training,
 )
+from bot.estimate.sizes import read_model_size, read_number
+from bot.estimate.training import MAX_INSTANCES
 from bot.estimate_view import bar_chart, headline, job_line, text_table
 from bot.flow.compiled import Flow
 
@@ -43,18 +45,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     estimate = commands.add_parser("estimate", help="size and price a training run or a deployment")
     kinds = estimate.add_subparsers(dest="kind", required=True, parser_class=_OneLineErrors)
     training = kinds.add_parser("training", help="a training or fine-tuning run")
-    training.add_argument("--params", required=True, help="model size, e.g. 70B")
+    training.add_argument(
+        "--params", required=True, help="model size, e.g. 70B, 671B-A37B or DeepSeek-V3"
+    )
     training.add_argument("--tokens", required=True, help="training tokens, e.g. 2T")
     training.add_argument("--method", default="full", help="full (default), lora or qlora")
     training.add_argument("--instances", help="instance count (default: sized to the days)")
     inference = kinds.add_parser("inference", help="serving a model")
-    inference.add_argument("--params", required=True, help="model size, e.g. 70B")
+    inference.add_argument(
+        "--params", required=True, help="model size, e.g. 70B, 671B-A37B or Mixtral 8x7B"
+    )
     inference.add_argument("--tokens-per-day", help="average traffic, e.g. 500M")
     inference.add_argument("--requests-per-second", help="with --tokens-per-request")
     inference.add_argument("--tokens-per-request", help="with --requests-per-second")
     inference.add_argument("--precision", default="bf16", help="bf16 (default), fp8, int8, int4")
     inference.add_argument("--latency-ms", help="longest decode step allowed, in ms")
     for kind in (training, inference):
+        kind.add_argument(
+            "--active-params", help="mixture of experts: parameters each token uses, e.g. 37B"
+        )
         kind.add_argument("--instance", help="size just this instance type, e.g. p4d.24xlarge")
         kind.add_argument("--json", action="store_true", help="print JSON, one object per option")
 
@@ -88,7 +97,7 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
     words = flow.words.estimate
     if words is None:
         raise EstimateError(f"The flow {flow.name!r} has no [estimate] assumptions.")
-    params = _count(args.params, "--params", "70B")
+    params, active = _sizes(args, flow)
     groups = _groups(args, flow)
     if args.kind == "training":
         if args.method not in METHODS:
@@ -96,7 +105,13 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
         instances = None
         if args.instances is not None:
             instances = _whole(args.instances, "--instances", "16")
-        job = TrainingJob(params, _count(args.tokens, "--tokens", "2T"), args.method, instances)
+            if instances > MAX_INSTANCES:
+                raise EstimateError(
+                    f"--instances: {args.instances} is more than {MAX_INSTANCES:,}; "
+                    "give the count you would run, such as 64."
+                )
+        tokens = _count(args.tokens, "--tokens", "2T")
+        job = TrainingJob(params, tokens, args.method, instances, active)
         return _cheapest_first(estimate_training(flow.catalogue, words, job, groups), args)
     if args.precision not in PRECISIONS:
         raise EstimateError(f"--precision must be one of {', '.join(PRECISIONS)}.")
@@ -118,8 +133,29 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
     latency = None
     if args.latency_ms:
         latency = _count(args.latency_ms.removesuffix("ms"), "--latency-ms", "100")
-    job = InferenceJob(params, rate, args.precision, latency)
+    job = InferenceJob(params, rate, args.precision, latency, active)
     return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
+
+
+def _sizes(args: argparse.Namespace, flow: Flow) -> tuple[float, float | None]:
+    """(total, active) parameters: from --params in any form `read_model_size` reads,
+    and --active-params when given."""
+    text = args.params.strip()
+    size = None if text.startswith("-") else read_model_size(text, flow.catalogue.models)
+    if size is None:
+        raise EstimateError(
+            f"--params: cannot read {args.params!r} as a model size; give one such as 70B, "
+            "671B-A37B or DeepSeek-V3."
+        )
+    active = size.active_params
+    if args.active_params is not None:
+        active = _count(args.active_params, "--active-params", "37B")
+        if active > size.params:
+            raise EstimateError(
+                f"--active-params: {args.active_params!r} is more than --params "
+                f"{args.params!r}; the active parameters are part of the total."
+            )
+    return size.params, active
 
 
 def _groups(args: argparse.Namespace, flow: Flow) -> list[tuple[str, ...]]:
@@ -152,7 +188,7 @@ def _whole(text: str, flag: str, example: str) -> int:
 
 
 def _count(text: str, flag: str, example: str) -> float:
-    value = read_count(text)
+    value = read_number(text) if "_" in text else read_count(text)
     if value is None or text.strip().startswith("-"):
         raise EstimateError(
             f"{flag}: cannot read {text!r} as a positive number; give one such as {example}."

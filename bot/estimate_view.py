@@ -27,10 +27,34 @@ def label(option: OptionEstimate) -> str:
     return f"{option.instance} (recommended)" if option.recommended else option.instance
 
 
+def likely_range(option: OptionEstimate) -> str:
+    """A training cost as "likely $4.9M (range $3.8M-$7.4M)"; other costs as they are."""
+    if option.cost_usd_range is None or option.cost_usd is None:
+        return money(option.cost)
+    low, high = option.cost_usd_range
+    if money(low) == money(high):
+        return money(option.cost_usd)
+    return f"likely {money(option.cost_usd)} (range {money(low)}-{money(high)})"
+
+
+def duration_range(option: OptionEstimate) -> str:
+    """Wall-clock time, with its range where the MFU band gives one."""
+    text = duration(option.wall_clock_hours)
+    if option.wall_clock_hours_range is None:
+        return text
+    low, high = (duration(h) for h in option.wall_clock_hours_range)
+    if low == high:
+        return text
+    unit = " " + high.split(" ")[-1]
+    if low.endswith(unit):
+        low = low.removesuffix(unit)
+    return f"{text} ({low}-{high})"
+
+
 def cost_cell(option: OptionEstimate) -> str:
     """The cost at the estimate's price, the Capacity Block's beside it where both
     exist, and "too slow" when the latency is not met."""
-    text = f"{money(option.cost)} ({option.price_basis})"
+    text = f"{likely_range(option)} ({option.price_basis})"
     if option.capacity_block_cost_usd is not None:
         text += f"; {money(option.capacity_block_cost_usd)} as a Capacity Block"
     return text if option.meets_latency else f"{text}, too slow"
@@ -45,7 +69,7 @@ def row(estimate: Estimate, option: OptionEstimate) -> list[str]:
         return [
             label(option),
             count(option.instances),
-            duration(option.wall_clock_hours),
+            duration_range(option),
             count(option.accelerator_hours),
             cost_cell(option),
         ]
@@ -69,8 +93,8 @@ def headline(estimate: Estimate) -> str:
         return f"{o.instance}: {no_cost(o)}"
     if estimate.kind == "training":
         return (
-            f"{o.instances:,} × {o.instance} for {duration(o.wall_clock_hours)}: "
-            f"{money(o.cost_usd)} per run ({o.price_basis})"
+            f"{o.instances:,} × {o.instance} for {duration_range(o)}: "
+            f"{likely_range(o)} per run ({o.price_basis})"
         )
     return (
         f"{o.instances:,} × {o.instance}: {money(o.monthly_cost_usd)} per month ({o.price_basis})"
@@ -81,6 +105,8 @@ def job_line(estimate: Estimate) -> str:
     """What was estimated, in the person's terms."""
     a = estimate.assumptions
     params = short(a["params"])
+    if a.get("active_params"):
+        params = f"{params} total, {short(a['active_params'])} active"
     if estimate.kind == "training":
         method = {"full": "full training", "lora": "LoRA", "qlora": "QLoRA"}[a["method"]]
         return f"{method} of a {params}-parameter model on {short(a['tokens'])} tokens"

@@ -27,6 +27,13 @@ class TrainingJob:
     tokens: float
     method: Method = "full"
     instances: int | None = None  # None: sized to finish within the assumed days
+    active_params: float | None = None  # mixture-of-experts: parameters each token uses
+
+    @property
+    def active(self) -> float:
+        """What compute follows: the active parameters of a mixture-of-experts model,
+        else all of them. Memory always follows ``params``."""
+        return self.active_params or self.params
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,11 @@ class InferenceJob:
     tokens_per_second: float  # the average rate the deployment must sustain
     precision: Precision = "bf16"
     latency_ms: float | None = None  # upper bound on one decode step, if any
+    active_params: float | None = None  # mixture-of-experts: parameters each token uses
+
+    @property
+    def active(self) -> float:
+        return self.active_params or self.params
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,12 @@ class OptionEstimate:
     wall_clock_hours: float | None = None
     cost_usd: float | None = None
     capacity_block_cost_usd: float | None = None
+    # training ranges, [low, high], from the MFU band of published runs
+    mfu_range: tuple[float, float] | None = None
+    accelerator_hours_range: tuple[float, float] | None = None
+    wall_clock_hours_range: tuple[float, float] | None = None
+    cost_usd_range: tuple[float, float] | None = None
+    training_state_gb: float | None = None
     accelerators_per_replica: int | None = None
     replicas: int | None = None
     tokens_per_second_capacity: float | None = None
@@ -118,7 +136,12 @@ def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
             wall_clock_hours=_round(option.wall_clock_hours),
             cost_usd=_round(option.cost_usd),
             capacity_block_cost_usd=_round(option.capacity_block_cost_usd),
+            accelerator_hours_range=_pair(option.accelerator_hours_range),
+            wall_clock_hours_range=_pair(option.wall_clock_hours_range),
+            cost_usd_range=_pair(option.cost_usd_range),
+            training_state_gb=_round(option.training_state_gb),
         )
+        data["assumptions"]["mfu_range"] = _pair(option.mfu_range, 3)
     else:
         data.update(
             accelerators_per_replica=option.accelerators_per_replica,
@@ -129,5 +152,9 @@ def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
     return data
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _pair(values: tuple[float, float] | None, digits: int = 2) -> list[float] | None:
+    return None if values is None else [round(v, digits) for v in values]

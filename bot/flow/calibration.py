@@ -86,11 +86,11 @@ class ServingRow(_Strict):
 class Calibration(_Strict):
     """The whole calibration file."""
 
-    sources: dict[SourceKey, Source] = {}
-    hardware: dict[str, RunHardware] = {}
+    sources: dict[SourceKey, Source] = Field(default_factory=dict)
+    hardware: dict[str, RunHardware] = Field(default_factory=dict)
     runs: tuple[Run, ...] = ()
     bands: tuple[Band, ...] = ()
-    serving: dict[str, ServingFit] = {}
+    serving: dict[str, ServingFit] = Field(default_factory=dict)
     serving_rows: tuple[ServingRow, ...] = ()
 
     def url(self, key: SourceKey) -> str:
@@ -110,8 +110,8 @@ class KnownModel(_Strict):
 
 
 class Models(_Strict):
-    sources: dict[SourceKey, Source] = {}
-    models: dict[str, KnownModel] = {}
+    sources: dict[SourceKey, Source] = Field(default_factory=dict)
+    models: dict[str, KnownModel] = Field(default_factory=dict)
 
 
 _T = TypeVar("_T", bound=BaseModel)
@@ -140,7 +140,7 @@ def load_calibration(text: str, path: str) -> Calibration:
 
     def sourced(where: str, key: SourceKey) -> None:
         if key not in cal.sources:
-            problems.append(Problem(path, f"{where}: unknown source {key!r}; add it under [sources]"))
+            problems.append(Problem(path, f"{where}: unknown source {key!r}; add it to [sources]"))
 
     for name, hw in cal.hardware.items():
         sourced(f"hardware.{name}", hw.bf16_dense_tflops.source)

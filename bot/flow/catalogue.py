@@ -120,10 +120,10 @@ class Service(_Strict):
 class Catalogue(_Strict):
     """The whole offerings file."""
 
-    sources: dict[SourceKey, Source] = {}
-    accelerators: dict[str, Accelerator] = {}
-    instances: dict[str, Instance] = {}
-    services: dict[str, Service] = {}
+    sources: dict[SourceKey, Source] = Field(default_factory=dict)
+    accelerators: dict[str, Accelerator] = Field(default_factory=dict)
+    instances: dict[str, Instance] = Field(default_factory=dict)
+    services: dict[str, Service] = Field(default_factory=dict)
     capacity_blocks: CapacityBlockRules | None = None
     # from flows/calibration.toml and flows/models.toml, joined by the loader
     calibration: Calibration = Calibration()

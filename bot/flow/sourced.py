@@ -34,5 +34,3 @@ class Text(_Strict):
 
     text: str = Field(min_length=1, max_length=200)
     source: SourceKey
-
-
