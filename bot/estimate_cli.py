@@ -28,6 +28,7 @@ from bot.estimate import (
 from bot.estimate.sizes import read_model_size, read_number
 from bot.estimate.training import MAX_INSTANCES
 from bot.estimate_view import bar_chart, headline, job_line, text_table
+from bot.flow.catalogue import PriceBasis
 from bot.flow.compiled import Flow
 
 BAD_INPUT = 2
@@ -172,9 +173,15 @@ def _cheapest_first(estimate: Estimate, args: argparse.Namespace) -> Estimate:
     recommended."""
     if args.instance:
         return estimate
+    serving = estimate.kind == "inference"  # always on: prepaid Capacity Blocks come last
     options = sorted(
         (replace(o, recommended=False) for o in estimate.options),
-        key=lambda o: (not o.fits, not o.meets_latency, o.cost or float("inf")),
+        key=lambda o: (
+            not o.fits,
+            not o.meets_latency,
+            serving and o.price_basis == PriceBasis.CAPACITY_BLOCK,
+            o.cost or float("inf"),
+        ),
     )
     options[0] = replace(options[0], recommended=True)
     return replace(estimate, options=tuple(options))

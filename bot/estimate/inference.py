@@ -19,8 +19,16 @@ from bot.estimate.common import (
     price_notes,
     say,
 )
-from bot.estimate.model import BYTES_PER_PARAM, Estimate, InferenceJob, OptionEstimate, Precision
-from bot.flow.catalogue import Accelerator, Catalogue
+from bot.estimate.model import (
+    BYTES_PER_PARAM,
+    Estimate,
+    EstimateError,
+    InferenceJob,
+    OptionEstimate,
+    Precision,
+)
+from bot.flow.calibration import ServingFit
+from bot.flow.catalogue import Accelerator, Catalogue, Instance
 from bot.flow.words import EstimateWords
 from bot.quantities import params_text
 
@@ -37,6 +45,10 @@ def estimate_inference(
     positive(job.tokens_per_second, "the traffic")
     if job.latency_ms is not None:
         positive(job.latency_ms, "the latency")
+    if job.active_params is not None:
+        positive(job.active_params, "the active parameters")
+        if job.active_params > job.params:
+            raise EstimateError("The active parameters cannot exceed the total.")
     options = [
         best(
             [_serve_on(catalogue, words, job, name) for name in group],
@@ -53,6 +65,7 @@ def estimate_inference(
     )
     assumptions: dict[str, Any] = {
         "params": job.params,
+        "active_params": job.active_params,
         "tokens_per_second": job.tokens_per_second,
         "precision": job.precision,
         "bytes_per_param": BYTES_PER_PARAM[job.precision],
@@ -102,20 +115,26 @@ def _serve_on(
         )
     elif spans > 1:
         notes.insert(0, f"one replica spans {spans} instances")
-    step_memory = weights / (accs * acc.memory_bandwidth_tbps.value * 1e12)
-    step_memory /= words.decode_bandwidth_efficiency.value
+    fit = catalogue.calibration.serving.get(instance.accelerator)
+    streamed = BYTES_PER_PARAM[job.precision] * job.active  # at batch 1 (MoE: active experts)
+    step_memory = streamed / (accs * acc.memory_bandwidth_tbps.value * 1e12)
+    if fit is not None:
+        step_memory /= fit.decode_bandwidth_efficiency.value
+        step_memory += fit.step_overhead_ms.value / 1000
+    else:
+        step_memory /= words.decode_bandwidth_efficiency.value
     peak = _peak_tflops(acc, job.precision)
     batch = 1
     if peak is not None:
         top = int(words.max_batch.value)
         while batch * 2 <= top and (
             job.latency_ms is None
-            or _step(step_memory, batch * 2, job.params, accs, peak, words) * 1000 <= job.latency_ms
+            or _step(step_memory, batch * 2, job, accs, peak, words, fit) * 1000 <= job.latency_ms
         ):
             batch *= 2
     else:
         notes.append("no compute peak in the catalogue: sized at one sequence at a time")
-    step = _step(step_memory, batch, job.params, accs, peak, words)
+    step = _step(step_memory, batch, job, accs, peak, words, fit)
     meets_latency = job.latency_ms is None or step * 1000 <= job.latency_ms
     if fits and not meets_latency:
         notes.insert(
@@ -127,6 +146,18 @@ def _serve_on(
     replicas_per_instance = max(1, per // accs) if spans == 1 else 1
     replicas = max(1, math.ceil(job.tokens_per_second / per_replica))
     count = math.ceil(replicas / replicas_per_instance) * spans
+    if instance.on_demand is None and instance.capacity_block is not None:
+        notes.append(
+            "priced on Capacity Blocks, which are paid up front and last at most 182 days: "
+            "not a basis for always-on serving; on-demand (or Savings Plans) is, where sold"
+        )
+    if fit is not None:
+        notes.append(
+            f"decode timing fitted on AWS Neuron's published {acc.name} benchmarks "
+            f"({fit.step_overhead_ms.value:g} ms per step, "
+            f"{fit.decode_bandwidth_efficiency.value:.0%} of bandwidth, "
+            f"{fit.per_sequence_ms.value:g} ms per extra sequence)"
+        )
     price = instance.price
     monthly = count * price.usd_per_hour * words.hours_per_month.value if fits else None
     return OptionEstimate(
@@ -140,13 +171,42 @@ def _serve_on(
         price_basis=instance.price_basis,
         price_where=price.where,
         notes=tuple(notes),
-        sources=instance_sources(catalogue, instance, acc),
+        sources=_sources(catalogue, instance, acc, fit),
         meets_latency=meets_latency,
         accelerators_per_replica=accs,
         replicas=replicas if fits else None,
         tokens_per_second_capacity=per_replica * replicas if fits else None,
         monthly_cost_usd=monthly,
     )
+
+
+def decode_step_seconds(
+    catalogue: Catalogue, words: EstimateWords, job: InferenceJob, name: str, batch: int
+) -> float:
+    """One decode step of ``batch`` sequences on one replica of ``name`` (its whole
+    instance): what the calibration tests compare with vendors' published TPOT."""
+    instance = instance_of(catalogue, name)
+    acc = catalogue.accelerators[instance.accelerator]
+    fit = catalogue.calibration.serving.get(instance.accelerator)
+    step_memory = BYTES_PER_PARAM[job.precision] * job.active
+    step_memory /= instance.accelerators * acc.memory_bandwidth_tbps.value * 1e12
+    if fit is not None:
+        step_memory /= fit.decode_bandwidth_efficiency.value
+        step_memory += fit.step_overhead_ms.value / 1000
+    else:
+        step_memory /= words.decode_bandwidth_efficiency.value
+    peak = _peak_tflops(acc, job.precision)
+    return _step(step_memory, batch, job, instance.accelerators, peak, words, fit)
+
+
+def _sources(
+    catalogue: Catalogue, instance: Instance, acc: Accelerator, fit: ServingFit | None
+) -> tuple[str, ...]:
+    urls = instance_sources(catalogue, instance, acc)
+    if fit is None:
+        return urls
+    bench = catalogue.calibration.url(fit.decode_bandwidth_efficiency.source)
+    return tuple(dict.fromkeys((*urls, bench)))
 
 
 def _replica_accelerators(needed: int, per_instance: int) -> int:
@@ -170,15 +230,25 @@ def _peak_tflops(acc: Accelerator, precision: Precision) -> float | None:
 def _step(
     step_memory: float,
     batch: int,
-    params: float,
+    job: InferenceJob,
     accs: int,
     peak_tflops: float | None,
     words: EstimateWords,
+    fit: ServingFit | None,
 ) -> float:
-    """Seconds for one decode step of ``batch`` sequences: memory or compute bound."""
+    """Seconds for one decode step of ``batch`` sequences: memory or compute bound,
+    plus the vendor-benchmarked cost of each extra sequence where one is known. A
+    mixture-of-experts model streams more experts as the batch grows, up to all of
+    them (taken as min(total, active × batch))."""
+    if job.active_params is not None:
+        grown = min(job.params, job.active * batch) / job.active
+        step_memory *= grown
+    if fit is not None:
+        step_memory += fit.per_sequence_ms.value / 1000 * (batch - 1)
     if peak_tflops is None:
         return step_memory
-    compute = batch * 2 * params / (accs * peak_tflops * 1e12 * words.compute_efficiency.value)
+    compute = batch * 2 * job.active
+    compute /= accs * peak_tflops * 1e12 * words.compute_efficiency.value
     return max(step_memory, compute)
 
 
