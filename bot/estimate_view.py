@@ -51,12 +51,21 @@ def duration_range(option: OptionEstimate) -> str:
     return f"{text} ({low}-{high})"
 
 
+def _span(likely: float | None, ends: tuple[float, float] | None) -> str:
+    """ "$5.64M ($5.41M-$6.75M)": a table cell's likely cost with its range."""
+    if ends is None or money(ends[0]) == money(ends[1]):
+        return money(likely)
+    return f"{money(likely)} ({money(ends[0])}-{money(ends[1])})"
+
+
 def cost_cell(option: OptionEstimate) -> str:
-    """The cost at the estimate's price, the Capacity Block's beside it where both
-    exist, and "too slow" when the latency is not met."""
-    text = f"{likely_range(option)} ({option.price_basis})"
+    """The cost at the estimate's price (likely, then its range), the Capacity
+    Block's beside it on the same count where both exist, and "too slow" when the
+    latency is not met."""
+    text = f"{_span(option.cost, option.cost_usd_range)} {option.price_basis}"
     if option.capacity_block_cost_usd is not None:
-        text += f"; {money(option.capacity_block_cost_usd)} as a Capacity Block"
+        cb = _span(option.capacity_block_cost_usd, option.capacity_block_cost_usd_range)
+        text += f"; {cb} as a Capacity Block"
     return text if option.meets_latency else f"{text}, too slow"
 
 

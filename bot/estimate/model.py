@@ -79,6 +79,7 @@ class OptionEstimate:
     accelerator_hours_range: tuple[float, float] | None = None
     wall_clock_hours_range: tuple[float, float] | None = None
     cost_usd_range: tuple[float, float] | None = None
+    capacity_block_cost_usd_range: tuple[float, float] | None = None
     training_state_gb: float | None = None
     accelerators_per_replica: int | None = None
     replicas: int | None = None
@@ -139,6 +140,7 @@ def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
             accelerator_hours_range=_pair(option.accelerator_hours_range),
             wall_clock_hours_range=_pair(option.wall_clock_hours_range),
             cost_usd_range=_pair(option.cost_usd_range),
+            capacity_block_cost_usd_range=_pair(option.capacity_block_cost_usd_range),
             training_state_gb=_round(option.training_state_gb),
         )
         data["assumptions"]["mfu_range"] = _pair(option.mfu_range, 3)

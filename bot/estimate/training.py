@@ -136,8 +136,7 @@ def _train_on(
     wall_clock = instance_hours / count
     cost, cb_cost = _training_costs(catalogue, instance, count, instance_hours, wall_clock)
     ends = [
-        _training_costs(catalogue, instance, count, h / per, h / per / count)[0]
-        for h in hours_range
+        _training_costs(catalogue, instance, count, h / per, h / per / count) for h in hours_range
     ]
     notes += _capacity_block_notes(catalogue, instance, count, wall_clock)
     notes += _fleet_notes(catalogue, instance, count)
@@ -166,9 +165,17 @@ def _train_on(
         wall_clock_hours_range=(hours_range[0] / per / count, hours_range[1] / per / count)
         if priced
         else None,
-        cost_usd_range=(ends[0], ends[1]) if priced else None,
+        cost_usd_range=(ends[0][0], ends[1][0]) if priced else None,
+        capacity_block_cost_usd_range=_cb_range(ends) if priced else None,
         training_state_gb=need / 1e9,
     )
+
+
+def _cb_range(
+    ends: list[tuple[float, float | None]],
+) -> tuple[float, float] | None:
+    low, high = ends[0][1], ends[1][1]
+    return None if low is None or high is None else (low, high)
 
 
 def _band(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from bot.flow.calibration import load_calibration, load_models
 from bot.flow.catalogue import EMPTY, Catalogue, load_catalogue
@@ -55,7 +56,7 @@ def _with_calibration(
 ) -> Catalogue:
     """The catalogue with the published runs and known models joined, each band's
     accelerators checked against the catalogue's."""
-    update = {}
+    update: dict[str, Any] = {}
     if calibration:
         cal = load_calibration(calibration, calibration_path)
         problems = [
@@ -69,7 +70,13 @@ def _with_calibration(
         update["calibration"] = cal
     if models:
         update["models"] = load_models(models, models_path)
-    return offerings.model_copy(update=update) if update else offerings
+    if not update:
+        return offerings
+    # Their sources join the catalogue's (which wins on a shared key), so a link to
+    # any of them shows its title wherever the catalogue names sources by URL.
+    joined = {k: v for part in update.values() for k, v in part.sources.items()}
+    update["sources"] = {**joined, **offerings.sources}
+    return offerings.model_copy(update=update)
 
 
 def load_flow(name: str = DEFAULT_FLOW, flows_dir: Path = DEFAULT_FLOWS_DIR) -> Flow:

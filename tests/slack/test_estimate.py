@@ -63,8 +63,9 @@ def test_a_training_estimate_asks_what_it_lacks_then_posts_the_table_and_chart(
         "u-p6e-gb200x72",
     }
     text = text_of(posted)
-    assert "6 × N × D" in text and "MFU 38% on NVIDIA H200" in text
-    assert "<https://arxiv.org/abs/2407.21783|The Llama 3 Herd of Models" in text  # linked
+    assert "6 × N × D" in text and "MFU likely 33% (range 28%-35%) on NVIDIA H200" in text
+    card = "https://github.com/meta-llama/llama3/blob/main/MODEL_CARD.md"
+    assert f"<{card}|Meta Llama 3 model card" in text  # linked
     assert "FSx for Lustre" in text  # more than one instance: shared data, not gp3
 
     # The result's headline now says how many and how much; no more Estimate button.
