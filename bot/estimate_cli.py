@@ -59,6 +59,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     inference.add_argument("--tokens-per-day", help="average traffic, e.g. 500M")
     inference.add_argument("--requests-per-second", help="with --tokens-per-request")
     inference.add_argument("--tokens-per-request", help="with --requests-per-second")
+    inference.add_argument(
+        "--input-tokens", help="prompt tokens per request, with --requests-per-second"
+    )
+    inference.add_argument(
+        "--output-tokens", help="generated tokens per request, with --requests-per-second"
+    )
     inference.add_argument("--precision", default="bf16", help="bf16 (default), fp8, int8, int4")
     inference.add_argument("--latency-ms", help="longest decode step allowed, in ms")
     for kind in (training, inference):
@@ -116,26 +122,47 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
         return _cheapest_first(estimate_training(flow.catalogue, words, job, groups), args)
     if args.precision not in PRECISIONS:
         raise EstimateError(f"--precision must be one of {', '.join(PRECISIONS)}.")
+    rate, prompt = _traffic(args)
+    latency = None
+    if args.latency_ms:
+        latency = _count(args.latency_ms.removesuffix("ms"), "--latency-ms", "100")
+    job = InferenceJob(params, rate, args.precision, latency, active, prompt)
+    return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
+
+
+def _traffic(args: argparse.Namespace) -> tuple[float, float]:
+    """(generated, prompt) tokens per second. --input-tokens and --output-tokens per
+    request separate the two; the other forms count every token as generated."""
+    split = args.input_tokens is not None or args.output_tokens is not None
+    if split and (args.tokens_per_day is not None or args.tokens_per_request is not None):
+        raise EstimateError(
+            "Give --input-tokens and --output-tokens with --requests-per-second, "
+            "instead of --tokens-per-day or --tokens-per-request."
+        )
+    if split:
+        if not (args.requests_per_second and args.input_tokens and args.output_tokens):
+            raise EstimateError(
+                "Give --requests-per-second 40 with both --input-tokens 2000 and "
+                "--output-tokens 300 (tokens per request)."
+            )
+        rps = _count(args.requests_per_second, "--requests-per-second", "40")
+        prompt = _count(args.input_tokens, "--input-tokens", "2000")
+        return rps * _count(args.output_tokens, "--output-tokens", "300"), rps * prompt
     if args.tokens_per_day is not None:
         if args.requests_per_second or args.tokens_per_request:
             raise EstimateError(
                 "Give --tokens-per-day or the two --requests/--tokens options, not both."
             )
-        rate = _count(args.tokens_per_day, "--tokens-per-day", "500M") / SECONDS_PER_DAY
-    elif args.requests_per_second and args.tokens_per_request:
+        return _count(args.tokens_per_day, "--tokens-per-day", "500M") / SECONDS_PER_DAY, 0.0
+    if args.requests_per_second and args.tokens_per_request:
         rate = _count(args.requests_per_second, "--requests-per-second", "40") * _count(
             args.tokens_per_request, "--tokens-per-request", "800"
         )
-    else:
-        raise EstimateError(
-            "Give the traffic: --tokens-per-day 500M, or --requests-per-second 40 "
-            "with --tokens-per-request 800."
-        )
-    latency = None
-    if args.latency_ms:
-        latency = _count(args.latency_ms.removesuffix("ms"), "--latency-ms", "100")
-    job = InferenceJob(params, rate, args.precision, latency, active)
-    return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
+        return rate, 0.0
+    raise EstimateError(
+        "Give the traffic: --tokens-per-day 500M, or --requests-per-second 40 "
+        "with --tokens-per-request 800 (or --input-tokens 2000 --output-tokens 300)."
+    )
 
 
 def _sizes(args: argparse.Namespace, flow: Flow) -> tuple[float, float | None]:

@@ -43,6 +43,8 @@ def estimate_inference(
     holds the model (``groups`` as for `estimate_training`)."""
     positive(job.params, "the model size")
     positive(job.tokens_per_second, "the traffic")
+    if job.prompt_tokens_per_second < 0 or not math.isfinite(job.prompt_tokens_per_second):
+        raise EstimateError("The prompt tokens must be zero or a positive number.")
     if job.latency_ms is not None:
         positive(job.latency_ms, "the latency")
     if job.active_params is not None:
@@ -67,6 +69,7 @@ def estimate_inference(
         "params": job.params,
         "active_params": job.active_params,
         "tokens_per_second": job.tokens_per_second,
+        "prompt_tokens_per_second": job.prompt_tokens_per_second,
         "precision": job.precision,
         "bytes_per_param": BYTES_PER_PARAM[job.precision],
         "kv_cache_headroom": words.kv_cache_headroom.value,
@@ -84,13 +87,28 @@ def estimate_inference(
         say("compute", words.compute_efficiency),
         say("batch", words.max_batch),
         "traffic is the average rate; peaks need more replicas",
-        "every token of the traffic is counted as generated; prompt tokens cost less "
-        "(they are processed in parallel), so long prompts make this an overestimate",
+        _prompt_note(job, words),
         f"a latency of {job.latency_ms:g} ms is taken as the longest decode step allowed"
         if job.latency_ms
         else "",
     ]
     return finish("inference", options, formula, assumptions, notes)
+
+
+def _prompt_note(job: InferenceJob, words: EstimateWords) -> str:
+    if not job.prompt_tokens_per_second:
+        return (
+            "every token of the traffic is counted as generated; prompt tokens cost less "
+            "(they are processed in parallel), so long prompts make this an overestimate: "
+            "give --input-tokens and --output-tokens per request to separate them"
+        )
+    return (
+        f"prompts (prefill): {job.prompt_tokens_per_second:,.0f} tokens/s at 2·N FLOPs each, "
+        f"compute bound at {words.compute_efficiency.value:.0%} of the dense peak on GPUs "
+        "(on Inferentia2, the efficiency AWS Neuron's published time to first token gives); "
+        f"generated (decode): {job.tokens_per_second:,.0f} tokens/s; a replica's time is "
+        "split between the two"
+    )
 
 
 def _serve_on(
@@ -116,13 +134,7 @@ def _serve_on(
     elif spans > 1:
         notes.insert(0, f"one replica spans {spans} instances")
     fit = catalogue.calibration.serving.get(instance.accelerator)
-    streamed = BYTES_PER_PARAM[job.precision] * job.active  # at batch 1 (MoE: active experts)
-    step_memory = streamed / (accs * acc.memory_bandwidth_tbps.value * 1e12)
-    if fit is not None:
-        step_memory /= fit.decode_bandwidth_efficiency.value
-        step_memory += fit.step_overhead_ms.value / 1000
-    else:
-        step_memory /= words.decode_bandwidth_efficiency.value
+    step_memory = _step_memory(words, job, acc, accs, fit)
     peak = _peak_tflops(acc, job.precision)
     batch = 1
     if peak is not None:
@@ -142,7 +154,13 @@ def _serve_on(
             f"too slow for {job.latency_ms:g} ms: one decode step takes about "
             f"{step * 1000:.0f} ms here",
         )
-    per_replica = batch / step
+    decode_rate = batch / step
+    # Each generated token brings `ratio` prompt tokens to prefill first: a replica
+    # splits its time between the two, so its rate of generated tokens drops.
+    ratio = job.prompt_tokens_per_second / job.tokens_per_second
+    prefill = ratio * _prefill_seconds(words, job, accs, peak, fit, step, batch)
+    per_replica = 1 / (1 / decode_rate + prefill)
+    share = prefill * per_replica if job.prompt_tokens_per_second else None
     replicas_per_instance = max(1, per // accs) if spans == 1 else 1
     replicas = max(1, math.ceil(job.tokens_per_second / per_replica))
     count = math.ceil(replicas / replicas_per_instance) * spans
@@ -176,6 +194,7 @@ def _serve_on(
         accelerators_per_replica=accs,
         replicas=replicas if fits else None,
         tokens_per_second_capacity=per_replica * replicas if fits else None,
+        prefill_share=share if fits else None,
         monthly_cost_usd=monthly,
     )
 
@@ -188,15 +207,60 @@ def decode_step_seconds(
     instance = instance_of(catalogue, name)
     acc = catalogue.accelerators[instance.accelerator]
     fit = catalogue.calibration.serving.get(instance.accelerator)
-    step_memory = BYTES_PER_PARAM[job.precision] * job.active
-    step_memory /= instance.accelerators * acc.memory_bandwidth_tbps.value * 1e12
-    if fit is not None:
-        step_memory /= fit.decode_bandwidth_efficiency.value
-        step_memory += fit.step_overhead_ms.value / 1000
-    else:
-        step_memory /= words.decode_bandwidth_efficiency.value
+    step_memory = _step_memory(words, job, acc, instance.accelerators, fit)
     peak = _peak_tflops(acc, job.precision)
     return _step(step_memory, batch, job, instance.accelerators, peak, words, fit)
+
+
+def prefill_seconds(
+    catalogue: Catalogue, words: EstimateWords, job: InferenceJob, name: str, tokens: int
+) -> float:
+    """Reading a prompt of ``tokens`` on one replica of ``name`` (its whole instance):
+    what the calibration tests compare with vendors' published time to first token."""
+    instance = instance_of(catalogue, name)
+    acc = catalogue.accelerators[instance.accelerator]
+    fit = catalogue.calibration.serving.get(instance.accelerator)
+    peak = _peak_tflops(acc, job.precision)
+    step = _step(_step_memory(words, job, acc, instance.accelerators, fit), 1, job,
+                 instance.accelerators, peak, words, fit)  # fmt: skip
+    return tokens * _prefill_seconds(words, job, instance.accelerators, peak, fit, step, 1)
+
+
+def _step_memory(
+    words: EstimateWords,
+    job: InferenceJob,
+    acc: Accelerator,
+    accs: int,
+    fit: ServingFit | None,
+) -> float:
+    """Seconds to stream the weights one decode step reads at batch 1 (a
+    mixture-of-experts model: its active experts), plus the vendor-measured fixed cost
+    of a step where one is known."""
+    streamed = BYTES_PER_PARAM[job.precision] * job.active
+    seconds = streamed / (accs * acc.memory_bandwidth_tbps.value * 1e12)
+    if fit is None:
+        return seconds / words.decode_bandwidth_efficiency.value
+    return seconds / fit.decode_bandwidth_efficiency.value + fit.step_overhead_ms.value / 1000
+
+
+def _prefill_seconds(
+    words: EstimateWords,
+    job: InferenceJob,
+    accs: int,
+    peak_tflops: float | None,
+    fit: ServingFit | None,
+    step: float,
+    batch: int,
+) -> float:
+    """Seconds one replica spends reading one prompt token: 2·N_active FLOPs at the
+    prefill efficiency (the vendor-benchmarked one, else the words' compute
+    efficiency). Without a compute peak a prompt token costs what a generated one does."""
+    if peak_tflops is None:
+        return step / batch
+    efficiency = words.compute_efficiency.value
+    if fit is not None and fit.prefill_compute_efficiency is not None:
+        efficiency = fit.prefill_compute_efficiency.value
+    return 2 * job.active / (accs * peak_tflops * 1e12 * efficiency)
 
 
 def _sources(

@@ -43,6 +43,9 @@ class InferenceJob:
     precision: Precision = "bf16"
     latency_ms: float | None = None  # upper bound on one decode step, if any
     active_params: float | None = None  # mixture-of-experts: parameters each token uses
+    # prompt tokens read per second besides the generated ``tokens_per_second``; 0:
+    # not given, and every token of the traffic is costed as generated
+    prompt_tokens_per_second: float = 0.0
 
     @property
     def active(self) -> float:
@@ -84,6 +87,7 @@ class OptionEstimate:
     accelerators_per_replica: int | None = None
     replicas: int | None = None
     tokens_per_second_capacity: float | None = None
+    prefill_share: float | None = None  # of a replica's time, spent reading prompts
     monthly_cost_usd: float | None = None
 
     @property
@@ -149,6 +153,7 @@ def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
             accelerators_per_replica=option.accelerators_per_replica,
             replicas=option.replicas,
             tokens_per_second_capacity=_round(option.tokens_per_second_capacity),
+            prefill_share=_round(option.prefill_share, 3),
             monthly_cost_usd=_round(option.monthly_cost_usd),
         )
     return data

@@ -68,6 +68,7 @@ class ServingFit(_Strict):
     step_overhead_ms: Number
     decode_bandwidth_efficiency: Number
     per_sequence_ms: Number
+    prefill_compute_efficiency: Number | None = None  # of the dense peak, for prompts
 
 
 class ServingRow(_Strict):
@@ -80,6 +81,8 @@ class ServingRow(_Strict):
     accelerators: int = Field(ge=1)
     batch: int = Field(ge=1)
     tpot_ms: float = Field(gt=0)
+    input_tokens: int | None = Field(default=None, ge=1)
+    ttft_ms: float | None = Field(default=None, gt=0)  # time to first token, batch 1
     source: SourceKey
 
 
@@ -156,8 +159,15 @@ def load_calibration(text: str, path: str) -> Calibration:
             if cluster is not None and cluster not in clusters:
                 problems.append(Problem(path, f"bands[{i}]: no run in cluster {cluster!r}"))
     for name, fit in cal.serving.items():
-        for field in ("step_overhead_ms", "decode_bandwidth_efficiency", "per_sequence_ms"):
-            sourced(f"serving.{name}.{field}", getattr(fit, field).source)
+        for field in (
+            "step_overhead_ms",
+            "decode_bandwidth_efficiency",
+            "per_sequence_ms",
+            "prefill_compute_efficiency",
+        ):
+            number = getattr(fit, field)
+            if number is not None:
+                sourced(f"serving.{name}.{field}", number.source)
     for i, row in enumerate(cal.serving_rows):
         sourced(f"serving_rows[{i}]", row.source)
     if problems:

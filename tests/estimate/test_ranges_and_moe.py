@@ -170,3 +170,38 @@ def test_moe_inference_memory_follows_the_total_and_decode_the_active() -> None:
     assert decode_step_seconds(CAT, WORDS, moe_job, "p5en.48xlarge", 64) == pytest.approx(
         decode_step_seconds(CAT, WORDS, dense_job, "p5en.48xlarge", 64)
     )
+
+
+def test_prompt_and_generated_tokens_are_costed_apart(capsys) -> None:
+    """Prompts are read in parallel (compute bound), so 2,000 prompt + 300 generated
+    tokens per request need fewer replicas than 2,300 generated ones, and the JSON says
+    how much of a replica's time goes to prompts."""
+    base = ("inference", "--params", "70B", "--requests-per-second", "10", "--instance")
+    code, out, _ = run(
+        capsys, *base, "p5en.48xlarge", "--input-tokens", "2000", "--output-tokens", "300", "--json"
+    )
+    assert code == 0
+    [split] = json.loads(out)
+    code, out, _ = run(capsys, *base, "p5en.48xlarge", "--tokens-per-request", "2300", "--json")
+    [lumped] = json.loads(out)
+    assert split["assumptions"]["prompt_tokens_per_second"] == 20_000
+    assert split["assumptions"]["tokens_per_second"] == 3_000
+    assert 0 < split["prefill_share"] < 1 and lumped["prefill_share"] is None
+    assert split["tokens_per_second_capacity"] >= 3_000
+    assert split["monthly_cost_usd"] < lumped["monthly_cost_usd"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--input-tokens", "2000"],
+        ["--input-tokens", "2000", "--output-tokens", "-5"],
+        ["--input-tokens", "2000", "--output-tokens", "300", "--tokens-per-request", "800"],
+        ["--input-tokens", "many", "--output-tokens", "300"],
+    ],
+)
+def test_bad_prompt_and_output_flags_are_one_line_and_exit_2(capsys, extra: list[str]) -> None:
+    argv = ["inference", "--params", "70B", "--requests-per-second", "10", *extra]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
