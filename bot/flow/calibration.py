@@ -9,13 +9,12 @@ estimate shows is unsourced and no run is silently ignored.
 
 from __future__ import annotations
 
-import tomllib
-from typing import Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 
 from bot.flow.errors import FlowError, Problem
-from bot.flow.sourced import Number, Source, SourceKey, _Strict
+from bot.flow.sourced import Number, Source, SourceKey, _Strict, parse_toml
 
 
 class RunHardware(_Strict):
@@ -117,28 +116,9 @@ class Models(_Strict):
     models: dict[str, KnownModel] = Field(default_factory=dict)
 
 
-_T = TypeVar("_T", bound=BaseModel)
-
-
-def _parse(kind: type[_T], text: str, path: str) -> _T:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FlowError([Problem(path, f"not valid TOML: {exc}")]) from exc
-    try:
-        return kind.model_validate(data)
-    except ValidationError as exc:
-        raise FlowError(
-            [
-                Problem(path, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
-                for err in exc.errors()
-            ]
-        ) from exc
-
-
 def load_calibration(text: str, path: str) -> Calibration:
     """Parse and cross-check a calibration file; problems name their TOML key."""
-    cal = _parse(Calibration, text, path)
+    cal = parse_toml(Calibration, text, path)
     problems: list[Problem] = []
 
     def sourced(where: str, key: SourceKey) -> None:
@@ -177,7 +157,7 @@ def load_calibration(text: str, path: str) -> Calibration:
 
 def load_models(text: str, path: str) -> Models:
     """Parse and cross-check the known-models file."""
-    models = _parse(Models, text, path)
+    models = parse_toml(Models, text, path)
     problems = [
         Problem(path, f"models.{name}: unknown source {m.source!r}; add it under [sources]")
         for name, m in models.models.items()

@@ -6,15 +6,14 @@ known source with a URL and a read date, so nothing reaches a person unsourced.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from enum import StrEnum
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from bot.flow.calibration import Calibration, Models
 from bot.flow.errors import FlowError, Problem
-from bot.flow.sourced import Number, Source, SourceKey, Text, _Strict
+from bot.flow.sourced import Number, Source, SourceKey, Text, _Strict, parse_toml
 
 
 class PriceBasis(StrEnum):
@@ -166,19 +165,7 @@ EMPTY = Catalogue()
 
 def load_catalogue(text: str, path: str) -> Catalogue:
     """Parse and check an offerings file; every problem is reported with its TOML key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FlowError([Problem(path, f"not valid TOML: {exc}")]) from exc
-    try:
-        catalogue = Catalogue.model_validate(data)
-    except ValidationError as exc:
-        raise FlowError(
-            [
-                Problem(path, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
-                for err in exc.errors()
-            ]
-        ) from exc
+    catalogue = parse_toml(Catalogue, text, path)
     problems = [
         Problem(path, f"{where}: unknown source {key!r}; add it under [sources]")
         for where, key in catalogue.cited()
