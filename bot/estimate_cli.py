@@ -25,7 +25,7 @@ from bot.estimate import (
     estimate_inference,
     estimate_training,
 )
-from bot.estimate.sizes import read_model_size, read_number
+from bot.estimate.sizes import ModelSize, read_model_size, read_number
 from bot.estimate.training import MAX_INSTANCES
 from bot.estimate_view import bar_chart, headline, job_line, text_table
 from bot.flow.catalogue import PriceBasis
@@ -59,6 +59,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     inference.add_argument("--tokens-per-day", help="average traffic, e.g. 500M")
     inference.add_argument("--requests-per-second", help="with --tokens-per-request")
     inference.add_argument("--tokens-per-request", help="with --requests-per-second")
+    inference.add_argument(
+        "--context",
+        help="tokens per sequence (prompt and output) the KV cache must hold, e.g. 8K; "
+        "sizes the cache from a named model's shape",
+    )
     inference.add_argument(
         "--input-tokens", help="prompt tokens per request, with --requests-per-second"
     )
@@ -104,7 +109,8 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
     words = flow.words.estimate
     if words is None:
         raise EstimateError(f"The flow {flow.name!r} has no [estimate] assumptions.")
-    params, active = _sizes(args, flow)
+    size = _sizes(args, flow)
+    params, active = size.params, size.active_params
     groups = _groups(args, flow)
     if args.kind == "training":
         if args.method not in METHODS:
@@ -126,7 +132,15 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
     latency = None
     if args.latency_ms:
         latency = _count(args.latency_ms.removesuffix("ms"), "--latency-ms", "100")
-    job = InferenceJob(params, rate, args.precision, latency, active, prompt)
+    context = None
+    if args.context is not None:
+        context = _whole(args.context, "--context", "8K")
+    elif args.input_tokens is not None and args.output_tokens is not None:
+        context = int(_count(args.input_tokens, "--input-tokens", "2000")) + int(
+            _count(args.output_tokens, "--output-tokens", "300")
+        )
+    shape = size.shape.values_per_token if size.shape else None
+    job = InferenceJob(params, rate, args.precision, latency, active, prompt, shape, context)
     return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
 
 
@@ -165,11 +179,13 @@ def _traffic(args: argparse.Namespace) -> tuple[float, float]:
     )
 
 
-def _sizes(args: argparse.Namespace, flow: Flow) -> tuple[float, float | None]:
-    """(total, active) parameters: from --params in any form `read_model_size` reads,
-    and --active-params when given."""
+def _sizes(args: argparse.Namespace, flow: Flow) -> ModelSize:
+    """Total and active parameters (and a known model's KV shape): from --params in
+    any form `read_model_size` reads, and --active-params when given."""
     text = args.params.strip()
     size = None if text.startswith("-") else read_model_size(text, flow.catalogue.models)
+    if size is None and not text.startswith("-") and read_count(text):
+        size = ModelSize(_count(text, "--params", "70B"))  # a bare count: 7e10, 70000000000
     if size is None:
         raise EstimateError(
             f"--params: cannot read {args.params!r} as a model size; give one such as 70B, "
@@ -183,7 +199,7 @@ def _sizes(args: argparse.Namespace, flow: Flow) -> tuple[float, float | None]:
                 f"--active-params: {args.active_params!r} is more than --params "
                 f"{args.params!r}; the active parameters are part of the total."
             )
-    return size.params, active
+    return replace(size, active_params=active)
 
 
 def _groups(args: argparse.Namespace, flow: Flow) -> list[tuple[str, ...]]:

@@ -1,7 +1,7 @@
-"""Inference: weights (N × bytes per parameter at the precision) plus KV-cache headroom
-set the accelerators per replica; a decode step takes the longer of streaming the
-weights (memory bound) and the batch's 2·N FLOPs per token (compute bound); replicas
-cover the requested tokens per second; a month is 730 hours."""
+"""Inference: weights (N × bytes per parameter at the precision) plus the KV cache (from
+the model's shape and context where known, else a headroom rule) set the accelerators
+per replica; a decode step's time comes from `bot.estimate.decode`; prompts are read
+apart from generated tokens when given; replicas cover the traffic; a month is 730 h."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bot.estimate.common import (
     price_notes,
     say,
 )
+from bot.estimate.decode import Replica, prefill_seconds_per_token, replica, step_seconds
 from bot.estimate.model import (
     BYTES_PER_PARAM,
     Estimate,
@@ -27,6 +28,7 @@ from bot.estimate.model import (
     OptionEstimate,
     Precision,
 )
+from bot.estimate.serving import kv_bytes_per_sequence, kv_note, prompt_note, vllm_config
 from bot.flow.calibration import ServingFit
 from bot.flow.catalogue import Accelerator, Catalogue, Instance
 from bot.flow.words import EstimateWords
@@ -79,36 +81,22 @@ def estimate_inference(
         "max_batch": words.max_batch.value,
         "hours_per_month": words.hours_per_month.value,
         "latency_ms": job.latency_ms,
+        "context_tokens": job.context_tokens,
+        "kv_values_per_token": job.kv_values_per_token,
     }
     notes = [
-        say("KV cache", words.kv_cache_headroom),
+        kv_note(job, words),
         say("usable memory", words.usable_memory),
         say("memory bandwidth", words.decode_bandwidth_efficiency),
         say("compute", words.compute_efficiency),
         say("batch", words.max_batch),
         "traffic is the average rate; peaks need more replicas",
-        _prompt_note(job, words),
+        prompt_note(job, words),
         f"a latency of {job.latency_ms:g} ms is taken as the longest decode step allowed"
         if job.latency_ms
         else "",
     ]
     return finish("inference", options, formula, assumptions, notes)
-
-
-def _prompt_note(job: InferenceJob, words: EstimateWords) -> str:
-    if not job.prompt_tokens_per_second:
-        return (
-            "every token of the traffic is counted as generated; prompt tokens cost less "
-            "(they are processed in parallel), so long prompts make this an overestimate: "
-            "give --input-tokens and --output-tokens per request to separate them"
-        )
-    return (
-        f"prompts (prefill): {job.prompt_tokens_per_second:,.0f} tokens/s at 2·N FLOPs each, "
-        f"compute bound at {words.compute_efficiency.value:.0%} of the dense peak on GPUs "
-        "(on Inferentia2, the efficiency AWS Neuron's published time to first token gives); "
-        f"generated (decode): {job.tokens_per_second:,.0f} tokens/s; a replica's time is "
-        "split between the two"
-    )
 
 
 def _serve_on(
@@ -119,34 +107,42 @@ def _serve_on(
     per = instance.accelerators
     notes: list[str] = list(price_notes(instance))
     weights = job.params * BYTES_PER_PARAM[job.precision]
-    need = weights * (1 + words.kv_cache_headroom.value)
+    kv_sequence = kv_bytes_per_sequence(job)
+    if kv_sequence is None:
+        need, kv_said = weights * (1 + words.kv_cache_headroom.value), "KV headroom"
+    else:
+        need, kv_said = weights + kv_sequence, "one sequence's KV cache"
     usable = acc.memory_gb.value * 1e9 * words.usable_memory.value
     accs = _replica_accelerators(math.ceil(need / usable), per)
     spans = math.ceil(accs / per)  # instances one replica spans (pipeline parallel)
     fits = spans == 1 or instance.efa  # a replica across instances needs EFA
+    # sequences whose KV cache fits beside the weights, when the model's shape is known
+    kv_room = None if kv_sequence is None else int((usable * accs - weights) // kv_sequence)
     if not fits:
         largest = largest_model(acc, per, job.precision, words)
         notes.insert(
             0,
             f"does not fit: {params_text(job.params)} at {job.precision} needs {gb(need)} with "
-            f"KV headroom; {name} holds about {params_text(largest)} at {job.precision}",
+            f"{kv_said}; {name} holds about {params_text(largest)} at {job.precision}",
         )
     elif spans > 1:
         notes.insert(0, f"one replica spans {spans} instances")
     fit = catalogue.calibration.serving.get(instance.accelerator)
-    step_memory = _step_memory(words, job, acc, accs, fit)
-    peak = _peak_tflops(acc, job.precision)
+    rep = replica(acc, accs, job.precision, words, fit)
+    kv_read = kv_sequence or 0.0
     batch = 1
-    if peak is not None:
+    if rep.peak_tflops is not None:
         top = int(words.max_batch.value)
+        if kv_room is not None:
+            top = max(1, min(top, kv_room))
         while batch * 2 <= top and (
             job.latency_ms is None
-            or _step(step_memory, batch * 2, job, accs, peak, words, fit) * 1000 <= job.latency_ms
+            or step_seconds(rep, job, batch * 2, kv_read) * 1000 <= job.latency_ms
         ):
             batch *= 2
     else:
         notes.append("no compute peak in the catalogue: sized at one sequence at a time")
-    step = _step(step_memory, batch, job, accs, peak, words, fit)
+    step = step_seconds(rep, job, batch, kv_read)
     meets_latency = job.latency_ms is None or step * 1000 <= job.latency_ms
     if fits and not meets_latency:
         notes.insert(
@@ -154,12 +150,11 @@ def _serve_on(
             f"too slow for {job.latency_ms:g} ms: one decode step takes about "
             f"{step * 1000:.0f} ms here",
         )
-    decode_rate = batch / step
-    # Each generated token brings `ratio` prompt tokens to prefill first: a replica
-    # splits its time between the two, so its rate of generated tokens drops.
+    # Each generated token brings `ratio` prompt tokens to read first: a replica splits
+    # its time between the two, so its rate of generated tokens drops.
     ratio = job.prompt_tokens_per_second / job.tokens_per_second
-    prefill = ratio * _prefill_seconds(words, job, accs, peak, fit, step, batch)
-    per_replica = 1 / (1 / decode_rate + prefill)
+    prefill = ratio * prefill_seconds_per_token(rep, job, step, batch)
+    per_replica = 1 / (step / batch + prefill)
     share = prefill * per_replica if job.prompt_tokens_per_second else None
     replicas_per_instance = max(1, per // accs) if spans == 1 else 1
     replicas = max(1, math.ceil(job.tokens_per_second / per_replica))
@@ -195,8 +190,20 @@ def _serve_on(
         replicas=replicas if fits else None,
         tokens_per_second_capacity=per_replica * replicas if fits else None,
         prefill_share=share if fits else None,
+        batch=batch if fits else None,
+        kv_cache_sequences=kv_room if fits else None,
+        serving_config=vllm_config(words, job, acc, accs, per, batch) if fits else None,
         monthly_cost_usd=monthly,
     )
+
+
+def _whole_instance(
+    catalogue: Catalogue, words: EstimateWords, job: InferenceJob, name: str
+) -> Replica:
+    instance = instance_of(catalogue, name)
+    acc = catalogue.accelerators[instance.accelerator]
+    fit = catalogue.calibration.serving.get(instance.accelerator)
+    return replica(acc, instance.accelerators, job.precision, words, fit)
 
 
 def decode_step_seconds(
@@ -204,12 +211,7 @@ def decode_step_seconds(
 ) -> float:
     """One decode step of ``batch`` sequences on one replica of ``name`` (its whole
     instance): what the calibration tests compare with vendors' published TPOT."""
-    instance = instance_of(catalogue, name)
-    acc = catalogue.accelerators[instance.accelerator]
-    fit = catalogue.calibration.serving.get(instance.accelerator)
-    step_memory = _step_memory(words, job, acc, instance.accelerators, fit)
-    peak = _peak_tflops(acc, job.precision)
-    return _step(step_memory, batch, job, instance.accelerators, peak, words, fit)
+    return step_seconds(_whole_instance(catalogue, words, job, name), job, batch)
 
 
 def prefill_seconds(
@@ -217,50 +219,8 @@ def prefill_seconds(
 ) -> float:
     """Reading a prompt of ``tokens`` on one replica of ``name`` (its whole instance):
     what the calibration tests compare with vendors' published time to first token."""
-    instance = instance_of(catalogue, name)
-    acc = catalogue.accelerators[instance.accelerator]
-    fit = catalogue.calibration.serving.get(instance.accelerator)
-    peak = _peak_tflops(acc, job.precision)
-    step = _step(_step_memory(words, job, acc, instance.accelerators, fit), 1, job,
-                 instance.accelerators, peak, words, fit)  # fmt: skip
-    return tokens * _prefill_seconds(words, job, instance.accelerators, peak, fit, step, 1)
-
-
-def _step_memory(
-    words: EstimateWords,
-    job: InferenceJob,
-    acc: Accelerator,
-    accs: int,
-    fit: ServingFit | None,
-) -> float:
-    """Seconds to stream the weights one decode step reads at batch 1 (a
-    mixture-of-experts model: its active experts), plus the vendor-measured fixed cost
-    of a step where one is known."""
-    streamed = BYTES_PER_PARAM[job.precision] * job.active
-    seconds = streamed / (accs * acc.memory_bandwidth_tbps.value * 1e12)
-    if fit is None:
-        return seconds / words.decode_bandwidth_efficiency.value
-    return seconds / fit.decode_bandwidth_efficiency.value + fit.step_overhead_ms.value / 1000
-
-
-def _prefill_seconds(
-    words: EstimateWords,
-    job: InferenceJob,
-    accs: int,
-    peak_tflops: float | None,
-    fit: ServingFit | None,
-    step: float,
-    batch: int,
-) -> float:
-    """Seconds one replica spends reading one prompt token: 2·N_active FLOPs at the
-    prefill efficiency (the vendor-benchmarked one, else the words' compute
-    efficiency). Without a compute peak a prompt token costs what a generated one does."""
-    if peak_tflops is None:
-        return step / batch
-    efficiency = words.compute_efficiency.value
-    if fit is not None and fit.prefill_compute_efficiency is not None:
-        efficiency = fit.prefill_compute_efficiency.value
-    return 2 * job.active / (accs * peak_tflops * 1e12 * efficiency)
+    rep = _whole_instance(catalogue, words, job, name)
+    return tokens * prefill_seconds_per_token(rep, job, step_seconds(rep, job, 1), 1)
 
 
 def _sources(
@@ -283,37 +243,6 @@ def _replica_accelerators(needed: int, per_instance: int) -> int:
     if per_instance & (per_instance - 1) == 0:
         return min(per_instance, 2 ** math.ceil(math.log2(needed)))
     return needed
-
-
-def _peak_tflops(acc: Accelerator, precision: Precision) -> float | None:
-    if precision != "bf16" and acc.fp8_dense_tflops is not None:
-        return acc.fp8_dense_tflops.value
-    return acc.bf16_dense_tflops.value if acc.bf16_dense_tflops else None
-
-
-def _step(
-    step_memory: float,
-    batch: int,
-    job: InferenceJob,
-    accs: int,
-    peak_tflops: float | None,
-    words: EstimateWords,
-    fit: ServingFit | None,
-) -> float:
-    """Seconds for one decode step of ``batch`` sequences: memory or compute bound,
-    plus the vendor-benchmarked cost of each extra sequence where one is known. A
-    mixture-of-experts model streams more experts as the batch grows, up to all of
-    them (taken as min(total, active × batch))."""
-    if job.active_params is not None:
-        grown = min(job.params, job.active * batch) / job.active
-        step_memory *= grown
-    if fit is not None:
-        step_memory += fit.per_sequence_ms.value / 1000 * (batch - 1)
-    if peak_tflops is None:
-        return step_memory
-    compute = batch * 2 * job.active
-    compute /= accs * peak_tflops * 1e12 * words.compute_efficiency.value
-    return max(step_memory, compute)
 
 
 def largest_model(

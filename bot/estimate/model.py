@@ -6,7 +6,7 @@ estimate with its formula, assumptions and sources.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Method = Literal["full", "lora", "qlora"]
@@ -46,10 +46,44 @@ class InferenceJob:
     # prompt tokens read per second besides the generated ``tokens_per_second``; 0:
     # not given, and every token of the traffic is costed as generated
     prompt_tokens_per_second: float = 0.0
+    # with both: the KV cache is sized from the model's shape (values cached per token,
+    # from its config) for sequences of ``context_tokens``, not from the headroom rule
+    kv_values_per_token: int | None = None
+    context_tokens: int | None = None
 
     @property
     def active(self) -> float:
         return self.active_params or self.params
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """The vLLM settings that make an option's fit real: the same accelerators,
+    memory share, KV dtype and batch the estimate assumed."""
+
+    engine: str
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    max_num_seqs: int
+    gpu_memory_utilization: float
+    kv_cache_dtype: str
+    max_model_len: int | None  # None: no context given; set it to your longest sequence
+    quantization: str | None  # None: serve the BF16 checkpoint as it is
+
+    def flags(self) -> str:
+        """As `vllm serve` options."""
+        parts = [
+            f"--tensor-parallel-size {self.tensor_parallel_size}",
+            f"--pipeline-parallel-size {self.pipeline_parallel_size}",
+            f"--max-num-seqs {self.max_num_seqs}",
+            f"--gpu-memory-utilization {self.gpu_memory_utilization:g}",
+            f"--kv-cache-dtype {self.kv_cache_dtype}",
+        ]
+        if self.max_model_len is not None:
+            parts.append(f"--max-model-len {self.max_model_len}")
+        if self.quantization is not None:
+            parts.append(f"--quantization {self.quantization}")
+        return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -88,6 +122,9 @@ class OptionEstimate:
     replicas: int | None = None
     tokens_per_second_capacity: float | None = None
     prefill_share: float | None = None  # of a replica's time, spent reading prompts
+    batch: int | None = None  # sequences decoded together per replica
+    kv_cache_sequences: int | None = None  # that fit beside the weights (model shape known)
+    serving_config: ServingConfig | None = None
     monthly_cost_usd: float | None = None
 
     @property
@@ -154,6 +191,9 @@ def option_json(estimate: Estimate, option: OptionEstimate) -> dict[str, Any]:
             replicas=option.replicas,
             tokens_per_second_capacity=_round(option.tokens_per_second_capacity),
             prefill_share=_round(option.prefill_share, 3),
+            batch=option.batch,
+            kv_cache_sequences=option.kv_cache_sequences,
+            serving_config=asdict(option.serving_config) if option.serving_config else None,
             monthly_cost_usd=_round(option.monthly_cost_usd),
         )
     return data

@@ -1,4 +1,4 @@
-"""A model's size as people write it, dense or mixture-of-experts.
+"""A model's size as people write it, dense or mixture-of-experts, or by name.
 
 "70B" is dense. "671B-A37B", "671B total, 37B active", "37B active of 671B", and the
 names in flows/models.toml ("DeepSeek-V3", "Mixtral 8x7B", "8x7B", "Qwen3-MoE",
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.flow.calibration import Models
+from bot.flow.calibration import KvShape, Models
 
 _SCALES = {
     "t": 1e12, "trillion": 1e12,
@@ -46,6 +46,7 @@ class ModelSize:
     params: float
     active_params: float | None = None
     named: str | None = None  # the known model matched, if any
+    shape: KvShape | None = None  # its KV-cache shape, where sourced
 
     @property
     def moe(self) -> bool:
@@ -63,7 +64,7 @@ def read_model_size(text: str, models: Models | None = None) -> ModelSize | None
     if models is not None:
         for key, model in models.models.items():
             if any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", said) for n in model.names):
-                return ModelSize(model.params, model.active_params, key)
+                return ModelSize(model.params, model.active_params, key, model.shape)
     for pattern in (_A_FORM, _ACTIVE_OF):
         match = pattern.search(said)
         if match:

@@ -102,12 +102,29 @@ class Calibration(_Strict):
         return self.hardware[run.hardware].bf16_dense_tflops.value
 
 
+class KvShape(_Strict):
+    """What a model's attention caches per token, from its published config."""
+
+    layers: int = Field(ge=1)
+    kv_heads: int = Field(ge=1)
+    head_dim: int = Field(ge=1)
+    latent: bool = False  # multi-head latent attention: one vector per layer, keys and values
+    source: SourceKey
+
+    @property
+    def values_per_token(self) -> int:
+        per_layer = self.head_dim if self.latent else 2 * self.kv_heads * self.head_dim
+        return self.layers * per_layer
+
+
 class KnownModel(_Strict):
-    """A mixture-of-experts model by name: its total and active parameters."""
+    """A model by name: its total parameters, its active ones if it is a mixture of
+    experts, and its KV-cache shape where the config is sourced."""
 
     names: tuple[str, ...] = Field(min_length=1)
     params: float = Field(gt=0)
-    active_params: float = Field(gt=0)
+    active_params: float | None = Field(default=None, gt=0)
+    shape: KvShape | None = None
     source: SourceKey
 
 
@@ -159,14 +176,15 @@ def load_models(text: str, path: str) -> Models:
     """Parse and cross-check the known-models file."""
     models = parse_toml(Models, text, path)
     problems = [
-        Problem(path, f"models.{name}: unknown source {m.source!r}; add it under [sources]")
+        Problem(path, f"models.{name}: unknown source {key!r}; add it under [sources]")
         for name, m in models.models.items()
-        if m.source not in models.sources
+        for key in (m.source, m.shape.source if m.shape else m.source)
+        if key not in models.sources
     ]
     problems += [
         Problem(path, f"models.{name}: active_params is more than params")
         for name, m in models.models.items()
-        if m.active_params > m.params
+        if m.active_params is not None and m.active_params > m.params
     ]
     if problems:
         raise FlowError(problems)

@@ -44,7 +44,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     ],
 )
 def test_model_sizes_as_people_write_them(text: str, size: ModelSize) -> None:
-    assert read_model_size(text, CAT.models) == size
+    read = read_model_size(text, CAT.models)
+    assert read is not None
+    assert (read.params, read.active_params, read.named) == (
+        size.params,
+        size.active_params,
+        size.named,
+    )
 
 
 @pytest.mark.parametrize("text", ["", "big", "37B total, 671B active", "0B"])
