@@ -27,7 +27,7 @@ from bot.estimate import (
 )
 from bot.estimate.sizes import ModelSize, read_model_size, read_number
 from bot.estimate.training import MAX_INSTANCES
-from bot.estimate_view import bar_chart, headline, job_line, text_table
+from bot.estimate_view import bar_chart, cheaper_alternative, headline, job_line, text_table
 from bot.flow.catalogue import PriceBasis
 from bot.flow.compiled import Flow
 
@@ -96,7 +96,10 @@ def run(args: argparse.Namespace, flow: Flow, out: TextIO, err: TextIO) -> int:
 
 def describe(estimate: Estimate) -> list[str]:
     """The estimate for a terminal: headline, table, text chart, formula and assumptions."""
-    lines = [f"Estimate: {job_line(estimate)}", headline(estimate), f"Formula: {estimate.formula}"]
+    lines = [f"Estimate: {job_line(estimate)}", headline(estimate)]
+    cheaper = cheaper_alternative(estimate)
+    lines += [cheaper] if cheaper else []
+    lines.append(f"Formula: {estimate.formula}")
     lines += [f"Assumes {note}" for note in estimate.assumption_notes]
     for option in estimate.options:
         lines += [f"{option.instance}: {note}" for note in option.notes]

@@ -6,6 +6,7 @@ Pure formatting over `bot.estimate.Estimate`; no Slack, no I/O.
 from __future__ import annotations
 
 from bot.estimate import Estimate, OptionEstimate
+from bot.flow.catalogue import PriceBasis
 from bot.quantities import count, duration, money, short
 
 DOES_NOT_FIT = "does not fit"
@@ -107,6 +108,33 @@ def headline(estimate: Estimate) -> str:
         )
     return (
         f"{o.instances:,} × {o.instance}: {money(o.monthly_cost_usd)} per month ({o.price_basis})"
+    )
+
+
+def cheaper_alternative(estimate: Estimate) -> str | None:
+    """One line when another option of the same decision meets the need for less than
+    the flowchart's pick (which stays first: the flowchart is the source of truth).
+    Serving skips prepaid Capacity-Block-only options, which are no basis for it."""
+    pick = estimate.recommended
+    if not (pick.fits and pick.meets_latency and pick.cost):
+        return None
+    serving = estimate.kind == "inference"
+    rivals = [
+        o
+        for o in estimate.options[1:]
+        if o.fits
+        and o.meets_latency
+        and o.cost is not None
+        and o.cost < pick.cost
+        and not (serving and o.price_basis == PriceBasis.CAPACITY_BLOCK)
+    ]
+    if not rivals:
+        return None
+    best = min(rivals, key=lambda o: o.cost or 0.0)
+    saving = 1 - (best.cost or 0.0) / pick.cost
+    return (
+        f"{best.instance} meets this for {saving:.0%} less ({money(best.cost)}); "
+        f"{pick.instance} may still be the better pick for software maturity or availability"
     )
 
 

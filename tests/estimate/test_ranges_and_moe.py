@@ -12,7 +12,7 @@ from bot.estimate import InferenceJob, TrainingJob, estimate_inference, estimate
 from bot.estimate.inference import decode_step_seconds
 from bot.estimate.sizes import ModelSize, read_model_size, read_number
 from bot.estimate.training import training_state_bytes
-from bot.estimate_view import headline
+from bot.estimate_view import cheaper_alternative, headline
 from bot.flow.loader import load_flow
 
 FLOW = load_flow()
@@ -211,3 +211,25 @@ def test_bad_prompt_and_output_flags_are_one_line_and_exit_2(capsys, extra: list
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_cheaper_option_of_the_same_decision_is_named_in_one_line() -> None:
+    """The flowchart's pick stays first; the line names the cheaper one and its saving."""
+    groups = [["u-p6e-gb200x72"], ["trn2.48xlarge"], ["p5en.48xlarge"]]
+    estimate = estimate_training(CAT, WORDS, TrainingJob(70e9, 2e12), groups)
+    line = cheaper_alternative(estimate)
+    assert estimate.recommended.instance == "u-p6e-gb200x72"
+    cheapest = min(estimate.options, key=lambda o: o.cost)
+    saving = 1 - cheapest.cost / estimate.recommended.cost
+    assert line.startswith(f"{cheapest.instance} meets this for {saving:.0%} less")
+    assert "software maturity or availability" in line
+    alone = estimate_training(CAT, WORDS, TrainingJob(70e9, 2e12), [["trn2.48xlarge"]])
+    assert cheaper_alternative(alone) is None
+
+
+def test_serving_never_points_to_a_capacity_block_only_option() -> None:
+    """p5e is cheaper per hour than p5en but sold only as prepaid Capacity Blocks."""
+    groups = [["p5en.48xlarge"], ["p5e.48xlarge"]]
+    estimate = estimate_inference(CAT, WORDS, InferenceJob(70e9, 5000.0), groups)
+    assert estimate.options[1].cost < estimate.recommended.cost
+    assert cheaper_alternative(estimate) is None
