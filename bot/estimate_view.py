@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.estimate import Estimate, OptionEstimate
 from bot.flow.catalogue import PriceBasis
-from bot.quantities import count, duration, money, short
+from bot.quantities import article, count, duration, money, short
 
 DOES_NOT_FIT = "does not fit"
 NOT_ESTIMATED = "not estimated"
@@ -146,9 +146,10 @@ def job_line(estimate: Estimate) -> str:
         params = f"{params} total, {short(a['active_params'])} active"
     if estimate.kind == "training":
         method = {"full": "full training", "lora": "LoRA", "qlora": "QLoRA"}[a["method"]]
-        return f"{method} of a {params}-parameter model on {short(a['tokens'])} tokens"
+        model = f"{article(params)} {params}-parameter model"
+        return f"{method} of {model} on {short(a['tokens'])} tokens"
     return (
-        f"serving a {params}-parameter model at {a['precision']}, "
+        f"serving {article(params)} {params}-parameter model at {a['precision']}, "
         f"{a['tokens_per_second']:,.0f} tokens/s on average"
     )
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
-from urllib.parse import urlsplit
 
 from bot.conversation import Progress
 from bot.flow.catalogue import Catalogue
 from bot.flow.compiled import Question
 from bot.recommendation import Recommendation, RecommendedNode
 from bot.recommendation_text import Sourced, claim, prices
+from bot.text import clip, short_title
 
 ACTION_PREFIX = "llm_cost."
 ANSWER_ACTION = ACTION_PREFIX + "answer."
@@ -163,14 +162,33 @@ def answered_message(
     if typed and typed.strip().casefold() != option.casefold():
         line += f" (from {quote(typed)})"
     if also:
-        line += "\nThe same reply also answered: " + "; ".join(
-            f"{escape(title)} → *{escape(chosen)}*" for title, chosen, _ in also
-        )
+        line += f"\n{_took(also)}"
     blocks = [section(line)]
     notes = [note, *(n for _, _, n in also)]
     if any(notes):
         blocks.append(context(*(escape(n) for n in notes if n)))
     return {"text": escape(f"{number}. {question.text} — chose {option}"), "blocks": blocks}
+
+
+def _took(taken: Sequence[tuple[str, str, str | None]]) -> str:
+    """What one reply answered beyond the question asked, so a misread can be undone."""
+    return (
+        "Took from the same reply: "
+        + "; ".join(f"{escape(title)} *{escape(chosen)}*" for title, chosen, _ in taken)
+        + " (*Back* or *Change an answer* undoes a misread)."
+    )
+
+
+def took_message(user: str, typed: str, taken: Sequence[tuple[str, str, str | None]]) -> dict:
+    """What the text typed with the slash command answered, before the next question."""
+    answers = "; ".join(f"{escape(title)} *{escape(chosen)}*" for title, chosen, _ in taken)
+    line = f"From {quote(typed)} I took: {answers}."
+    blocks = [section(line)]
+    notes = [escape(n) for _, _, n in taken if n]
+    if notes:
+        blocks.append(context(*notes))
+    blocks.append(context("*Back* or *Change an answer* undoes a misread."))
+    return {"text": plain(f"I took: {answers}."), "blocks": blocks}
 
 
 def closed_message(question_text: str, number: int | None, what: str) -> dict:
@@ -224,16 +242,15 @@ def plain(mrkdwn: str) -> str:
 
 
 def link(catalogue: Catalogue, key: str | None) -> str:
-    """A source as a short link named by its site, e.g. <https://…|aws.amazon.com>."""
+    """A source as a link named by its page, cut at a word: <https://…|Amazon EBS pricing>
+    (a bare host name, "aws.amazon.com", says nothing about what the page states)."""
     if key is None or key not in catalogue.sources:
         return ""
-    url = catalogue.url(key)
-    return f"<{url}|{_site(url)}>"
+    source = catalogue.sources[key]
+    return f"<{source.url}|{escape(short_title(source.title, MAX_LINK_NAME)).replace('|', '/')}>"
 
 
-@lru_cache(maxsize=256)
-def _site(url: str) -> str:
-    return (urlsplit(url).hostname or "source").removeprefix("www.")
+MAX_LINK_NAME = 60
 
 
 def _sourced(item: Sourced, catalogue: Catalogue) -> str:
@@ -325,7 +342,11 @@ def result_root_message(rec: Recommendation, user: str, permalink: str | None = 
 
 
 def header(text: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
+    """A header; one over Slack's 150 characters is cut at a word, with an ellipsis."""
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, 150), "emoji": True},
+    }
 
 
 def _change_menu(rec: Recommendation, conversation_id: str, step: int) -> dict:

@@ -35,6 +35,7 @@ from bot.flow.loader import FlowRegistry
 from bot.slack import blocks, estimate_blocks
 from bot.slack.blocks import mention
 from bot.slack.inputs import parse_button_value
+from bot.slack.native_chart import has_native_chart
 from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
 from bot.store import OutboxMessage, Store
 from bot.store.models import (
@@ -67,8 +68,10 @@ class Moves:
         flow_name: str,
         command: str,
         policy: Policy = "starter",
+        native_charts: bool = False,
     ):
         self.store = store
+        self.native_charts = native_charts
         self.flows = flows
         self.flow_name = flow_name
         self.command = command
@@ -85,13 +88,15 @@ class Moves:
         response_url: str | None,
         trigger_id: str | None = None,
         claims: Claims | None = None,
+        first_reply: str | None = None,
     ) -> str | None:
         """Open a thread: root message in the channel, first question in its thread.
         A person's earlier open conversation in the same channel is ended first.
-        A command whose ``trigger_id`` came before (a replayed request) does nothing:
-        None."""
+        ``first_reply`` (`/llm-cost fine-tune a 7B on a budget`) answers what it can,
+        as a reply in the thread would. A command whose ``trigger_id`` came before (a
+        replayed request) does nothing: None."""
         once = f"command:{trigger_id}" if trigger_id else None
-        return self._start(team, channel, user, response_url, once, claims)
+        return self._start(team, channel, user, response_url, once, claims, first_reply)
 
     def start_in_dm(self, opened: DirectMessage, claims: Claims | None = None) -> str | None:
         """The normal start, in the direct message opened for a plan asked for from the
@@ -106,6 +111,7 @@ class Moves:
         response_url: str | None,
         once: str | None,
         claims: Claims | None,
+        first_reply: str | None = None,
     ) -> str | None:
         # Marked seen with the new conversation, in one transaction: a start that fails
         # half-way (and is retried, as a New plan's outbox row is) starts afresh.
@@ -129,6 +135,8 @@ class Moves:
         plan = self._plan(channel, user, turn)
         root = {"channel": channel, **blocks.root_message(user, flow.title), **plan.notify}
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
+        if first_reply:
+            self._first_reply(plan, conversation, user, first_reply)
         self._open(plan, conversation, conversation_id, user)
         # The thread's link, for history and the App Home; after the first question so
         # that it never delays that one (the next question may wait behind it).
@@ -152,6 +160,20 @@ class Moves:
             log.warning("ignoring a replayed start (%s)", str(once).split(":", 1)[0])
             return None
         return conversation_id
+
+    def _first_reply(self, plan: Plan, conversation: Conversation, user: str, text: str) -> None:
+        """The slash command's text, read as the first reply: what it answered is said
+        in the thread before the next question; what it could not answer is said to
+        the person alone, beside the first question."""
+        question = conversation.question()
+        result = conversation.answer(text, user=user)
+        if isinstance(result, Advanced):
+            taken = [
+                (a.question.title, a.answer.option, a.answer.note) for a in (result, *result.more)
+            ]
+            plan.post(blocks.took_message(user, text, taken))
+        elif isinstance(result, Reprompt) and question is not None:
+            plan.ephemeral(user, blocks.reprompt_message(question, result.reason, text))
 
     def cancel_open(
         self, *, team: str, channel: str, user: str, claims: Claims | None = None
@@ -384,7 +406,12 @@ class Moves:
             follow_up = getattr(words.ask, outcome.field)
             if outcome.reason:  # the reply did not give it: say so privately
                 message = estimate_blocks.estimate_reprompt_message(follow_up, outcome.reason)
-                self._tell(row, turn, message)
+                if not outcome.kept:
+                    self._tell(row, turn, message)
+                    return
+                plan = self._plan(row.channel, row.user, turn)  # what it gave is kept
+                plan.ephemeral(turn.user, message)
+                self._commit(row, conversation, plan, turn)
                 return
             plan = self._plan(row.channel, row.user, turn)
             plan.post(estimate_blocks.estimate_question_message(follow_up, outcome))
@@ -395,13 +422,17 @@ class Moves:
             return
         step = conversation.step
         plan = self._plan(row.channel, row.user, turn)
-        plan.post(estimate_blocks.estimate_message(outcome.estimate, recommendation))
+        card = estimate_blocks.estimate_message(
+            outcome.estimate, recommendation, native_chart=self.native_charts
+        )
+        plan.post(card)
         # The result's headline now carries the count and the cost.
         plan.update(
             f"r{step}", blocks.recommendation_message(recommendation, row.id, step, row.user)
         )
         plan.update("root", blocks.result_root_message(recommendation, row.user, row.permalink))
-        plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
+        if not has_native_chart(card):  # Slack draws its own chart in the card
+            plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
 
     def _open(

@@ -131,7 +131,7 @@ def test_one_message_answers_several_questions(slack: Slack) -> None:
     slack.settle()
     assert "Which storage need" in text_of(slack.current())
     answered = slack.thread()[0]
-    assert "also answered" in text_of(answered) and "10-100B params" in text_of(answered)
+    assert "Took from the same reply: Model Size? *10-100B params*" in text_of(answered)
     slack.answer("Checkpoints")
     assert_finished(slack, "P5en", "S3Std")
 
