@@ -6,10 +6,10 @@ messages to send (`Store.apply_step`). Nothing here calls Slack: the outbox
 deliverer does, after the ack.
 
 Message names inside a conversation: `root` is the channel message; `q<step>`
-is the question asked at that step and `r<step>` the recommendation shown at
-that step. A move from step s closes the message of step s (its buttons go)
-and posts the message of step s + 1, except the answer that finishes: its
-question is edited into the result, which then goes by `r<step>`.
+is the question asked at that step, `r<step>` the recommendation shown at that
+step and `e<step>` its estimate. A click edits the question it answered into
+what comes next (the next question, or the result), which then goes by the new
+name; a typed reply gets what comes next posted under it (see `bot.slack.showing`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bot.conversation import (
     Status,
 )
 from bot.flow.loader import FlowRegistry
-from bot.slack import blocks, estimate_blocks
+from bot.slack import blocks, estimate_blocks, showing
 from bot.slack.blocks import mention
 from bot.slack.inputs import parse_button_value
 from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
@@ -43,6 +43,8 @@ from bot.store.models import (
     Claims,
     ConversationRow,
     Outcome,
+    PinnedResult,
+    ResultChange,
     utcnow,
 )
 
@@ -96,7 +98,9 @@ class Moves:
     def start_in_dm(self, opened: DirectMessage, claims: Claims | None = None) -> str | None:
         """The normal start, in the direct message opened for a plan asked for from the
         App Home or the shortcut; once per opening (``opened.key``)."""
-        return self._start(opened.team, opened.channel, opened.user, None, opened.key, claims)
+        return self._start(
+            opened.team, opened.channel, opened.user, None, opened.key, claims, home=True
+        )
 
     def _start(
         self,
@@ -106,7 +110,11 @@ class Moves:
         response_url: str | None,
         once: str | None,
         claims: Claims | None,
+        *,
+        home: bool = False,
     ) -> str | None:
+        """``home``: the person asked from the App Home (or the shortcut), which is
+        published again once the thread's link is known, listing this plan."""
         # Marked seen with the new conversation, in one transaction: a start that fails
         # half-way (and is retried, as a New plan's outbox row is) starts afresh.
         if once and self.store.was_seen(once):
@@ -127,15 +135,18 @@ class Moves:
         conversation = Conversation.start(flow)
         conversation_id = uuid.uuid4().hex
         plan = self._plan(channel, user, turn)
-        root = {"channel": channel, **blocks.root_message(user, flow.title), **plan.notify}
+        greeting = blocks.root_message(user, flow.title, dm=plan.dm)
+        root = {"channel": channel, **greeting, **plan.notify}
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
-        self._open(plan, conversation, conversation_id, user)
+        showing.ask(plan, conversation, conversation_id)
         # The thread's link, for history and the App Home; after the first question so
         # that it never delays that one (the next question may wait behind it).
         link: dict = {"channel": channel, "message_ts": ROOT}
         if replaces is not None:
             link[REPLACES] = {"ts": replaces, "user": user, "title": flow.title}
         plan.messages.append(OutboxMessage("permalink", link))
+        if home:  # built when sent, after the link: the newest state, with the link
+            plan.messages.append(OutboxMessage("publish", {"user_id": user, "_team": team}))
         created = self.store.create_conversation(
             conversation_id=conversation_id,
             team=team,
@@ -160,7 +171,7 @@ class Moves:
         row = self.store.find_open_for_user(team, channel, user)
         if row is None:
             return False
-        return self._end(row, Turn(user, claims=claims), f"Cancelled by {mention(user)}.")
+        return self._end(row, Turn(user, claims=claims), self._cancelled(row, user))
 
     def cancel_own(
         self, *, team: str, user: str, conversation_id: str, claims: Claims | None = None
@@ -170,7 +181,7 @@ class Moves:
         row = self.store.get(conversation_id)
         if row is None or row.team != team or row.user != user or row.status != Status.ACTIVE:
             return False
-        return self._end(row, Turn(user, claims=claims), f"Cancelled by {mention(user)}.")
+        return self._end(row, Turn(user, claims=claims), self._cancelled(row, user))
 
     def plan_in_dm(self, *, team: str, user: str, key: str, claims: Claims | None = None) -> None:
         """*New plan* (App Home) or the shortcut: open a direct message with the person
@@ -200,6 +211,9 @@ class Moves:
             log.warning("ignoring a button that points at no conversation of this channel")
             return
         turn = Turn(click.user, click.response_url, claims=claims)
+        if click.action_id in (blocks.START_NEW_ACTION, blocks.RESUME_ACTION):
+            self._resume_or_new(row, click, step, claims)
+            return
         if not self._may_answer(row, click.user):
             self._note(row, turn, self._only_starter(row))
             return
@@ -219,13 +233,13 @@ class Moves:
             result = conversation.answer(choice, user=click.user)
             self._after_answer(row, conversation, result, turn, typed=None)
         elif click.action_id == blocks.RESTART_ACTION:
-            self._move(row, conversation, turn, "restart")
+            self._move(row, conversation, turn, "restart", in_place=True)
         elif click.action_id == blocks.BACK_ACTION:
-            self._move(row, conversation, turn, "back")
+            self._move(row, conversation, turn, "back", in_place=True)
         elif click.action_id == blocks.CHANGE_ACTION and choice is not None:
-            self._move(row, conversation, turn, "back", to=choice)
+            self._move(row, conversation, turn, "back", to=choice, in_place=True)
         elif click.action_id == blocks.CANCEL_ACTION:
-            self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
+            self._end(row, turn, self._cancelled(row, turn.user), conversation)
         elif click.action_id == blocks.ESTIMATE_ACTION:
             self._estimate(row, conversation, turn, conversation.run("estimate"))
 
@@ -236,16 +250,21 @@ class Moves:
         *,
         team: str,
         channel: str,
-        thread_ts: str,
+        thread_ts: str | None,
         user: str,
         text: str,
         event_key: str,
         claims: Claims | None = None,
     ) -> None:
-        """A person's reply in a thread. Unrelated threads cost one indexed read. The
-        event is marked seen by the transaction that commits (or refuses) its step, so
-        a Slack retry after a failure is still handled."""
-        row = self.store.find_by_thread(team, channel, thread_ts)
+        """A person's reply in a thread, or (``thread_ts`` None) in the main stream of
+        their direct message with the app, where it answers their latest conversation.
+        Unrelated threads cost one indexed read. The event is marked seen by the
+        transaction that commits (or refuses) its step, so a Slack retry after a
+        failure is still handled."""
+        if thread_ts is None:
+            row = self.store.latest_in_channel(team, channel, user)
+        else:
+            row = self.store.find_by_thread(team, channel, thread_ts)
         if row is None:
             return
         turn = Turn(user, seen=event_key, claims=claims)
@@ -271,6 +290,15 @@ class Moves:
             notify[NOTIFY_RESPONSE_URL] = turn.response_url
         closes_until = (utcnow() + self.store.idle_timeout).isoformat()
         return Plan(channel, notify, closes_until)
+
+    def _cancelled(self, row: ConversationRow, user: str) -> str:
+        """How a cancel is told: edited into the open question (never a new post, so the
+        mention pings nobody); in a direct message, to the person."""
+        return (
+            "You cancelled this plan."
+            if row.channel.startswith("D")
+            else (f"Cancelled by {mention(user)}.")
+        )
 
     def _ended(self, status: Status) -> str:
         """What to tell someone acting on a conversation that has ended."""
@@ -307,32 +335,32 @@ class Moves:
                 self._tell(row, turn, blocks.help_message(conversation.question(), self.command))
             elif result.name == "cancel":
                 if conversation.status is Status.ACTIVE:
-                    self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
+                    self._end(row, turn, self._cancelled(row, turn.user), conversation)
             else:
-                self._move(row, conversation, turn, result.name)
+                self._move(row, conversation, turn, result.name, in_place=False)
         elif isinstance(result, Advanced):
             plan = self._plan(row.channel, row.user, turn)
             asked = f"q{conversation.step - 1 - len(result.more)}"
-            if conversation.recommendation() is not None:
-                # The last answer: its question becomes the result (one edit, no new post).
-                self._open(plan, conversation, row.id, row.user, asked, permalink=row.permalink)
-                self._commit(row, conversation, plan, turn)
+            # A click: what comes next replaces the question. A typed reply sits under
+            # the question: that loses its buttons, and what comes next goes under the reply.
+            in_place = asked if typed is None else None
+            if typed is not None:
+                number = len(conversation.record.answers) - len(result.more)
+                before = blocks.answers_line(showing.answered(conversation)[: number - 1])
+                closed = blocks.closed_message(
+                    result.question.text, number, showing.ANSWERED_BELOW, before
+                )
+                plan.close(asked, closed)
+            recommendation = conversation.recommendation()
+            if recommendation is not None:
+                pinned = None if plan.dm else self._pinned(row)
+                change = showing.show_result(
+                    plan, row, recommendation, conversation.step, pinned, in_place=in_place
+                )
+                self._commit(row, conversation, plan, turn, change)
                 return
-            # The question asked, and any after it the same reply answered too.
-            number = len(conversation.record.answers) - len(result.more)
-            plan.close(
-                asked,
-                blocks.answered_message(
-                    result.question,
-                    number,
-                    turn.user,
-                    result.answer.option,
-                    typed,
-                    result.answer.note,
-                    also=[(a.question.title, a.answer.option, a.answer.note) for a in result.more],
-                ),
-            )
-            self._open(plan, conversation, row.id, row.user, permalink=row.permalink)
+            taken = showing.taken(conversation, result, typed)
+            showing.ask(plan, conversation, row.id, in_place=in_place, taken=taken)
             self._commit(row, conversation, plan, turn)
 
     def _move(
@@ -342,8 +370,11 @@ class Moves:
         turn: Turn,
         move: CommandName,
         to: int | None = None,
+        *,
+        in_place: bool,
     ) -> None:
-        """`back` or `restart`: close the current message, post the new current one."""
+        """`back` or `restart`: the question asked again replaces the open one (a click)
+        or goes under the reply (typed); a result it leaves is marked superseded."""
         before_step = conversation.step
         before_status = conversation.status
         question = conversation.question()
@@ -354,17 +385,17 @@ class Moves:
             self._note(row, turn, outcome.reason)
             return
         plan = self._plan(row.channel, row.user, turn)
-        what = (
-            f"{mention(turn.user)} went back to change an answer."
-            if move == "back"
-            else f"{mention(turn.user)} started over."
-        )
+        who = "You" if plan.dm else mention(turn.user)
+        what = f"{who} went back to change an answer." if move == "back" else f"{who} started over."
+        replacing = None
         if before_status is Status.FINISHED and recommendation is not None:
-            closed = blocks.recommendation_message(recommendation, user=row.user, footer=what)
-            plan.close(f"r{before_step}", closed)
+            showing.supersede(plan, row, recommendation, before_step, what)
+        elif question is not None and in_place:
+            replacing = f"q{before_step}"
         elif question is not None:
             plan.close(f"q{before_step}", blocks.closed_message(question.text, number, what))
-        self._open(plan, conversation, row.id, row.user, permalink=row.permalink)
+        taken = f"{what} {blocks.answers_line(showing.answered(conversation))}".strip()
+        showing.ask(plan, conversation, row.id, in_place=replacing, taken=taken)
         self._commit(row, conversation, plan, turn)
 
     def _estimate(
@@ -395,46 +426,16 @@ class Moves:
             return
         step = conversation.step
         plan = self._plan(row.channel, row.user, turn)
-        plan.post(estimate_blocks.estimate_message(outcome.estimate, recommendation))
+        message = estimate_blocks.estimate_message(outcome.estimate, recommendation)
+        plan.post(message, ref=f"e{step}")
         # The result's headline now carries the count and the cost.
-        plan.update(
-            f"r{step}", blocks.recommendation_message(recommendation, row.id, step, row.user)
-        )
-        plan.update("root", blocks.result_root_message(recommendation, row.user, row.permalink))
+        user = None if plan.dm else row.user
+        plan.update(f"r{step}", blocks.recommendation_message(recommendation, row.id, step, user))
+        if not plan.dm:
+            root = blocks.result_root_message(recommendation, row.user, row.permalink)
+            plan.update("root", root)
         plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
-
-    def _open(
-        self,
-        plan: Plan,
-        conversation: Conversation,
-        conversation_id: str,
-        starter: str,
-        replacing: str | None = None,
-        permalink: str | None = None,
-    ) -> None:
-        """Post what the current step shows: the next question, or the result (pinned).
-        With ``replacing`` (the question just answered), the result is that message
-        edited rather than a new post: the thread stays one message shorter. The
-        channel's copy links to the thread (``permalink``) once Slack gave the link."""
-        step = conversation.step
-        question = conversation.question()
-        if question is not None:
-            message = blocks.question_message(
-                question, conversation_id, step, conversation.progress()
-            )
-            plan.post(message, ref=f"q{step}")
-            return
-        recommendation = conversation.recommendation()
-        if recommendation is None:
-            return
-        result = blocks.recommendation_message(recommendation, conversation_id, step, starter)
-        if replacing is None:
-            plan.post(result, ref=f"r{step}")
-        else:
-            plan.update(replacing, result, becomes=f"r{step}")
-        plan.update("root", blocks.result_root_message(recommendation, starter, permalink))
-        plan.pin_root()
 
     def _end(
         self,
@@ -445,8 +446,9 @@ class Moves:
         *,
         edit_root: bool = True,
     ) -> bool:
-        """Cancel: close the current message and say so in the thread (and in the
-        channel message, unless the newer conversation does: ``edit_root``)."""
+        """Cancel: the open question says so in place (an edit: no new post, no ping),
+        and so does the channel message (unless the newer conversation does:
+        ``edit_root``); a result it had leaves history, and its pin comes down."""
         conversation = conversation or Conversation.restore(self.flows, row.record)
         question = conversation.question()
         number = len(conversation.record.answers) + 1
@@ -454,25 +456,37 @@ class Moves:
         if isinstance(conversation.run("cancel"), Refused):
             return False
         plan = self._plan(row.channel, row.user, turn)
+        told = f"{what} Start again any time with `{self.command}`."
         if question is not None:
-            plan.close(f"q{step}", blocks.closed_message(question.text, number, what))
-        again = f"Start again any time with `{self.command}`."
-        plan.post(blocks.note_message(f"{what} {again}"))
-        self._tidy_root(plan, row, f"{what} {again}", edit=edit_root)
-        return self._commit(row, conversation, plan, turn)
+            plan.close(f"q{step}", blocks.closed_message(question.text, number, told))
+        else:
+            plan.post(blocks.note_message(told))
+        pinned = self._tidy_root(plan, row, told, edit=edit_root)
+        change = ResultChange(drop=True, pinned=False if pinned else None)
+        return self._commit(row, conversation, plan, turn, change)
 
-    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str, edit: bool = True) -> None:
-        """The channel message says how the conversation ended; a result that was
-        pinned there before a Start over comes down (unpinning nothing does nothing)."""
+    def _pinned(self, row: ConversationRow) -> PinnedResult | None:
+        return self.store.pinned_result(row.team, row.channel, row.user)
+
+    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str, edit: bool = True) -> bool:
+        """The channel message says how the conversation ended; a result of it still
+        pinned there (one being revised) comes down. True when it had the pin."""
+        if plan.dm:
+            return False  # the greeting needs no epitaph, and nothing is pinned
         if edit:
             flow = self.flows.current(row.flow_name)
             plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
-        plan.unpin_root()
+        pinned = self._pinned(row)
+        if pinned is None or pinned.conversation_id != row.id:
+            return False
+        plan.unpin()
+        return True
 
     def expire_idle(self, limit: int = 100) -> int:
         """Expire conversations idle past their time, tidying each thread up: the open
         question loses its buttons, a result its Start over / Change an answer, and the
-        channel message says so. Runs on the deliverer's maintenance schedule."""
+        channel message says so (a pinned result no longer offers an estimate). Runs on
+        the deliverer's maintenance schedule."""
         expired = 0
         rows = self.store.idle_conversations(limit)
         for row in rows:
@@ -481,20 +495,61 @@ class Moves:
             what = self._ended(Status.EXPIRED)
             question = conversation.question()
             recommendation = conversation.recommendation()
+            unpinned = False
             if question is not None:
                 number = len(conversation.record.answers) + 1
                 closed = blocks.closed_message(question.text, number, what)
                 plan.update(f"q{conversation.step}", closed)
-                self._tidy_root(plan, row, what)
+                unpinned = self._tidy_root(plan, row, what)
             elif recommendation is not None:
-                closed = blocks.recommendation_message(recommendation, user=row.user, footer=what)
+                user = None if plan.dm else row.user
+                closed = blocks.recommendation_message(recommendation, user=user, footer=what)
                 plan.update(f"r{conversation.step}", closed)
-            expired += self.store.expire(row.id, row.version, plan.messages)
+                if not plan.dm:
+                    root = blocks.result_root_message(
+                        recommendation, row.user, row.permalink, expired=True
+                    )
+                    plan.update("root", root)
+            expired += self.store.expire(row.id, row.version, plan.messages, unpinned=unpinned)
         return expired
 
+    # -- a second start while a plan is open ----------------------------------------------
+
+    def ask_resume_or_new(self, *, team: str, channel: str, user: str) -> dict | None:
+        """`/llm-cost` while the person has a plan open here: the private "Resume or
+        start new?" message (its *Start new* ends the open plan, see `_resume_or_new`);
+        None when nothing is open, and the caller starts as usual."""
+        row = self.store.find_open_for_user(team, channel, user)
+        if row is None:
+            return None
+        conversation = Conversation.restore(self.flows, row.record)
+        question = conversation.question()
+        return blocks.resume_or_new_message(
+            row.id, conversation.step, row.permalink, question.text if question else None
+        )
+
+    def _resume_or_new(
+        self, row: ConversationRow, click: Click, step: int, claims: Claims | None
+    ) -> None:
+        """The buttons of "Resume or start new?": *Resume* is a link (nothing to do);
+        *Start new* starts afresh, ending the open plan, once however often it is
+        clicked."""
+        if click.action_id != blocks.START_NEW_ACTION or click.user != row.user:
+            return
+        once = f"start_new:{row.id}:{step}"
+        self._start(row.team, row.channel, row.user, click.response_url, once, claims)
+
     def _commit(
-        self, row: ConversationRow, conversation: Conversation, plan: Plan, turn: Turn
+        self,
+        row: ConversationRow,
+        conversation: Conversation,
+        plan: Plan,
+        turn: Turn,
+        change: ResultChange | None = None,
     ) -> bool:
+        """Commit the step. A result's summary is stored with it; only the step that
+        reaches the result (``change`` given by `showing.show_result`) sets its time:
+        an estimate added later keeps it."""
         recommendation = conversation.recommendation()
         result = self.store.apply_step(
             row.id,
@@ -505,6 +560,7 @@ class Moves:
             recommendation=recommendation.summary() if recommendation else None,
             seen=turn.seen,
             claims=turn.claims,
+            result=change or ResultChange(keeps_time=True),
         )
         if result.outcome is Outcome.APPLIED:
             return True

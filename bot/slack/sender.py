@@ -11,6 +11,7 @@ instead of posting a second one. Edits and pins are safe to repeat as they are.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,11 +92,15 @@ class SlackSender:
         token: TokenHealth | None = None,
         policy: RetryPolicy | None = None,
         on_dm_opened: Callable[[DirectMessage], None] | None = None,
+        home_view: Callable[[str, str, str | None], dict] | None = None,
     ):
         """``on_dm_opened``: starts a conversation in a direct message opened for a person
-        who asked for one outside any channel (the App Home, the shortcut)."""
+        who asked for one outside any channel (the App Home, the shortcut).
+        ``home_view(team, user, notice)``: a person's Home view, built when it is sent."""
         self.client = client
         self.on_dm_opened = on_dm_opened
+        self.home_view = home_view
+        self._publishing = threading.Lock()
         self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
         self.pacer = pacer or ChannelPacer()
         self.command = command
@@ -145,7 +150,7 @@ class SlackSender:
             if row.kind == "permalink":
                 return self._permalink(args, payload)
             if row.kind == "publish":
-                self.client.views_publish(**args)
+                self._publish(args, payload)
                 return None
             if row.kind == "open_dm":
                 return self._open_dm(row, payload)
@@ -201,6 +206,19 @@ class SlackSender:
             if not isinstance(problem, PermanentFailure) or problem.code in DEAD_TOKEN:
                 raise
             log.info("the replaced conversation's channel message was not edited: %s", problem.code)
+
+    def _publish(self, args: dict[str, Any], payload: dict[str, Any]) -> None:
+        """A Home view, built now from what the store holds (a queued view could be
+        older than one published before it): whichever publish goes last shows the
+        newest state. One at a time in this process, so two cannot cross."""
+        with self._publishing:
+            if "view" not in args and self.home_view is not None:
+                notice = payload.get("_notice")
+                team, user = str(payload.get("_team", "")), str(args["user_id"])
+                args["view"] = self.home_view(
+                    team, user, notice if isinstance(notice, str) else None
+                )
+            self.client.views_publish(**args)
 
     def _open_dm(self, row: OutboxRow, payload: dict[str, Any]) -> str:
         """Open the person's direct message with the app and start a conversation there.
@@ -263,9 +281,12 @@ class SlackSender:
         A file that was uploaded but never completed is not shared, and Slack drops it."""
         name = chart_filename(row)
         try:
-            found = self.client.conversations_replies(
-                channel=args["channel"], ts=args["thread_ts"], limit=1000
-            )
+            if args.get("thread_ts"):
+                found = self.client.conversations_replies(
+                    channel=args["channel"], ts=args["thread_ts"], limit=1000
+                )
+            else:  # a direct message's main stream
+                found = self.client.conversations_history(channel=args["channel"], limit=200)
         except SlackApiError as exc:
             problem = _classify(exc, self.policy)
             if isinstance(problem, RetryLater):
@@ -321,6 +342,17 @@ class SlackSender:
     def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Tell people what went wrong where it matters; never lose the result silently."""
         code = failure.code
+        if row.kind == "open_dm" and code not in DEAD_TOKEN:
+            return _home_notice(row.payload, code or failure.error, self.command)
+        if row.kind in ("publish", "dm"):
+            log.warning(
+                "%s failed for a person (Slack said %s): %s",
+                "views.publish" if row.kind == "publish" else "a direct message",
+                code or failure.error,
+                QUIET_ADVICE.get(
+                    code or "", "see the Slack error's documentation; the person was not told"
+                ),
+            )
         if row.kind in self.quiet:
             return ()  # nobody else to tell
         if failure.ends_conversation:
@@ -386,6 +418,36 @@ class SlackSender:
             f"Invite me back with `/invite @{self.bot_name}` and run `{self.command}` "
             "to start again."
         )
+
+
+#: What to do when a Home view or a private direct message fails, for the log.
+QUIET_ADVICE = {
+    "not_enabled": "turn the Home tab on (api.slack.com/apps → App Home → Home Tab)",
+    "missing_scope": "reinstall the app from manifest.json to grant the scopes it lists",
+    "invalid_blocks": "the Home view was refused as built; report it as a bug with this log",
+    "invalid_arguments": "the Home view was refused as built; report it as a bug",
+    "cannot_dm_bot": "nothing to do: Slack does not let apps message other bots",
+    "user_disabled": "nothing to do: the person's account is deactivated",
+    "user_not_found": "nothing to do: the person is not in this workspace any more",
+}
+
+
+def _home_notice(payload: dict[str, Any], code: str, command: str) -> list[OutboxMessage]:
+    """conversations.open was refused for a plan asked for on the App Home: say so
+    there (the one place the person is looking), with what to do instead."""
+    user, team = payload.get("user"), payload.get("_team")
+    if not (isinstance(user, str) and user):
+        return []
+    why = {
+        "missing_scope": "the app lacks the `im:write` permission; a workspace admin can "
+        "reinstall it from its manifest to grant it",
+    }.get(code, f"Slack said `{blocks.escape(code)}`")
+    text = (
+        f":warning: I couldn't open a direct message with you to start a plan: {why}. "
+        f"Meanwhile, type `{command}` in a channel I'm in."
+    )
+    log.warning("conversations.open failed for a plan from the App Home (%s); told them", code)
+    return [OutboxMessage("publish", {"user_id": user, "_team": team, "_notice": text})]
 
 
 def _thread_note(row: OutboxRow, text: str) -> list[OutboxMessage]:

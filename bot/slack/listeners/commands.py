@@ -45,6 +45,10 @@ def register(app: App, moves: Moves, people: People) -> None:
                     f"`{moves.command}`.",
                     response_type="ephemeral",
                 )
+            elif words in ("", "start") and (
+                asked := moves.ask_resume_or_new(team=team, channel=channel, user=user)
+            ):
+                ack(**asked, response_type="ephemeral")  # a plan is open here: resume it?
             elif words in ("", "start", "new"):
                 moves.start(
                     team=team,
