@@ -49,9 +49,17 @@ class People:
         self.moves.cancel_own(team=team, user=user, conversation_id=conversation_id, claims=claims)
         self.show_home(team=team, user=user, claims=claims)
 
-    def home_view(self, team: str, user: str, notice: str | None = None) -> dict:
+    def home_view(
+        self,
+        team: str,
+        user: str,
+        notice: str | None = None,
+        links: dict[str, str] | None = None,
+    ) -> dict:
         """The person's Home view now; ``notice`` (safe mrkdwn): something to tell them
-        first, such as why a plan could not be started."""
+        first, such as why a plan could not be started; ``links``: thread links Slack
+        just gave, by conversation, that the store may not hold yet."""
+        links = links or {}
         items = []
         for row in self.store.open_conversations(team, user, MAX_OPEN):
             question = Conversation.restore(self.flows, row.record).question()
@@ -61,7 +69,7 @@ class People:
                     channel=row.channel,
                     started=row.created_at,
                     question=question.text if question else None,
-                    permalink=row.permalink,
+                    permalink=row.permalink or links.get(row.id),
                 )
             )
         results = self.store.history(team, user=user, page=Page(1, MAX_RESULTS)).rows

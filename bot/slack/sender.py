@@ -50,6 +50,9 @@ def chart_filename(row: OutboxRow) -> str:
     return f"llm-cost-estimate-{row.conversation_id[:12]}-{row.seq}.png"
 
 
+#: Builds a person's Home view: (team, user, notice, fresh thread links) -> view.
+HomeView = Callable[[str, str, str | None, dict[str, str]], dict]
+
 #: Slack's error codes worth trying again (with any 5xx): the retry policy's ``transient``.
 TRANSIENT = {
     "ratelimited",
@@ -92,15 +95,17 @@ class SlackSender:
         token: TokenHealth | None = None,
         policy: RetryPolicy | None = None,
         on_dm_opened: Callable[[DirectMessage], None] | None = None,
-        home_view: Callable[[str, str, str | None], dict] | None = None,
+        home_view: HomeView | None = None,
     ):
         """``on_dm_opened``: starts a conversation in a direct message opened for a person
         who asked for one outside any channel (the App Home, the shortcut).
-        ``home_view(team, user, notice)``: a person's Home view, built when it is sent."""
+        ``home_view(team, user, notice, links)``: a person's Home view, built when it is
+        sent (``links``: thread links just given, by conversation, not yet recorded)."""
         self.client = client
         self.on_dm_opened = on_dm_opened
         self.home_view = home_view
         self._publishing = threading.Lock()
+        self._fresh_links: dict[str, str] = {}
         self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
         self.pacer = pacer or ChannelPacer()
         self.command = command
@@ -148,7 +153,7 @@ class SlackSender:
                 self._upload_chart(row, args)
                 return None
             if row.kind == "permalink":
-                return self._permalink(args, payload)
+                return self._permalink(row, args, payload)
             if row.kind == "publish":
                 self._publish(args, payload)
                 return None
@@ -174,7 +179,9 @@ class SlackSender:
             raise RetryLater(error, unanswered=row.kind in POSTS) from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
 
-    def _permalink(self, args: dict[str, Any], payload: dict[str, Any]) -> Delivered | None:
+    def _permalink(
+        self, row: OutboxRow, args: dict[str, Any], payload: dict[str, Any]
+    ) -> Delivered | None:
         """A link to the thread, for history and the App Home. Nice to have: when Slack
         will not give one (the message is gone), there is just no link. The channel
         message of a conversation this one replaced then says so, with the link."""
@@ -188,6 +195,10 @@ class SlackSender:
             found = {}
         link = found.get("permalink")
         link = link if isinstance(link, str) and link else None
+        if link:  # a Home view built before the deliverer records it still shows it
+            self._fresh_links[row.conversation_id] = link
+            while len(self._fresh_links) > 1000:
+                self._fresh_links.pop(next(iter(self._fresh_links)))
         replaced = payload.get(REPLACES)
         if isinstance(replaced, dict):
             self._point_to_newer(str(args["channel"]), replaced, link)
@@ -215,9 +226,8 @@ class SlackSender:
             if "view" not in args and self.home_view is not None:
                 notice = payload.get("_notice")
                 team, user = str(payload.get("_team", "")), str(args["user_id"])
-                args["view"] = self.home_view(
-                    team, user, notice if isinstance(notice, str) else None
-                )
+                notice = notice if isinstance(notice, str) else None
+                args["view"] = self.home_view(team, user, notice, dict(self._fresh_links))
             self.client.views_publish(**args)
 
     def _open_dm(self, row: OutboxRow, payload: dict[str, Any]) -> str:

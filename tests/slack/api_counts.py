@@ -67,9 +67,12 @@ def measure() -> dict[str, Counter[str]]:
     """Both runs, each on a fresh app and fake."""
     found = {}
     for name, run in (("five questions", five_question_run), ("estimate", estimate_run)):
-        with tempfile.TemporaryDirectory() as tmp, FakeSlack(team_id="T0001") as fake:
-            with running(settings_for(fake, Path(tmp) / "data"), fake) as slack:
-                found[name] = run(slack)
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            FakeSlack(team_id="T0001") as fake,
+            running(settings_for(fake, Path(tmp) / "data"), fake) as slack,
+        ):
+            found[name] = run(slack)
     return found
 
 
