@@ -148,6 +148,7 @@ class EstimateAsk:
     field: EstimateField
     kind: EstimateKind
     reason: str | None = None
+    kept: tuple[str, ...] = ()  # what the reply gave besides, kept (see `ReplyRead`)
 
 
 @dataclass(frozen=True)
@@ -411,9 +412,9 @@ class Conversation:
     def _estimate_reply(self, asking: EstimateField, text: str) -> EstimateOutcome:
         inputs = self.record.estimate
         assert inputs is not None
-        unread = take_reply(inputs, asking, text)
-        if unread is not None:
-            return EstimateAsk(asking, inputs.kind, unread)
+        read = take_reply(inputs, asking, text)
+        if read.missing is not None:
+            return EstimateAsk(asking, inputs.kind, read.missing, read.kept)
         return self._next_estimate_step(inputs)
 
     # -- internals ----------------------------------------------------------------------

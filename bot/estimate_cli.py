@@ -13,7 +13,7 @@ import sys
 from dataclasses import replace
 from typing import NoReturn, TextIO
 
-from bot.answers import read_count
+from bot.amounts import read_count
 from bot.estimate import (
     METHODS,
     PRECISIONS,

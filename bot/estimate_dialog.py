@@ -9,11 +9,19 @@ and calls these functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from bot.answers import read_count, read_method, read_precision, read_traffic
+from bot.amounts import (
+    AmountKind,
+    out_of_range,
+    read_method,
+    read_precision,
+    read_sizes,
+    read_traffic,
+)
 from bot.estimate import (
     PRECISIONS,
     Estimate,
@@ -27,7 +35,7 @@ from bot.estimate import (
 )
 from bot.flow.compiled import Flow
 from bot.flow.words import EstimateKind
-from bot.quantities import params_text
+from bot.quantities import params_text, short
 
 EstimateField = Literal["params", "tokens", "traffic"]
 
@@ -67,18 +75,32 @@ class AnswerLike(Protocol):
 def inputs_from_answers(
     flow: Flow, kind: EstimateKind, answers: Sequence[AnswerLike]
 ) -> EstimateInputs:
-    """What the answers already tell: exact quantities, LoRA, a precision, a latency
-    (a latency band counts as its upper bound)."""
-    inputs = EstimateInputs(kind=kind, params=typed_params(flow, answers))
+    """What the answers already tell: exact quantities ("70B", "on 2T tokens", "500M
+    tokens a day"), LoRA, a precision, a latency (a latency band counts as its upper
+    bound). Amounts beyond any real job are left to be asked."""
+    texts = " ".join(a.text for a in answers)
+    sizes = read_sizes(texts)
+    params = typed_params(flow, answers) or sizes.params
+    inputs = EstimateInputs(kind=kind, params=_usable("params", params))
     for answer in answers:
         question = flow.questions.get(answer.decision)
         if question is not None and question.unit == "ms":
             option = question.option(answer.option)
             inputs.latency_ms = answer.value or (option.max if option else None)
-    texts = " ".join(a.text for a in answers)
+    if kind == "training":
+        inputs.tokens = _usable("tokens", sizes.tokens)
+    else:
+        traffic = read_traffic(texts)
+        if traffic is not None and _usable("traffic", traffic.tokens_per_second):
+            inputs.tokens_per_second = traffic.tokens_per_second
+            inputs.traffic = traffic.described
     inputs.method = read_method(texts) or "full"
     inputs.precision = read_precision(texts) or "bf16"
     return inputs
+
+
+def _usable(kind: AmountKind, value: float | None) -> float | None:
+    return value if value is not None and out_of_range(kind, value) is None else None
 
 
 def typed_params(flow: Flow, answers: Sequence[AnswerLike]) -> float | None:
@@ -91,36 +113,81 @@ def typed_params(flow: Flow, answers: Sequence[AnswerLike]) -> float | None:
 
 
 def still_needed(inputs: EstimateInputs) -> EstimateField | None:
-    """The next thing to ask for, or None when the estimate can be made."""
-    if inputs.params is None:
+    """The next thing to ask for, or None when the estimate can be made. An amount no
+    real job has (one stored before amounts were bounded) is asked again."""
+    if _usable("params", inputs.params) is None:
         return "params"
-    if inputs.kind == "training" and inputs.tokens is None:
+    if inputs.kind == "training" and _usable("tokens", inputs.tokens) is None:
         return "tokens"
-    if inputs.kind == "inference" and inputs.tokens_per_second is None:
+    if inputs.kind == "inference" and _usable("traffic", inputs.tokens_per_second) is None:
         return "traffic"
     return None
 
 
-def take_reply(inputs: EstimateInputs, field: EstimateField, text: str) -> str | None:
-    """Read a reply to the follow-up about ``field`` into ``inputs``; the reason to
-    show when it gives nothing usable (then ``inputs`` is unchanged)."""
-    if field == "traffic":
-        traffic = read_traffic(text)
-        if traffic is None:
-            return UNREAD[field]
+@dataclass(frozen=True)
+class ReplyRead:
+    """What a reply to a follow-up did: ``missing`` says why the field asked for is
+    still unknown (None when the reply gave it); ``kept`` names what else it gave and
+    was kept ("2T training tokens"), so a reply that answers the wrong question is
+    routed to the right one, never lost and never taken for the one asked."""
+
+    missing: str | None = None
+    kept: tuple[str, ...] = ()
+
+
+def take_reply(inputs: EstimateInputs, field: EstimateField, text: str) -> ReplyRead:
+    """Read a reply to the follow-up about ``field`` into ``inputs``: everything it
+    gives ("70B on 2T tokens" answers both), each amount by the words beside it. A
+    number with a scale and no such word ("2T") answers the field asked. An amount no
+    real job has refuses the whole reply, naming the range (``inputs`` unchanged)."""
+    sizes = read_sizes(text)
+    params, tokens = sizes.params, sizes.tokens
+    if field == "params" and params is None:
+        params = sizes.unlabelled
+    if field == "tokens" and tokens is None:
+        tokens = sizes.unlabelled
+    traffic = read_traffic(text) if inputs.kind == "inference" else None
+    rate = traffic.tokens_per_second if traffic else None
+    amounts: tuple[tuple[AmountKind, float | None], ...] = (
+        ("params", params),
+        ("tokens", tokens),
+        ("traffic", rate),
+    )
+    for kind, value in amounts:
+        far = out_of_range(kind, value)
+        if far is not None:
+            return ReplyRead(far.reason)
+    kept: list[str] = []
+    if params is not None:
+        inputs.params = params
+        inputs.precision = read_precision(text) or inputs.precision
+        if field != "params":
+            kept.append(f"a {params_text(params)}-parameter model")
+    if tokens is not None and inputs.kind == "training":
+        inputs.tokens = tokens
+        if field != "tokens":
+            kept.append(f"{short(tokens)} training tokens")
+    if traffic is not None:
         inputs.tokens_per_second = traffic.tokens_per_second
         inputs.traffic = traffic.described
-    else:
-        value = read_count(text)
-        if value is None:
-            return UNREAD[field]
-        if field == "params":
-            inputs.params = value
-            inputs.precision = read_precision(text) or inputs.precision
-        else:
-            inputs.tokens = value
+        if field != "traffic":
+            kept.append(traffic.described)
     inputs.method = read_method(text) or inputs.method
-    return None
+    given = {"params": params, "tokens": tokens, "traffic": traffic}[field]
+    if given is None:
+        return ReplyRead(_routed(field, kept) if kept else UNREAD[field], tuple(kept))
+    return ReplyRead(None, tuple(kept))
+
+
+ASK_AGAIN: dict[EstimateField, str] = {
+    "params": "How large is the model itself? Give it like `70B` or `8 billion`.",
+    "tokens": "How many tokens will it train on? Give it like `2T tokens`.",
+    "traffic": "What traffic will it serve? Give it like `500M tokens a day`.",
+}
+
+
+def _routed(field: EstimateField, kept: list[str]) -> str:
+    return f"I noted {' and '.join(kept)}. {ASK_AGAIN[field]}"
 
 
 def compute(flow: Flow, inputs: EstimateInputs, first_node: str | None) -> Estimate | None:

@@ -24,6 +24,8 @@ class Option:
     label: str  # the edge label, as the flowchart states it
     target: str
     synonyms: tuple[str, ...] = ()
+    follow_on: tuple[str, ...] = ()  # see OptionWords
+    hints: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
     max_inclusive: bool = False
@@ -52,6 +54,14 @@ class Question:
     help: str
     options: tuple[Option, ...]
     unit: Unit | None = None
+    # Phrases that belong elsewhere: other questions' options (`foreign`) and the
+    # flow's `ignore` list. An option's word inside one ("no" in "no cache", "scratch"
+    # in "from scratch") is no answer here.
+    foreign: tuple[str, ...] = field(default=(), repr=False)
+    ignore: tuple[str, ...] = field(default=(), repr=False)
+    relaxed: str | None = None  # the option for "it doesn't matter", said with the note
+    relaxed_note: str | None = None
+    topic: tuple[str, ...] = ()  # what the question asks about ("latency")
 
     def option(self, label_or_index: str | int) -> Option | None:
         for option in self.options:
@@ -165,7 +175,7 @@ def compile_flow(
     catalogue: Catalogue = EMPTY,
 ) -> Flow:
     """Build questions from the graph and words; the Machine is built on first use."""
-    questions: dict[str, Question] = {}
+    options_of: dict[str, tuple[Option, ...]] = {}
     for node in graph.nodes.values():
         if not node.is_decision:
             continue
@@ -180,18 +190,38 @@ def compile_flow(
                     label=edge.label,
                     target=edge.target,
                     synonyms=extra.synonyms if extra else (),
+                    follow_on=extra.follow_on if extra else (),
+                    hints=extra.hints if extra else (),
                     min=extra.min if extra else None,
                     max=extra.max if extra else None,
                     max_inclusive=extra.max_inclusive if extra else False,
                 )
             )
-        questions[node.id] = Question(
-            node_id=node.id,
-            title=node.text,
+        options_of[node.id] = tuple(options)
+    questions: dict[str, Question] = {}
+    for node_id, options in options_of.items():
+        said = words.decisions[node_id]
+        own = {p.casefold() for o in options for p in _phrases_of(o)}
+        foreign = {
+            p
+            for other, opts in options_of.items()
+            if other != node_id
+            for o in opts
+            for p in _phrases_of(o)
+        }
+        foreign = {p.casefold() for p in foreign}
+        questions[node_id] = Question(
+            node_id=node_id,
+            title=graph.nodes[node_id].text,
             text=said.question,
             help=said.help,
-            options=tuple(options),
+            options=options,
             unit=said.unit,
+            foreign=tuple(sorted(foreign - own)),
+            ignore=tuple(p.casefold() for p in words.reading.ignore),
+            relaxed=said.relaxed,
+            relaxed_note=said.relaxed_note,
+            topic=said.topic,
         )
     return Flow(
         name=name,
@@ -202,6 +232,11 @@ def compile_flow(
         questions=questions,
         catalogue=catalogue,
     )
+
+
+def _phrases_of(option: Option) -> tuple[str, ...]:
+    """Every phrase that names ``option`` when typed (as written in the words file)."""
+    return (option.label, *option.synonyms, *option.follow_on)
 
 
 def build_machine(graph: FlowGraph, start: str) -> Machine:

@@ -21,9 +21,18 @@ class _Strict(BaseModel):
 
 
 class OptionWords(_Strict):
-    """Synonyms and, for numeric questions, the half-open range [min, max) an option covers."""
+    """How typed text names an option, and, for numeric questions, the half-open range
+    [min, max) it covers.
+
+    ``synonyms`` answer the question being asked. ``follow_on`` phrases are specific
+    enough to answer it from a sentence that answered an earlier question too ("for
+    millions of users"); a bare "budget" or "high" is not. ``hints`` suggest the option
+    only when nothing names one ("a voice assistant" is inference), and the reply says
+    how it was read."""
 
     synonyms: tuple[str, ...] = ()
+    follow_on: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
     max_inclusive: bool = False
@@ -42,6 +51,12 @@ class DecisionWords(_Strict):
     help: str = Field(min_length=1, max_length=500)
     unit: Unit | None = None
     options: dict[str, OptionWords] = {}
+    # The option for "it doesn't matter" (the loosest band), said with `relaxed_note`;
+    # `topic` names what is asked about, so that "latency doesn't matter" inside a
+    # longer reply waives this question and "cost doesn't matter" does not.
+    relaxed: str | None = None
+    relaxed_note: str | None = Field(default=None, max_length=300)
+    topic: tuple[str, ...] = ()
 
 
 class Fact(_Strict):
@@ -141,10 +156,18 @@ class FlowInfo(_Strict):
     price_basis: str = ""
 
 
+class Reading(_Strict):
+    """Flow-wide reading rules: ``ignore`` holds phrases that answer nothing although
+    they contain an option's word ("from scratch", "latency budget")."""
+
+    ignore: tuple[str, ...] = ()
+
+
 class FlowWords(_Strict):
     """The whole words file."""
 
     flow: FlowInfo
+    reading: Reading = Reading()
     decisions: dict[str, DecisionWords] = {}
     nodes: dict[str, NodeDetails] = {}
     notes: tuple[PathNote, ...] = ()
@@ -205,6 +228,10 @@ def check_words(
         if decision.unit is not None and not ranged:
             problem(key, f"unit {decision.unit!r} is set but no option has a min or max")
         _check_overlaps(key, ranged, problem)
+        if decision.relaxed is not None and decision.relaxed not in labels:
+            problem(f"{key}.relaxed", f"unknown option {decision.relaxed!r}")
+        if (decision.relaxed is None) != (decision.relaxed_note is None):
+            problem(key, "relaxed and relaxed_note go together")
     for node_id in words.nodes:
         node = graph.nodes.get(node_id)
         if node is None or node.is_decision:

@@ -152,6 +152,8 @@ def taken_text(
     questions one reply answered together leave no gap in the numbering."""
     line = answers_line(answers)
     text = f"Took from {quote(typed)}: {line}" if typed else f":white_check_mark: {line}"
+    if typed and len(answers) > 1:  # a sentence answered more than it was asked
+        text += " (*Back* or *Change an answer* undoes a misread)"
     return "\n".join([text, *(f"_{escape(note)}_" for note in notes if note)])
 
 
@@ -188,6 +190,18 @@ def question_message(
     if taken:
         blocks.insert(0, context(taken))
     return {"text": escape(f"{progress}: {question.text}"), "blocks": blocks}
+
+
+def took_message(user: str, typed: str, taken: Sequence[tuple[str, str, str | None]]) -> dict:
+    """What the text typed with the slash command answered, before the next question."""
+    answers = "; ".join(f"{escape(title)} *{escape(chosen)}*" for title, chosen, _ in taken)
+    line = f"From {quote(typed)} I took: {answers}."
+    blocks = [section(line)]
+    notes = [escape(n) for _, _, n in taken if n]
+    if notes:
+        blocks.append(context(*notes))
+    blocks.append(context("*Back* or *Change an answer* undoes a misread."))
+    return {"text": plain(f"I took: {answers}."), "blocks": blocks}
 
 
 def closed_message(

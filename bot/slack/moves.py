@@ -87,13 +87,15 @@ class Moves:
         response_url: str | None,
         trigger_id: str | None = None,
         claims: Claims | None = None,
+        first_reply: str | None = None,
     ) -> str | None:
         """Open a thread: root message in the channel, first question in its thread.
         A person's earlier open conversation in the same channel is ended first.
-        A command whose ``trigger_id`` came before (a replayed request) does nothing:
-        None."""
+        ``first_reply`` (`/llm-cost fine-tune a 7B on a budget`) answers what it can,
+        as a reply in the thread would. A command whose ``trigger_id`` came before (a
+        replayed request) does nothing: None."""
         once = f"command:{trigger_id}" if trigger_id else None
-        return self._start(team, channel, user, response_url, once, claims)
+        return self._start(team, channel, user, response_url, once, claims, first_reply)
 
     def start_in_dm(self, opened: DirectMessage, claims: Claims | None = None) -> str | None:
         """The normal start, in the direct message opened for a plan asked for from the
@@ -110,11 +112,12 @@ class Moves:
         response_url: str | None,
         once: str | None,
         claims: Claims | None,
+        first_reply: str | None = None,
         *,
         home: bool = False,
     ) -> str | None:
-        """``home``: the person asked from the App Home (or the shortcut), which is
-        published again once the thread's link is known, listing this plan."""
+        """``first_reply``: see `start`. ``home``: the person asked from the App Home (or
+        the shortcut), which is published again once the thread's link is known."""
         # Marked seen with the new conversation, in one transaction: a start that fails
         # half-way (and is retried, as a New plan's outbox row is) starts afresh.
         if once and self.store.was_seen(once):
@@ -138,7 +141,15 @@ class Moves:
         greeting = blocks.root_message(user, flow.title, dm=plan.dm)
         root = {"channel": channel, **greeting, **plan.notify}
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
+        if first_reply:
+            self._first_reply(plan, conversation, user, first_reply)
         showing.ask(plan, conversation, conversation_id)
+        recommendation = conversation.recommendation()  # the first reply answered it all
+        change = None
+        if recommendation is not None:
+            pinned = None if plan.dm else self.store.pinned_result(team, channel, user)
+            where = showing.Where(conversation_id, user, None)
+            change = showing.show_result(plan, where, recommendation, conversation.step, pinned)
         # The thread's link, for history and the App Home; after the first question so
         # that it never delays that one (the next question may wait behind it).
         link: dict = {"channel": channel, "message_ts": ROOT}
@@ -155,6 +166,7 @@ class Moves:
             flow_name=flow.name,
             flow_hash=flow.source_hash,
             record=conversation.to_dict(),
+            status=conversation.status.value,
             outbox=plan.messages,
             claims=claims,
             seen=once,
@@ -162,7 +174,29 @@ class Moves:
         if created is None:
             log.warning("ignoring a replayed start (%s)", str(once).split(":", 1)[0])
             return None
+        if recommendation is not None:  # history and the pin learn of the result
+            self.store.apply_step(
+                conversation_id,
+                created.version,
+                conversation.to_dict(),
+                recommendation=recommendation.summary(),
+                result=change,
+            )
         return conversation_id
+
+    def _first_reply(self, plan: Plan, conversation: Conversation, user: str, text: str) -> None:
+        """The slash command's text, read as the first reply: what it answered is said
+        in the thread before the next question; what it could not answer is said to
+        the person alone, beside the first question."""
+        question = conversation.question()
+        result = conversation.answer(text, user=user)
+        if isinstance(result, Advanced):
+            taken = [
+                (a.question.title, a.answer.option, a.answer.note) for a in (result, *result.more)
+            ]
+            plan.post(blocks.took_message(user, text, taken))
+        elif isinstance(result, Reprompt) and question is not None:
+            plan.ephemeral(user, blocks.reprompt_message(question, result.reason, text))
 
     def cancel_open(
         self, *, team: str, channel: str, user: str, claims: Claims | None = None
@@ -415,7 +449,12 @@ class Moves:
             follow_up = getattr(words.ask, outcome.field)
             if outcome.reason:  # the reply did not give it: say so privately
                 message = estimate_blocks.estimate_reprompt_message(follow_up, outcome.reason)
-                self._tell(row, turn, message)
+                if not outcome.kept:
+                    self._tell(row, turn, message)
+                    return
+                plan = self._plan(row.channel, row.user, turn)  # what it gave is kept
+                plan.ephemeral(turn.user, message)
+                self._commit(row, conversation, plan, turn)
                 return
             plan = self._plan(row.channel, row.user, turn)
             plan.post(estimate_blocks.estimate_question_message(follow_up, outcome))

@@ -18,6 +18,8 @@ the person is pinned); `Moves` commits what they build. How a thread reads:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from bot.conversation import Advanced, Conversation
 from bot.recommendation import Recommendation
 from bot.slack import blocks
@@ -25,6 +27,14 @@ from bot.slack.plan import Plan
 from bot.store.models import ConversationRow, PinnedResult, ResultChange
 
 ANSWERED_BELOW = "Answered below."
+
+
+class Where(NamedTuple):
+    """The conversation a result belongs to, before it has a stored row."""
+
+    id: str
+    user: str
+    permalink: str | None
 
 
 def answered(conversation: Conversation) -> list[tuple[int, str, str]]:
@@ -72,7 +82,7 @@ def ask(
 
 def show_result(
     plan: Plan,
-    row: ConversationRow,
+    row: ConversationRow | Where,
     rec: Recommendation,
     step: int,
     pinned: PinnedResult | None,

@@ -1,4 +1,4 @@
-"""The slash command: start, help, history, cancel."""
+"""The slash command: start (with an optional first reply), help, history, cancel."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 
 from slack_bolt import Ack, App, BoltContext
 
+from bot.answers import parse_command
 from bot.slack import blocks
 from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
@@ -21,7 +22,8 @@ INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
 def register(app: App, moves: Moves, people: People) -> None:
     @app.command(moves.command)
     def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
-        words = " ".join(typed_text(str(command.get("text") or "")).split()).lower()
+        typed = " ".join(typed_text(str(command.get("text") or "")).split())
+        words = typed.lower()
         team = slack_id(command.get("team_id"))
         channel = slack_id(command.get("channel_id"))
         user = slack_id(command.get("user_id"))
@@ -29,7 +31,7 @@ def register(app: App, moves: Moves, people: People) -> None:
             ack(text=INCOMPLETE, response_type="ephemeral")
             return
         try:
-            if words in ("help", "?"):
+            if parse_command(words) == "help":
                 ack(**blocks.help_message(None, moves.command), response_type="ephemeral")
             elif (query := parse_history(words)) is not None:
                 found = people.history(team=team, channel=channel, user=user, query=query)
@@ -49,7 +51,7 @@ def register(app: App, moves: Moves, people: People) -> None:
                 asked := moves.ask_resume_or_new(team=team, channel=channel, user=user)
             ):
                 ack(**asked, response_type="ephemeral")  # a plan is open here: resume it?
-            elif words in ("", "start", "new"):
+            else:  # a start; any other text is its first reply ("fine-tune a 7B")
                 moves.start(
                     team=team,
                     channel=channel,
@@ -57,14 +59,9 @@ def register(app: App, moves: Moves, people: People) -> None:
                     response_url=command.get("response_url"),
                     trigger_id=trigger_id(command.get("trigger_id")),
                     claims=context.get(CLAIMS),
+                    first_reply=None if words in ("", "start", "new") else typed,
                 )
                 ack()
-            else:
-                ack(
-                    text=f"I don't know `{blocks.escape(words[:50])}`. Use `{moves.command}` "
-                    f"to start, or `{moves.command} help`.",
-                    response_type="ephemeral",
-                )
         except UNAVAILABLE:
             log.warning("slash command: database unavailable", exc_info=True)
             ack(text=TRY_AGAIN, response_type="ephemeral")
