@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Literal
 
 from bot.answers import CommandName
 from bot.conversation import (
@@ -31,50 +30,22 @@ from bot.conversation import (
     Reprompt,
     Status,
 )
-from bot.flow.loader import FlowRegistry
 from bot.slack import blocks, estimate_blocks, showing
 from bot.slack.blocks import mention
+from bot.slack.endings import Endings
 from bot.slack.inputs import parse_button_value
+from bot.slack.move_base import ENDED, REPLACED, Policy
 from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
-from bot.store import OutboxMessage, Store
-from bot.store.models import (
-    NOTIFY_RESPONSE_URL,
-    NOTIFY_USER,
-    Claims,
-    ConversationRow,
-    Outcome,
-    PinnedResult,
-    ResultChange,
-    utcnow,
-)
+from bot.store import OutboxMessage
+from bot.store.models import Claims, ConversationRow
 
 log = logging.getLogger(__name__)
 
-Policy = Literal["starter", "anyone"]
-REPLACED = "Replaced by a newer conversation."
-ENDED = {
-    Status.CANCELLED: "This conversation was cancelled.",
-    Status.EXPIRED: "This conversation expired after being idle.",
-}
+__all__ = ["ENDED", "REPLACED", "Moves", "Policy"]
 
 
-class Moves:
+class Moves(Endings):
     """The app's behaviour, independent of how requests arrive."""
-
-    def __init__(
-        self,
-        store: Store,
-        flows: FlowRegistry,
-        *,
-        flow_name: str,
-        command: str,
-        policy: Policy = "starter",
-    ):
-        self.store = store
-        self.flows = flows
-        self.flow_name = flow_name
-        self.command = command
-        self.policy = policy
 
     # -- slash command ------------------------------------------------------------------
 
@@ -198,25 +169,6 @@ class Moves:
         elif isinstance(result, Reprompt) and question is not None:
             plan.ephemeral(user, blocks.reprompt_message(question, result.reason, text))
 
-    def cancel_open(
-        self, *, team: str, channel: str, user: str, claims: Claims | None = None
-    ) -> bool:
-        """`/llm-cost cancel`: end the caller's open conversation here; False if none."""
-        row = self.store.find_open_for_user(team, channel, user)
-        if row is None:
-            return False
-        return self._end(row, Turn(user, claims=claims), self._cancelled(row, user))
-
-    def cancel_own(
-        self, *, team: str, user: str, conversation_id: str, claims: Claims | None = None
-    ) -> bool:
-        """Cancel one of the caller's own open conversations by its id (the App Home's
-        Cancel); False when it is not theirs or no longer open."""
-        row = self.store.get(conversation_id)
-        if row is None or row.team != team or row.user != user or row.status != Status.ACTIVE:
-            return False
-        return self._end(row, Turn(user, claims=claims), self._cancelled(row, user))
-
     def plan_in_dm(self, *, team: str, user: str, key: str, claims: Claims | None = None) -> None:
         """*New plan* (App Home) or the shortcut: open a direct message with the person
         and start there. Opening it is a Slack call, so it goes through the person's own
@@ -225,11 +177,6 @@ class Moves:
         message = OutboxMessage("open_dm", {"user": user, "_team": team})
         if not self.store.enqueue(queue, [message], seen=key, claims=claims):
             log.warning("ignoring a replayed request for a new plan")
-
-    def end_workspace(self, team: str, reason: str) -> int:
-        """The app was uninstalled from ``team`` (or its tokens revoked): nothing more
-        can be posted there, so its conversations end and their queue is dropped."""
-        return self.store.end_workspace(team, reason)
 
     # -- buttons ------------------------------------------------------------------------
 
@@ -317,38 +264,6 @@ class Moves:
         self._after_answer(row, conversation, result, turn, typed=text)
 
     # -- shared ---------------------------------------------------------------------------
-
-    def _plan(self, channel: str, starter: str, turn: Turn) -> Plan:
-        notify = {NOTIFY_USER: starter}
-        if turn.response_url:
-            notify[NOTIFY_RESPONSE_URL] = turn.response_url
-        closes_until = (utcnow() + self.store.idle_timeout).isoformat()
-        return Plan(channel, notify, closes_until)
-
-    def _cancelled(self, row: ConversationRow, user: str) -> str:
-        """How a cancel is told: edited into the open question (never a new post, so the
-        mention pings nobody); in a direct message, to the person."""
-        return (
-            "You cancelled this plan."
-            if row.channel.startswith("D")
-            else (f"Cancelled by {mention(user)}.")
-        )
-
-    def _ended(self, status: Status) -> str:
-        """What to tell someone acting on a conversation that has ended."""
-        return f"{ENDED[status]} Start a new one with `{self.command}`."
-
-    def _only_starter(self, row: ConversationRow) -> str:
-        return (
-            f"Only {mention(row.user)} can answer this one. Start your own with `{self.command}`."
-        )
-
-    def _tell(self, row: ConversationRow, turn: Turn, message: dict) -> None:
-        """A message for the person who typed only (a reprompt, help): the thread stays
-        for questions and answers."""
-        plan = self._plan(row.channel, row.user, turn)
-        plan.ephemeral(turn.user, message)
-        self._enqueue(row, plan.messages, turn)
 
     def _after_answer(
         self,
@@ -476,82 +391,6 @@ class Moves:
         plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
 
-    def _end(
-        self,
-        row: ConversationRow,
-        turn: Turn,
-        what: str,
-        conversation: Conversation | None = None,
-        *,
-        edit_root: bool = True,
-    ) -> bool:
-        """Cancel: the open question says so in place (an edit: no new post, no ping),
-        and so does the channel message (unless the newer conversation does:
-        ``edit_root``); a result it had leaves history, and its pin comes down."""
-        conversation = conversation or Conversation.restore(self.flows, row.record)
-        question = conversation.question()
-        number = len(conversation.record.answers) + 1
-        step = conversation.step
-        if isinstance(conversation.run("cancel"), Refused):
-            return False
-        plan = self._plan(row.channel, row.user, turn)
-        told = f"{what} Start again any time with `{self.command}`."
-        if question is not None:
-            plan.close(f"q{step}", blocks.closed_message(question.text, number, told))
-        else:
-            plan.post(blocks.note_message(told))
-        pinned = self._tidy_root(plan, row, told, edit=edit_root)
-        change = ResultChange(drop=True, pinned=False if pinned else None)
-        return self._commit(row, conversation, plan, turn, change)
-
-    def _pinned(self, row: ConversationRow) -> PinnedResult | None:
-        return self.store.pinned_result(row.team, row.channel, row.user)
-
-    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str, edit: bool = True) -> bool:
-        """The channel message says how the conversation ended; a result of it still
-        pinned there (one being revised) comes down. True when it had the pin."""
-        if plan.dm:
-            return False  # the greeting needs no epitaph, and nothing is pinned
-        if edit:
-            flow = self.flows.current(row.flow_name)
-            plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
-        pinned = self._pinned(row)
-        if pinned is None or pinned.conversation_id != row.id:
-            return False
-        plan.unpin()
-        return True
-
-    def expire_idle(self, limit: int = 100) -> int:
-        """Expire conversations idle past their time, tidying each thread up: the open
-        question loses its buttons, a result its Start over / Change an answer, and the
-        channel message says so (a pinned result no longer offers an estimate). Runs on
-        the deliverer's maintenance schedule."""
-        expired = 0
-        rows = self.store.idle_conversations(limit)
-        for row in rows:
-            conversation = Conversation.restore(self.flows, row.record)
-            plan = Plan(row.channel, {NOTIFY_USER: row.user})
-            what = self._ended(Status.EXPIRED)
-            question = conversation.question()
-            recommendation = conversation.recommendation()
-            unpinned = False
-            if question is not None:
-                number = len(conversation.record.answers) + 1
-                closed = blocks.closed_message(question.text, number, what)
-                plan.update(f"q{conversation.step}", closed)
-                unpinned = self._tidy_root(plan, row, what)
-            elif recommendation is not None:
-                user = None if plan.dm else row.user
-                closed = blocks.recommendation_message(recommendation, user=user, footer=what)
-                plan.update(f"r{conversation.step}", closed)
-                if not plan.dm:
-                    root = blocks.result_root_message(
-                        recommendation, row.user, row.permalink, expired=True
-                    )
-                    plan.update("root", root)
-            expired += self.store.expire(row.id, row.version, plan.messages, unpinned=unpinned)
-        return expired
-
     # -- a second start while a plan is open ----------------------------------------------
 
     def ask_resume_or_new(self, *, team: str, channel: str, user: str) -> dict | None:
@@ -577,48 +416,3 @@ class Moves:
             return
         once = f"start_new:{row.id}:{step}"
         self._start(row.team, row.channel, row.user, click.response_url, once, claims)
-
-    def _commit(
-        self,
-        row: ConversationRow,
-        conversation: Conversation,
-        plan: Plan,
-        turn: Turn,
-        change: ResultChange | None = None,
-    ) -> bool:
-        """Commit the step. A result's summary is stored with it; only the step that
-        reaches the result (``change`` given by `showing.show_result`) sets its time:
-        an estimate added later keeps it."""
-        recommendation = conversation.recommendation()
-        result = self.store.apply_step(
-            row.id,
-            row.version,
-            conversation.to_dict(),
-            plan.messages,
-            status=conversation.status.value,
-            recommendation=recommendation.summary() if recommendation else None,
-            seen=turn.seen,
-            claims=turn.claims,
-            result=change or ResultChange(keeps_time=True),
-        )
-        if result.outcome is Outcome.APPLIED:
-            return True
-        refusal = Turn(turn.user, turn.response_url, claims=turn.claims)  # seen by now
-        if result.outcome is Outcome.EXPIRED:
-            self._note(row, refusal, self._ended(Status.EXPIRED))
-        elif result.outcome is Outcome.STALE:
-            self._note(
-                row,
-                refusal,
-                "Someone answered at the same moment; the thread shows the current question.",
-            )
-        return False
-
-    def _may_answer(self, row: ConversationRow, user: str) -> bool:
-        return self.policy == "anyone" or user == row.user
-
-    def _note(self, row: ConversationRow, turn: Turn, text: str) -> None:
-        self._tell(row, turn, blocks.note_message(text))
-
-    def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
-        self.store.enqueue(row.id, messages, seen=turn.seen, claims=turn.claims)
