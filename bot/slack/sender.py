@@ -28,7 +28,7 @@ from bot.delivery import (
     RetryLater,
     RetryPolicy,
 )
-from bot.slack import blocks
+from bot.slack import blocks, person_notices
 from bot.slack.pacing import ChannelPacer
 from bot.slack.plan import REPLACES, DirectMessage
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
@@ -352,17 +352,8 @@ class SlackSender:
     def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Tell people what went wrong where it matters; never lose the result silently."""
         code = failure.code
-        if row.kind == "open_dm" and code not in DEAD_TOKEN:
-            return _home_notice(row.payload, code or failure.error, self.command)
-        if row.kind in ("publish", "dm"):
-            log.warning(
-                "%s failed for a person (Slack said %s): %s",
-                "views.publish" if row.kind == "publish" else "a direct message",
-                code or failure.error,
-                QUIET_ADVICE.get(
-                    code or "", "see the Slack error's documentation; the person was not told"
-                ),
-            )
+        if row.kind in ("open_dm", "publish", "dm") and code not in DEAD_TOKEN:
+            return person_notices.refused(row, code or failure.error, self.command)
         if row.kind in self.quiet:
             return ()  # nobody else to tell
         if failure.ends_conversation:
@@ -428,36 +419,6 @@ class SlackSender:
             f"Invite me back with `/invite @{self.bot_name}` and run `{self.command}` "
             "to start again."
         )
-
-
-#: What to do when a Home view or a private direct message fails, for the log.
-QUIET_ADVICE = {
-    "not_enabled": "turn the Home tab on (api.slack.com/apps → App Home → Home Tab)",
-    "missing_scope": "reinstall the app from manifest.json to grant the scopes it lists",
-    "invalid_blocks": "the Home view was refused as built; report it as a bug with this log",
-    "invalid_arguments": "the Home view was refused as built; report it as a bug",
-    "cannot_dm_bot": "nothing to do: Slack does not let apps message other bots",
-    "user_disabled": "nothing to do: the person's account is deactivated",
-    "user_not_found": "nothing to do: the person is not in this workspace any more",
-}
-
-
-def _home_notice(payload: dict[str, Any], code: str, command: str) -> list[OutboxMessage]:
-    """conversations.open was refused for a plan asked for on the App Home: say so
-    there (the one place the person is looking), with what to do instead."""
-    user, team = payload.get("user"), payload.get("_team")
-    if not (isinstance(user, str) and user):
-        return []
-    why = {
-        "missing_scope": "the app lacks the `im:write` permission; a workspace admin can "
-        "reinstall it from its manifest to grant it",
-    }.get(code, f"Slack said `{blocks.escape(code)}`")
-    text = (
-        f":warning: I couldn't open a direct message with you to start a plan: {why}. "
-        f"Meanwhile, type `{command}` in a channel I'm in."
-    )
-    log.warning("conversations.open failed for a plan from the App Home (%s); told them", code)
-    return [OutboxMessage("publish", {"user_id": user, "_team": team, "_notice": text})]
 
 
 def _thread_note(row: OutboxRow, text: str) -> list[OutboxMessage]:
