@@ -61,8 +61,9 @@ class Endings(MoveBase):
         told = f"{what} Start again any time with `{self.command}`."
         if question is not None:
             plan.close(f"q{step}", blocks.closed_message(question.text, number, told))
-        else:
-            plan.post(blocks.note_message(told))
+        else:  # a new post: it names nobody, or it would ping them
+            said = what if "<@" not in what else "This plan was cancelled."
+            plan.post(blocks.note_message(f"{said} Start again any time with `{self.command}`."))
         pinned = self._tidy_root(plan, row, told, edit=edit_root)
         change = ResultChange(drop=True, pinned=False if pinned else None)
         return self._commit(row, conversation, plan, turn, change)

@@ -99,7 +99,8 @@ class Moves(Endings):
         # The earlier conversation's channel message is edited to say it was replaced, by
         # this conversation, with this thread's link once that exists (the permalink
         # row below). Only an edit the earlier one had queued and not yet sent (a
-        # backlog) could land after it; the earlier queue unpins that message.
+        # backlog) could land after it; the earlier queue unpins that message if a
+        # result of it was pinned there.
         replaces = None
         if previous is not None:
             root_ts = previous.thread_ts
@@ -343,7 +344,10 @@ class Moves(Endings):
             replacing = f"q{before_step}"
         elif question is not None:
             plan.close(f"q{before_step}", blocks.closed_message(question.text, number, what))
-        taken = f"{what} {blocks.answers_line(showing.answered(conversation))}".strip()
+        # The question's head names nobody: posted under a typed reply, a mention would
+        # ping the person who typed it.
+        head = "Went back to change an answer." if move == "back" else "Started over."
+        taken = f"{head} {blocks.answers_line(showing.answered(conversation))}".strip()
         showing.ask(plan, conversation, row.id, in_place=replacing, taken=taken)
         self._commit(row, conversation, plan, turn)
 

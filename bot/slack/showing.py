@@ -93,7 +93,8 @@ def show_result(
     channel its copy replaces the channel message and is pinned, unless it already is;
     the person's older result pinned there comes down. A direct message has no copy
     and no pin: the result is right there in the conversation."""
-    user = None if plan.dm else row.user
+    # Whose it is goes into an edit only: a new post naming them would ping them.
+    user = None if plan.dm or in_place is None else row.user
     result = blocks.recommendation_message(rec, row.id, step, user)
     if in_place is None:
         plan.post(result, ref=f"r{step}")

@@ -244,6 +244,18 @@ def test_no_start_or_cancel_pings_the_person(slack: Slack) -> None:
     assert "Cancelled by" in text_of(slack.thread()[-1])  # said in place, by an edit
 
 
+def test_typed_replies_to_the_result_and_back_ping_nobody(slack: Slack) -> None:
+    """What a typed reply makes is posted under it: it names nobody (the result card
+    says whose it is once edited, as the channel copy does)."""
+    start(slack)
+    for text in ("we train", "70B", "active", "back"):
+        say(slack, text)
+    assert "Went back to change an answer" in text_of(slack.current())
+    posts = [c.params for c in slack.fake.calls("chat.postMessage")]
+    assert len(posts) >= 5 and not [p for p in posts if "<@" in json.dumps(p)]
+    assert f"For <@{ALICE}>" in text_of(slack.root())  # an edit: pings nobody
+
+
 def test_a_newer_result_takes_the_older_ones_pin(slack: Slack) -> None:
     """At most one pinned result per person and channel; no pin call that does nothing."""
     first = start(slack)
