@@ -201,7 +201,8 @@ def test_of_two_home_opens_the_newest_view_wins(
         start(slack)  # meanwhile a plan opens
         assert "Waiting on" in text_of(slack.open_home(event_id="EvSecond"))
         go.set()
-        opened.join(10)
+        opened.join(10)  # the listener runs before the response: its view is queued now
+        assert not opened.is_alive()
         client.close()
         slack.settle()
         assert len(fake.calls("views.publish")) == 2
