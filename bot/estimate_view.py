@@ -6,7 +6,7 @@ Pure formatting over `bot.estimate.Estimate`; no Slack, no I/O.
 from __future__ import annotations
 
 from bot.estimate import Estimate, OptionEstimate
-from bot.quantities import count, duration, money, short
+from bot.quantities import article, count, duration, money, short
 
 DOES_NOT_FIT = "does not fit"
 NOT_ESTIMATED = "not estimated"
@@ -83,9 +83,10 @@ def job_line(estimate: Estimate) -> str:
     params = short(a["params"])
     if estimate.kind == "training":
         method = {"full": "full training", "lora": "LoRA", "qlora": "QLoRA"}[a["method"]]
-        return f"{method} of a {params}-parameter model on {short(a['tokens'])} tokens"
+        model = f"{article(params)} {params}-parameter model"
+        return f"{method} of {model} on {short(a['tokens'])} tokens"
     return (
-        f"serving a {params}-parameter model at {a['precision']}, "
+        f"serving {article(params)} {params}-parameter model at {a['precision']}, "
         f"{a['tokens_per_second']:,.0f} tokens/s on average"
     )
 

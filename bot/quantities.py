@@ -14,6 +14,16 @@ def short(value: float) -> str:
     return f"{value:,.3g}"
 
 
+def article(spoken: str) -> str:
+    """ "a" or "an" before a number written in figures, by how it is said: an 8B,
+    an 11B, an 18B, an 80B, an 800M; a 70B, a 1.5T, a 110B."""
+    whole = spoken.split(".")[0].replace(",", "")
+    digits = "".join(ch for ch in whole if ch.isdigit())
+    if digits.startswith("8") or (len(digits) % 3 == 2 and digits[:2] in ("11", "18")):
+        return "an"
+    return "a"
+
+
 def params_text(n: float) -> str:
     """A parameter count: 70B, 405B, 1.5T."""
     return short(n)

@@ -36,6 +36,9 @@ class Settings(DatabaseSettings):
         default="/llm-cost", validation_alias=AliasChoices("SLACK_COMMAND", "COMMAND_NAME")
     )
     answer_policy: Literal["starter", "anyone"] = "starter"
+    # Slack's data_visualization block for the estimate's chart where it shows it as well
+    # as the PNG (bot/slack/native_chart.py); on only where the workspace has the block.
+    slack_native_charts: bool = False
     conversation_ttl_hours: float = Field(default=24.0, gt=0)
     slack_channel_post_rate: float = Field(default=1.0, gt=0, le=100)
     slack_channel_post_burst: int = Field(default=8, ge=1, le=100)

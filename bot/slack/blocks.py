@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
-from urllib.parse import urlsplit
 
 from bot.conversation import Progress
 from bot.flow.catalogue import Catalogue
 from bot.flow.compiled import Question
 from bot.recommendation import Recommendation, RecommendedNode
 from bot.recommendation_text import Sourced, claim, prices
+from bot.text import clip, short_title
 
 ACTION_PREFIX = "llm_cost."
 ANSWER_ACTION = ACTION_PREFIX + "answer."
@@ -227,11 +226,11 @@ def superseded_result_message(rec: Recommendation, what: str) -> dict:
 
 
 def superseded_estimate_message(rec: Recommendation, what: str) -> dict:
-    """An estimate made for answers that changed, collapsed; its chart (a file, which
-    cannot be edited) follows it in the thread and is marked by this note."""
+    """An estimate made for answers that changed, collapsed; its chart, where it is an
+    uploaded file (which cannot be edited) below the card, is marked by this note."""
     text = (
         f"*Superseded estimate* for {escape(rec.headline)}: the answers changed, so this "
-        "estimate and the chart below it no longer apply."
+        "estimate and its chart no longer apply."
     )
     return {"text": plain(text), "blocks": [section(text), context(what)]}
 
@@ -314,16 +313,15 @@ def plain(mrkdwn: str) -> str:
 
 
 def link(catalogue: Catalogue, key: str | None) -> str:
-    """A source as a short link named by its site, e.g. <https://…|aws.amazon.com>."""
+    """A source as a link named by its page, cut at a word: <https://…|Amazon EBS pricing>
+    (a bare host name, "aws.amazon.com", says nothing about what the page states)."""
     if key is None or key not in catalogue.sources:
         return ""
-    url = catalogue.url(key)
-    return f"<{url}|{_site(url)}>"
+    source = catalogue.sources[key]
+    return f"<{source.url}|{escape(short_title(source.title, MAX_LINK_NAME)).replace('|', '/')}>"
 
 
-@lru_cache(maxsize=256)
-def _site(url: str) -> str:
-    return (urlsplit(url).hostname or "source").removeprefix("www.")
+MAX_LINK_NAME = 60
 
 
 def _sourced(item: Sourced, catalogue: Catalogue) -> str:
@@ -424,7 +422,11 @@ def result_root_message(
 
 
 def header(text: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
+    """A header; one over Slack's 150 characters is cut at a word, with an ellipsis."""
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, 150), "emoji": True},
+    }
 
 
 def _change_menu(rec: Recommendation, conversation_id: str, step: int) -> dict:

@@ -1,20 +1,23 @@
-"""Block Kit for the estimate: the follow-up question, and the table of options.
+"""Block Kit for the estimate: the follow-up question, and the card (`bot.estimate_card`).
 
-Pure builders like `blocks`; the chart is not drawn here but by the sender, from
-`chart_payload`, after the ack.
+Pure builders like `blocks`; the PNG chart is not drawn here but by the sender, from
+`chart_payload`, after the ack (unless the card carries Slack's own chart).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot import estimate_card as card
+from bot.chart import Bar, CostChart
 from bot.conversation import EstimateAsk
 from bot.estimate import Estimate
-from bot.estimate_view import chart_alt_text, headline, job_line, rows
-from bot.estimate_view import header as columns
+from bot.estimate_view import headline, job_line
 from bot.flow.words import FollowUp
 from bot.recommendation import Recommendation
+from bot.slack import native_chart as charts
 from bot.slack.blocks import context, escape, header, plain, section
+from bot.text import clip
 
 MAX_CONTEXT = 3000
 
@@ -39,7 +42,9 @@ def estimate_reprompt_message(follow_up: FollowUp, reason: str) -> dict:
 
 
 def _table(estimate: Estimate) -> dict:
-    cells = [columns(estimate), *rows(estimate)]
+    """Four columns, cost second, cheapest first: at 375 px the offering and its cost
+    show without scrolling sideways (tests/slack/test_card_width.py)."""
+    cells = card.table(estimate)
     return {
         "type": "table",
         "column_settings": [{"is_wrapped": True}] + [{"align": "right"}] * (len(cells[0]) - 1),
@@ -47,61 +52,82 @@ def _table(estimate: Estimate) -> dict:
     }
 
 
-def estimate_message(estimate: Estimate, rec: Recommendation) -> dict:
-    """Headline, the table (recommended offering first), the formula and assumptions,
-    notes per offering, and the sources as links."""
+def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool = False) -> dict:
+    """The headline, the table and which prices it uses; with ``native_chart``, Slack's own
+    bar chart where it shows the estimate as well as the PNG would (`native_chart`); then,
+    folded under "How this was calculated", the formula, the assumptions, each offering's
+    details and notes, and the sources named for what they prove."""
     top = headline(estimate)
+    price = " ".join(
+        [
+            escape(card.price_note(estimate)),
+            f"Prices as of {rec.prices_as_of}; they drift. An estimate, not a quote.",
+        ]
+    ).strip()
+    chart = charts.native_chart(estimate) if native_chart else None
     blocks: list[dict[str, Any]] = [
         header(f"Estimate: {job_line(estimate)}"),
-        section(f"*{escape(top)}*"),
+        {**section(f"*{escape(top)}*"), "expand": True},  # never folded: it is the answer
         _table(estimate),
-        context(f"*Formula:* {escape(estimate.formula)}"),
+        context(price),
+        *([chart] if chart else []),
+        *how_calculated(estimate, rec),
     ]
-    assumptions = " · ".join(escape(n) for n in estimate.assumption_notes)
-    blocks.append(context(f"*Assumes* {assumptions}"[:MAX_CONTEXT]))
-    notes = [
-        f"*{escape(o.instance)}*: {escape(note)}" for o in estimate.options for note in o.notes
-    ]
-    if estimate.recommended.instances > 1:
-        notes += [escape(n.text) for n in rec.notes if n.multi_instance]
-    if notes:
-        blocks.append(context(*_chunks(notes)))
-    urls = [link_for(rec, url) for url in estimate.sources]
-    blocks.append(context(("Sources: " + " · ".join(u for u in urls if u))[:MAX_CONTEXT]))
-    blocks.append(
-        context(
-            f"Prices as of {rec.prices_as_of} ({escape(rec.price_basis)}); they drift. An "
-            "estimate from published peaks and stated assumptions, not a quote."
-        )
-    )
     return {"text": escape(f"Estimate: {top}"), "blocks": blocks}
 
 
+HOW = "How this was calculated"
+
+
+def how_calculated(estimate: Estimate, rec: Recommendation) -> list[dict]:
+    """Sections whose text Slack shows folded ("Show more", by rendered height) unless
+    opened: the first line names them, the rest is the working. Each at most 3,000
+    characters. Folded in the message rather than a modal behind a button: the working
+    stays with the numbers it explains, in history and search, and needs no trigger_id
+    (3 s) nor a lookup of an estimate that a later answer may have replaced."""
+    working = [f"*{HOW}*", f"*Formula:* {escape(estimate.formula)}", "*Assumptions*"]
+    working += [f"• {escape(n)}" for n in estimate.assumption_notes]
+    working.append("*Each offering*")
+    working += [f"• {escape(line)}" for line in card.details(estimate)]
+    if estimate.recommended.instances > 1:
+        working += [f"• {escape(n.text)}" for n in rec.notes if n.multi_instance]
+    sources = ["*Sources*, named for what each page states"]
+    sources += [
+        f"• {_link(what, url)}" for what, url in card.named_sources(estimate, rec.catalogue)
+    ]
+    texts = _chunks(working) + _chunks(sources)
+    return [{**section(text), "expand": False} for text in texts[:6]]
+
+
+def _link(what: str, url: str) -> str:
+    return f"<{url}|{escape(what).replace('|', '/')}>"
+
+
 def link_for(rec: Recommendation, url: str) -> str:
-    """A source named by its title (the estimate lists several from one site)."""
+    """A source named by its title, cut at a word (for pages not tied to one number)."""
     source = next((s for s in rec.catalogue.sources.values() if s.url == url), None)
     if source is None:
         return ""
-    return f"<{source.url}|{escape(source.title[:80]).replace('|', '/')}>"
+    return _link(clip(source.title, 80), source.url)
 
 
 def _chunks(lines: list[str]) -> list[str]:
-    """Lines joined into at most ten context elements of at most 3,000 characters."""
+    """Lines joined into texts of at most 3,000 characters, never split inside a line."""
     chunks: list[str] = []
     for line in lines:
         if chunks and len(chunks[-1]) + len(line) + 1 <= MAX_CONTEXT:
             chunks[-1] += "\n" + line
         else:
-            chunks.append(line[:MAX_CONTEXT])
-    return chunks[:10]
+            chunks.append(clip(line, MAX_CONTEXT))
+    return chunks
 
 
 def chart_payload(estimate: Estimate) -> dict[str, Any]:
-    """What the sender needs to draw and upload the chart (JSON, kept in the outbox)."""
-    unit = "per run" if estimate.kind == "training" else "per month"
-    return {
-        "bars": [[o.instance, o.cost if o.fits else None] for o in estimate.options],
-        "unit": unit,
-        "title": f"Estimated cost {unit}: {job_line(estimate)}"[:120],
-        "alt_txt": chart_alt_text(estimate)[:1000],
-    }
+    """What the sender needs to draw and upload the chart (JSON, kept in the outbox):
+    the card's rows in the card's order and words."""
+    bars = tuple(
+        Bar(r.offering, r.cost.likely, r.cost.missing, r.option.recommended)
+        for r in card.card_rows(estimate)
+    )
+    chart = CostChart(bars, card.unit(estimate), card.chart_title(estimate))
+    return {**chart.to_payload(), "alt_txt": clip(card.alt_text(estimate), 1000)}

@@ -43,8 +43,12 @@ class MoveBase:
         flow_name: str,
         command: str,
         policy: Policy = "starter",
+        native_charts: bool = False,
     ):
+        """``native_charts``: the estimate card carries Slack's own bar chart (see
+        `bot.slack.native_chart`) instead of an uploaded PNG where it can."""
         self.store = store
+        self.native_charts = native_charts
         self.flows = flows
         self.flow_name = flow_name
         self.command = command

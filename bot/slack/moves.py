@@ -35,6 +35,7 @@ from bot.slack.blocks import mention
 from bot.slack.endings import Endings
 from bot.slack.inputs import parse_button_value
 from bot.slack.move_base import ENDED, REPLACED, Policy
+from bot.slack.native_chart import has_native_chart
 from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
 from bot.store import OutboxMessage
 from bot.store.models import Claims, ConversationRow
@@ -384,15 +385,18 @@ class Moves(Endings):
             return
         step = conversation.step
         plan = self._plan(row.channel, row.user, turn)
-        message = estimate_blocks.estimate_message(outcome.estimate, recommendation)
-        plan.post(message, ref=f"e{step}")
+        card = estimate_blocks.estimate_message(
+            outcome.estimate, recommendation, native_chart=self.native_charts
+        )
+        plan.post(card, ref=f"e{step}")
         # The result's headline now carries the count and the cost.
         user = None if plan.dm else row.user
         plan.update(f"r{step}", blocks.recommendation_message(recommendation, row.id, step, user))
         if not plan.dm:
             root = blocks.result_root_message(recommendation, row.user, row.permalink)
             plan.update("root", root)
-        plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
+        if not has_native_chart(card):  # Slack draws its own chart in the card
+            plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
 
     # -- a second start while a plan is open ----------------------------------------------

@@ -83,6 +83,7 @@ class Runtime:
             flow_name=settings.flow_name,
             command=settings.slack_command,
             policy=settings.answer_policy,
+            native_charts=settings.slack_native_charts,
         )
 
         def start_in_dm(opened: DirectMessage) -> None:

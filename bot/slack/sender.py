@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
-from bot.chart import render_cost_chart
+from bot.chart import CostChart, render_cost_chart
 from bot.delivery import (
     UNRESOLVED_REF,
     Delivered,
@@ -270,9 +270,7 @@ class SlackSender:
         it into the thread: files.getUploadURLExternal, the bytes, then
         files.completeUploadExternal, which shares it. Its file name is its marker."""
         try:
-            png = render_cost_chart(
-                [(str(label), cost) for label, cost in args["bars"]], args["unit"], args["title"]
-            )
+            png = render_cost_chart(CostChart.from_payload(args))
         except Exception as exc:  # a drawing bug: retrying draws the same again
             log.exception("outbox row %s: the chart could not be drawn", row.id)
             raise PermanentFailure(f"chart: {type(exc).__name__}", code=CHART_NOT_DRAWN) from None

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.slack.native_chart import BLOCK, MAX_AXIS_LABEL, MAX_CATEGORY, MAX_TITLE
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import Slack, processes, running, settings_for
 from tests.store.conftest import pg_admin  # noqa: F401 - shared fixture
@@ -58,9 +59,27 @@ def assert_every_message_is_valid(fake: FakeSlack) -> None:
         assert (params.get("text") or "").strip(), f"{call.method} without a text fallback"
         found = params.get("blocks") or []
         assert len(found) <= 50, f"{call.method} with {len(found)} blocks"
+        assert sum(b.get("type") == BLOCK for b in found) <= 2, "over two charts"
         for block in found:
+            if block.get("type") == BLOCK:  # slack_sdk 3.48 has no model for it
+                assert_valid_native_chart(block)
+                continue
             Block.parse(block).validate_json()
             Block.parse(block).to_dict()  # also checks the lengths validate_json() skips
+
+
+def assert_valid_native_chart(block: dict) -> None:
+    """A data_visualization bar chart within the block's documented limits."""
+    assert block["type"] == BLOCK and 0 < len(block["title"]) <= MAX_TITLE
+    chart = block["chart"]
+    assert chart["type"] == "bar" and 1 <= len(chart["series"]) <= 6
+    categories = chart["axis_config"]["categories"]
+    assert 1 <= len(categories) <= 20 and all(0 < len(c) <= MAX_CATEGORY for c in categories)
+    for key in ("x_label", "y_label"):
+        assert len(chart["axis_config"].get(key, "")) <= MAX_AXIS_LABEL
+    for series in chart["series"]:
+        assert [p["label"] for p in series["data"]] == categories
+        assert all(isinstance(p["value"], int | float) for p in series["data"])
 
 
 def assert_valid_home_view(view: dict | str) -> None:

@@ -8,6 +8,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from tests.fakes.slack_api import FakeSlack
+from tests.slack.conftest import assert_every_message_is_valid
 from tests.slack.harness import ALICE, CHANNEL, Slack, running, settings_for, text_of
 from tests.slack.test_no_double_post import HangUpOnFirstPost
 from tests.slack.test_scenarios import start
@@ -28,6 +29,12 @@ def cells(table: dict) -> list[list[str]]:
 
 def estimate_posts(slack: Slack) -> list[dict]:
     return [m for m in slack.thread() if any(b["type"] == "table" for b in m.get("blocks", []))]
+
+
+def money_value(cell: str) -> float:
+    """ "$4.91M" → 4.91e6, "$37,905" → 37905."""
+    number = cell.removeprefix("$").replace(",", "")
+    return float(number[:-1]) * 1e6 if number.endswith("M") else float(number)
 
 
 def reply(slack: Slack, text: str, **kw: object) -> None:
@@ -53,19 +60,33 @@ def test_a_training_estimate_asks_what_it_lacks_then_posts_the_table_and_chart(
 
     (posted,) = estimate_posts(slack)
     rows = cells(the_table(posted))
-    assert rows[0] == ["Offering", "Instances", "Wall-clock", "Accelerator-hours", "Cost per run"]
-    assert rows[1][0] == "p5en.48xlarge (recommended)"
-    assert rows[1][4].startswith("$") and "on-demand" in rows[1][4]
-    assert {r[0] for r in rows[2:]} == {
+    # Four columns, cost second, cheapest first; the flowchart's pick said in words.
+    assert rows[0] == ["Offering", "Cost per run", "Instances", "Wall-clock"]
+    costs = [money_value(r[1]) for r in rows[1:]]
+    assert costs == sorted(costs)
+    (pick,) = [r for r in rows[1:] if "(flowchart's pick)" in r[0]]
+    assert pick[0] == "p5en.48xlarge (flowchart's pick)" and pick[1].startswith("$")
+    assert {r[0] for r in rows[1:]} - {pick[0]} == {
         "p5e.48xlarge",
         "p4d.24xlarge",
         "trn2.48xlarge",
         "u-p6e-gb200x72",
     }
     text = text_of(posted)
-    assert "6 × N × D" in text and "MFU 38% on NVIDIA H200" in text
-    assert "<https://arxiv.org/abs/2407.21783|The Llama 3 Herd of Models" in text  # linked
-    assert "FSx for Lustre" in text  # more than one instance: shared data, not gp3
+    # The other purchase option is a note under the table, not a second price per cell.
+    assert "As a Capacity Block instead: p5en.48xlarge $" in text
+    assert "At on-demand prices: p5en.48xlarge, p4d.24xlarge." in text
+    # The working is folded under "How this was calculated", links named for what they prove.
+    folded = [b for b in posted["blocks"] if b.get("expand") is False]
+    assert folded and folded[0]["text"]["text"].startswith("*How this was calculated*")
+    working = "\n".join(b["text"]["text"] for b in folded)
+    assert "6 × N × D" in working and "MFU 38% on NVIDIA H200" in working
+    assert "<https://arxiv.org/abs/2407.21783|The Llama 3 Herd of Models" in working  # linked
+    assert "|p5en.48xlarge and p4d.24xlarge on-demand price>" in working
+    assert "|NVIDIA H200 memory, peak FLOPs and memory bandwidth>" in working
+    assert "FSx for Lustre" in working  # more than one instance: shared data, not gp3
+    for block in posted["blocks"]:
+        Block.parse(block).to_dict()  # valid, lengths included
 
     # The result's headline now says how many and how much; no more Estimate button.
     updated = slack.fake.message(CHANNEL, result["ts"])
@@ -78,8 +99,8 @@ def test_a_training_estimate_asks_what_it_lacks_then_posts_the_table_and_chart(
     (chart,) = slack.fake.files(CHANNEL)
     assert chart["content"].startswith(PNG)
     assert chart["thread_ts"] == slack.root()["ts"]
-    assert chart["alt_txt"].startswith("Bar chart of the estimated cost per run")
-    assert rows[1][4].split(" ")[0] in chart["alt_txt"]  # the alt text states the numbers
+    assert chart["alt_txt"].startswith("Bar chart of the estimated cost per run, cheapest first")
+    assert f"{pick[0]} {pick[1]}" in chart["alt_txt"]  # the alt text states the numbers
     methods = [c.method for c in slack.fake.calls() if "file" in c.method or c.method == "upload"]
     assert methods == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
 
@@ -98,8 +119,9 @@ def test_an_inference_estimate_from_typed_answers(slack: Slack) -> None:
 
     (posted,) = estimate_posts(slack)
     rows = cells(the_table(posted))
-    assert rows[0][-1] == "Cost per month"
-    assert rows[1][0] == "p6-b200.48xlarge (recommended)" and rows[1][4].startswith("$")
+    assert rows[0] == ["Offering", "Cost per month", "Instances", "Tokens/s"]
+    assert "p6-b200.48xlarge (flowchart's pick)" in [r[0] for r in rows]
+    assert all(r[1].startswith("$") for r in rows[1:])
     assert "serving a 70B-parameter model at fp8, 32,000 tokens/s" in text_of(posted)
     assert [f["thread_ts"] for f in slack.fake.files(CHANNEL)] == [root["ts"]]
 
@@ -179,3 +201,43 @@ def test_a_chart_survives_a_restart_between_upload_and_completion(
     with running(settings, fake) as slack:
         slack.settle(timeout=30)
         assert len(fake.files(CHANNEL)) == 1
+
+
+def test_with_native_charts_the_card_carries_slacks_own_chart_and_nothing_is_uploaded(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """Costs within ten times of each other: Slack's data_visualization block shows every
+    bar, so it replaces the PNG (no files calls)."""
+    with running(settings_for(fake, tmp_path / "data", slack_native_charts=True), fake) as slack:
+        start(slack)
+        for label in ("Training", "10-100B params", "Active"):
+            slack.answer(label)
+        slack.click(slack.current(), "Estimate the cost")
+        slack.settle()
+        reply(slack, "70B")
+        reply(slack, "2T tokens")
+        (posted,) = estimate_posts(slack)
+        (chart,) = [b for b in posted["blocks"] if b["type"] == "data_visualization"]
+        assert chart["title"] == "Cost per run (pick: p5en.48xlarge)"
+        offerings = [row[0].split(" (")[0] for row in cells(the_table(posted))[1:]]
+        assert chart["chart"]["axis_config"]["categories"] == offerings  # the table's order
+        assert not fake.files(CHANNEL)
+        assert not fake.calls("files.getUploadURLExternal")
+    assert_every_message_is_valid(fake)
+
+
+def test_with_native_charts_a_wide_spread_of_costs_still_gets_the_png(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """$37,905 beside $14.03M: a linear native chart would hide the small bars, so the
+    PNG (logarithmic) is uploaded instead."""
+    with running(settings_for(fake, tmp_path / "data", slack_native_charts=True), fake) as slack:
+        start(slack)
+        for text in ("we serve a chatbot", "under 80 ms", "high", "prompt cache", "estimate"):
+            reply(slack, text)
+        reply(slack, "70B in fp8")
+        reply(slack, "40 requests/s, 800 tokens each")
+        (posted,) = estimate_posts(slack)
+        assert not [b for b in posted["blocks"] if b["type"] == "data_visualization"]
+        (png,) = fake.files(CHANNEL)
+        assert png["content"].startswith(PNG)

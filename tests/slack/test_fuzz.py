@@ -52,13 +52,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Slack, dic
             yield slack, known
 
 
-def snapshot(slack: Slack) -> list[tuple[str, int, str]]:
+def snapshot(slack: Slack) -> list[tuple[str, int, str, str]]:
     import sqlalchemy as sa
 
     with slack.apps[0].runtime.store.engine.connect() as conn:
         return sorted(
-            (r.id, r.version, r.status)
-            for r in conn.execute(sa.text("SELECT id, version, status FROM conversations"))
+            (r.id, r.version, r.status, r.user)
+            for r in conn.execute(sa.text('SELECT id, version, status, "user" FROM conversations'))
         )
 
 
@@ -241,17 +241,23 @@ def test_hostile_thread_messages_from_others_change_nothing(
 @FUZZ
 @given(text=hostile_text)
 def test_hostile_slash_command_text(world: tuple[Slack, dict], text: str) -> None:
+    """Any text starts the sender's own plan, as its first reply (or is a command): no
+    5xx, nobody else's conversation changes, and no live mention reaches Slack."""
     slack, _ = world
     if " ".join(text.split()).lower() in ("", "start", "new", "cancel", "stop"):
         return  # real commands, tested elsewhere
-    before = snapshot(slack)
+    before = [row for row in snapshot(slack) if row[3] != "U0MALLORY"]
+    sent_before = len(slack.fake.calls())
     body = slash_command_body(text=text, user_id="U0MALLORY", channel_id="C0001", team_id="T0001")
     status, data = slack.post(body)
     assert status < 500
     if data:
         reply = json.loads(data)
         assert "<!" not in json.dumps(reply)
-    assert snapshot(slack) == before
+    slack.settle()
+    assert [row for row in snapshot(slack) if row[3] != "U0MALLORY"] == before
+    for call in slack.fake.calls()[sent_before:]:
+        assert "<!" not in json.dumps(call.params)
 
 
 def test_hostile_typed_answers_by_the_owner_are_escaped(world: tuple[Slack, dict]) -> None:

@@ -109,7 +109,7 @@ def test_change_an_answer_marks_the_old_result_and_estimate_and_the_pin_follows(
     assert not [b for b in collapsed["blocks"] if b["type"] in ("actions", "table")]
     marked = slack.fake.message(CHANNEL, table["ts"])
     assert marked is not None and "Superseded estimate" in text_of(marked)
-    assert "no longer apply" in text_of(marked)  # and the chart below it
+    assert "its chart no longer apply" in text_of(marked)
     root = slack.root()
     assert "Being revised" in text_of(root)
     assert root["blocks"][0]["text"]["text"].startswith("Being revised")
