@@ -164,7 +164,7 @@ def test_a_post_that_timed_out_but_went_through_is_not_posted_twice(
         assert len([m for m in fake.messages(CHANNEL) if not m.get("thread_ts")]) == 1
         assert fake.calls("conversations.history")
         fake.fail_next("chat.postMessage", delay=0.45)  # the next question, likewise
-        slack.answer("Training")
+        slack.say("training", thread_ts=slack.root()["ts"])  # typed: posted under the reply
         slack.settle(timeout=30)
         asked = [m for m in slack.thread() if "How large is the model" in text_of(m)]
         assert len(asked) == 1, "the question was posted twice"
