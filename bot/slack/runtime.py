@@ -95,6 +95,7 @@ class Runtime:
             finally:  # whatever was claimed before a failure is sent now, not at lease end
                 deliverer.send_claimed(claims)
 
+        people = People(store, flows, moves)
         sender = SlackSender(
             client,
             command=settings.slack_command,
@@ -103,6 +104,7 @@ class Runtime:
             token=token,
             policy=policy,
             on_dm_opened=start_in_dm,
+            home_view=people.home_view,
         )
 
         def maintenance() -> None:
@@ -122,7 +124,7 @@ class Runtime:
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             moves=moves,
-            people=People(store, flows, moves),
+            people=people,
             token=token,
         )
         return cls(settings, store, client, app, moves, deliverer, token)

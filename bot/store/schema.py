@@ -137,6 +137,8 @@ recommendations = sa.Table(
     sa.Column("flow_name", sa.String(100), nullable=False),
     sa.Column("summary", JSONText, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Whether this result is its person's pinned one in its channel (at most one is).
+    sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_recommendations_channel", "team", "channel", "created_at"),
     sa.Index("ix_recommendations_person", "team", "user", "created_at"),
 )
