@@ -27,6 +27,8 @@ from bot.estimate import (
 )
 from bot.estimate_view import bar_chart, headline, job_line, text_table
 from bot.flow.compiled import Flow
+from bot.pricing.estimate_prices import EstimatePrices
+from bot.pricing.estimate_prices import add_arguments as add_price_arguments
 
 BAD_INPUT = 2
 
@@ -57,19 +59,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     for kind in (training, inference):
         kind.add_argument("--instance", help="size just this instance type, e.g. p4d.24xlarge")
         kind.add_argument("--json", action="store_true", help="print JSON, one object per option")
+        add_price_arguments(kind)
 
 
 def run(args: argparse.Namespace, flow: Flow, out: TextIO, err: TextIO) -> int:
     try:
-        estimate = _estimate(args, flow)
+        prices = EstimatePrices.from_args(args, flow, err)
+        estimate = _estimate(args, flow, prices)
     except EstimateError as exc:
         print(f"estimate: {exc}", file=err)
         return BAD_INPUT
     if args.json:
-        json.dump(estimate.to_json(), out, indent=2)
+        json.dump(prices.to_json(estimate, estimate.to_json()), out, indent=2)
         out.write("\n")
     else:
-        out.write("\n".join(describe(estimate)) + "\n")
+        out.write("\n".join([*describe(estimate), "", *prices.lines(estimate)]) + "\n")
     return 0
 
 
@@ -84,12 +88,12 @@ def describe(estimate: Estimate) -> list[str]:
     return lines
 
 
-def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
+def _estimate(args: argparse.Namespace, flow: Flow, prices: EstimatePrices) -> Estimate:
     words = flow.words.estimate
     if words is None:
         raise EstimateError(f"The flow {flow.name!r} has no [estimate] assumptions.")
     params = _count(args.params, "--params", "70B")
-    groups = _groups(args, flow)
+    groups = prices.groups(_groups(args, flow))
     if args.kind == "training":
         if args.method not in METHODS:
             raise EstimateError(f"--method must be one of {', '.join(METHODS)}.")
@@ -97,7 +101,7 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
         if args.instances is not None:
             instances = _whole(args.instances, "--instances", "16")
         job = TrainingJob(params, _count(args.tokens, "--tokens", "2T"), args.method, instances)
-        return _cheapest_first(estimate_training(flow.catalogue, words, job, groups), args)
+        return _cheapest_first(estimate_training(prices.catalogue, words, job, groups), args)
     if args.precision not in PRECISIONS:
         raise EstimateError(f"--precision must be one of {', '.join(PRECISIONS)}.")
     if args.tokens_per_day is not None:
@@ -119,7 +123,7 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
     if args.latency_ms:
         latency = _count(args.latency_ms.removesuffix("ms"), "--latency-ms", "100")
     job = InferenceJob(params, rate, args.precision, latency)
-    return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
+    return _cheapest_first(estimate_inference(prices.catalogue, words, job, groups), args)
 
 
 def _groups(args: argparse.Namespace, flow: Flow) -> list[tuple[str, ...]]:
