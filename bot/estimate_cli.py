@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, flow: Flow, out: TextIO, err: TextIO) -> int:
         json.dump(prices.to_json(estimate, estimate.to_json()), out, indent=2)
         out.write("\n")
     else:
-        out.write("\n".join([*describe(estimate), "", *prices.lines(estimate)]) + "\n")
+        out.write("\n".join([*prices.lines(estimate), "", *describe(estimate)]) + "\n")
     return 0
 
 

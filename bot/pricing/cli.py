@@ -46,10 +46,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def main(
     args: argparse.Namespace,
     catalogue: Catalogue,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     client_factory: Callable[[], Any] | None = None,
 ) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     if args.prices_command == "show":
         return _show(out)
     try:

@@ -52,20 +52,22 @@ class EstimatePrices:
     priced: Priced
     flows_dir: Path
     hours_per_month: float
+    compare: bool = True  # list the API option (not when one --instance was asked for)
 
     @classmethod
     def from_args(
-        cls, args: argparse.Namespace, flow: Flow, err: TextIO = sys.stderr
+        cls, args: argparse.Namespace, flow: Flow, err: TextIO | None = None
     ) -> EstimatePrices:
         purchase = _purchase(args.purchase)
         if purchase is Purchase.CAPACITY_BLOCK and args.kind == "inference":
             raise EstimateError(SERVING_ON_BLOCKS)
         region = _region(args.region)
-        book = PriceBook.of(flow.catalogue, stored_prices(err))
+        book = PriceBook.of(flow.catalogue, stored_prices(err or sys.stderr))
         words = flow.words.estimate
         hours = words.hours_per_month.value if words is not None else 730.0
         flows_dir = Path(getattr(args, "flows_dir", None) or DEFAULT_FLOWS_DIR)
-        return cls(priced_catalogue(flow.catalogue, book, region, purchase), flows_dir, hours)
+        priced = priced_catalogue(flow.catalogue, book, region, purchase)
+        return cls(priced, flows_dir, hours, compare=not getattr(args, "instance", None))
 
     @property
     def catalogue(self) -> Catalogue:
@@ -120,7 +122,7 @@ class EstimatePrices:
             }
             for missing in self.priced.missing.values()
         ]
-        if api is not None:
+        if api is not None and self.compare:
             out.append(api_json(api))
         return out
 
