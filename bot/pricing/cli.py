@@ -40,6 +40,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=[],
         help="a Region to ask the Price List API for (repeatable; default: AWS_REGION)",
     )
+    refresh.add_argument(
+        "--spot",
+        action="store_true",
+        help="with the API: also store current Spot prices (needs ec2:DescribeSpotPriceHistory)",
+    )
     sub.add_parser("show", help="list the stored prices and their dates")
 
 
@@ -49,12 +54,13 @@ def main(
     out: TextIO | None = None,
     err: TextIO | None = None,
     client_factory: Callable[[], Any] | None = None,
+    ec2_factory: Callable[[str], Any] | None = None,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     if args.prices_command == "show":
         return _show(out)
     try:
-        quotes, source = _read(args, catalogue, client_factory)
+        quotes, source = _read(args, catalogue, client_factory, ec2_factory)
     except PriceRefreshError as exc:
         print(f"prices refresh: {exc}", file=err)
         return FAILED
@@ -81,7 +87,10 @@ def main(
 
 
 def _read(
-    args: argparse.Namespace, catalogue: Catalogue, client_factory: Callable[[], Any] | None
+    args: argparse.Namespace,
+    catalogue: Catalogue,
+    client_factory: Callable[[], Any] | None,
+    ec2_factory: Callable[[str], Any] | None,
 ) -> tuple[list[Quote], str]:
     wanted = set(catalogue.instances)
     if args.offer_file:
@@ -105,7 +114,16 @@ def _read(
         except ConfigError as exc:
             raise PriceRefreshError(str(exc)) from None
     client = (client_factory or make_client)()
-    return fetch_prices(client, wanted, regions), SOURCE
+    quotes = fetch_prices(client, wanted, regions)
+    if not getattr(args, "spot", False):
+        return quotes, SOURCE
+    import datetime as dt
+
+    from bot.pricing.spot_api import fetch_spot, make_ec2_client
+
+    now = dt.datetime.now(dt.UTC)
+    quotes += fetch_spot(ec2_factory or make_ec2_client, wanted, regions, now)
+    return quotes, f"{SOURCE} and EC2 DescribeSpotPriceHistory"
 
 
 def _show(out: TextIO) -> int:

@@ -1,4 +1,5 @@
-"""AWS Price List bulk offer files (the EC2 offer format) as a team downloads them.
+"""AWS Price List bulk offer files (the EC2 offer format) as a team downloads them;
+`read_offer_files` also takes Savings Plans price files (`savings_plans_file`).
 
 An offer file holds ``products`` keyed by SKU, each with ``attributes``, and
 ``terms.OnDemand`` keyed by SKU, each term with ``priceDimensions`` carrying
@@ -39,13 +40,16 @@ def read_offer_files(paths: Iterable[Path], wanted: set[str] | None) -> list[Quo
             raise PriceRefreshError(f"cannot read the offer file {path}: {exc.strerror}") from None
         except ValueError as exc:
             raise PriceRefreshError(f"{path} is not JSON ({exc}); download it again") from None
-        for quote in parse_offer(data, str(path), wanted):
+        from bot.pricing.savings_plans_file import is_savings_plans, parse_savings_plans
+
+        parse = parse_savings_plans if is_savings_plans(data) else parse_offer
+        for quote in parse(data, str(path), wanted):
             quotes[quote.key] = quote  # a later file wins: given in the order read
     if not quotes:
         what = ", ".join(sorted(wanted)) if wanted else "any instance type"
         raise PriceRefreshError(
-            f"no Linux on-demand price for {what} in {', '.join(map(str, paths))}; "
-            "download the EC2 offer file of the Regions you use"
+            f"no Linux price for {what} in {', '.join(map(str, paths))}; download the EC2 "
+            "(or Savings Plans) offer file of the Regions you use"
         )
     return list(quotes.values())
 
@@ -62,7 +66,7 @@ def parse_offer(data: Any, name: str, wanted: set[str] | None) -> list[Quote]:
     on_demand = terms.get("OnDemand")
     if not isinstance(on_demand, Mapping):
         raise PriceRefreshError(f"{name}: the offer file has no `terms.OnDemand`")
-    as_of = _published(data, name)
+    as_of = published(data, name)
     offer = str(data.get("offerCode") or "AmazonEC2")
     version = str(data.get("version") or "current")
     url = f"https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{offer}/{version}/index.json"
@@ -92,7 +96,7 @@ def parse_offer(data: Any, name: str, wanted: set[str] | None) -> list[Quote]:
     ]
 
 
-def _published(data: Mapping[str, Any], name: str) -> dt.date:
+def published(data: Mapping[str, Any], name: str) -> dt.date:
     text = data.get("publicationDate")
     if not isinstance(text, str):
         raise PriceRefreshError(f"{name}: the offer file has no publicationDate")

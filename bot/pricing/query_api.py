@@ -9,7 +9,8 @@ The client is passed in: tests hand a client wrapped in botocore's Stubber.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bot.pricing.model import PriceRefreshError, Quote
@@ -31,15 +32,28 @@ def make_client() -> Any:
 def fetch_prices(client: Any, instances: Iterable[str], regions: Iterable[str]) -> list[Quote]:
     """Current Linux on-demand prices of ``instances`` in ``regions``; raises
     `PriceRefreshError` (one line) on missing credentials, refusal or no answer."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
     wanted = set(instances)
     quotes: list[Quote] = []
-    try:
+    with aws_errors("the AWS Price List API", "pricing:GetProducts"):
         for region in regions:
             for instance in sorted(wanted):
                 for item in _pages(client, instance, region):
                     quotes += _parse_item(item, wanted)
+    if not quotes:
+        raise PriceRefreshError(
+            "the AWS Price List API had no Linux on-demand price for "
+            f"{', '.join(sorted(wanted))} in those Regions; nothing was stored"
+        )
+    return quotes
+
+
+@contextmanager
+def aws_errors(api: str, permission: str) -> Iterator[None]:
+    """botocore's failures as one `PriceRefreshError` line saying what to do."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        yield
     except NoCredentialsError:
         raise PriceRefreshError(
             "no AWS credentials found (environment, ~/.aws or an instance role); set them, "
@@ -48,19 +62,13 @@ def fetch_prices(client: Any, instances: Iterable[str], regions: Iterable[str]) 
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise PriceRefreshError(
-            f"the AWS Price List API refused: {error.get('Code')} ({error.get('Message')}); "
-            "the credentials need the IAM permission pricing:GetProducts"
+            f"{api} refused: {error.get('Code')} ({error.get('Message')}); "
+            f"the credentials need the IAM permission {permission}"
         ) from None
     except BotoCoreError as exc:
         raise PriceRefreshError(
-            f"cannot reach the AWS Price List API: {exc}; try again, or use --offer-file"
+            f"cannot reach {api}: {exc}; try again, or use --offer-file"
         ) from None
-    if not quotes:
-        raise PriceRefreshError(
-            "the AWS Price List API had no Linux on-demand price for "
-            f"{', '.join(sorted(wanted))} in those Regions; nothing was stored"
-        )
-    return quotes
 
 
 def _pages(client: Any, instance: str, region: str) -> Iterable[str]:
