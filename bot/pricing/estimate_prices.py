@@ -26,7 +26,7 @@ from bot.pricing.api_alternative import (
     load_api_prices,
 )
 from bot.pricing.book import PriceBook, Priced, priced_catalogue
-from bot.pricing.model import CAVEATS, PURCHASES, PriceRefreshError, Purchase, Quote
+from bot.pricing.model import CAVEATS, PURCHASES, NoPrice, PriceRefreshError, Purchase, Quote
 from bot.pricing.regions import REGIONS, read_region
 
 SERVING_ON_BLOCKS = (
@@ -47,12 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class EstimatePrices:
     priced: Priced
     flows_dir: Path
     hours_per_month: float
     compare: bool = True  # list the API option (not when one --instance was asked for)
+    considered: tuple[str, ...] = ()  # the instances the estimate was asked to size
 
     @classmethod
     def from_args(
@@ -74,6 +75,7 @@ class EstimatePrices:
         return self.priced.catalogue
 
     def groups(self, groups: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+        self.considered = tuple(_names(groups))
         kept = self.priced.keep(groups)
         if not kept:
             raise EstimateError(
@@ -120,11 +122,15 @@ class EstimatePrices:
                 "nearest_regions": list(missing.nearest),
                 "notes": [missing.message()],
             }
-            for missing in self.priced.missing.values()
+            for missing in self.missing()
         ]
         if api is not None and self.compare:
             out.append(api_json(api))
         return out
+
+    def missing(self) -> list[NoPrice]:
+        """The instances asked about that have no price here."""
+        return [self.priced.missing[n] for n in self.considered if n in self.priced.missing]
 
     def price_fields(self, instance: str) -> dict[str, Any]:
         inst = self.catalogue.instances[instance]
@@ -154,7 +160,7 @@ class EstimatePrices:
         lines = [f"Prices: {self.priced.region}, {self.priced.purchase}, as of {', '.join(dates)}"]
         caveat = CAVEATS.get(self.priced.purchase)
         lines += [f"  {caveat}"] if caveat else []
-        lines += [f"  {m.message()}" for m in self.priced.missing.values()]
+        lines += [f"  {m.message()}" for m in self.missing()]
         api = self.api(estimate)
         if api is not None:
             lines += api_lines(api, estimate)

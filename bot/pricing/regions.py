@@ -72,9 +72,19 @@ def read_region(text: str) -> str | None:
     if lowered in _BY_LOCATION:
         return _BY_LOCATION[lowered]
     for region in REGIONS.values():
-        if re.search(rf"\b{re.escape(region.city.lower())}\b", lowered):
+        if any(re.search(rf"\b{re.escape(name)}\b", lowered) for name in _names(region)):
             return region.code
     return None
+
+
+def _names(region: Region) -> tuple[str, ...]:
+    """The city, and the place in the price list's name ("Ireland", "N. Virginia",
+    "Virginia")."""
+    place = region.location.partition("(")[2].rstrip(")").lower()
+    names = [region.city.lower(), place]
+    if place.startswith("n. "):
+        names.append(place[3:])
+    return tuple(n for n in names if n)
 
 
 def known(code: str) -> bool:
