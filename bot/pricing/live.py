@@ -15,7 +15,8 @@ import threading
 import sqlalchemy as sa
 
 from bot.flow.catalogue import Catalogue
-from bot.pricing.book import PriceBook
+from bot.pricing.book import PriceBook, Priced, priced_catalogue
+from bot.pricing.model import Purchase
 from bot.pricing.stored import load, version
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class LivePrices:
         self._lock = threading.Lock()
         self._version = 0
         self._book = PriceBook.of(catalogue)
+        self._priced: dict[tuple[int, str, Purchase], Priced] = {}
 
     @property
     def version(self) -> int:
@@ -48,3 +50,16 @@ class LivePrices:
                 self._book = PriceBook.of(self._catalogue, stored)
                 self._version = newest
             return self._book
+
+    def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced:
+        """The catalogue priced for ``region`` and ``purchase`` with the newest prices:
+        what an estimate passes to the sizing instead of the flow's catalogue (its
+        `keep` drops the instances with no price there). Built once per version."""
+        book = self.book()
+        key = (self._version, region, purchase)
+        found = self._priced.get(key)
+        if found is None:
+            found = priced_catalogue(self._catalogue, book, region, purchase)
+            self._priced = {k: v for k, v in self._priced.items() if k[0] == self._version}
+            self._priced[key] = found
+        return found

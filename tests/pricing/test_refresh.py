@@ -218,5 +218,12 @@ def test_a_running_app_sees_a_refresh_at_its_next_estimate(
         found = live.book().quote("p4d.24xlarge", "eu-west-1", Purchase.ON_DEMAND)
         assert isinstance(found, Quote) and found.usd_per_hour == 24.0
         assert reads == [1] and live.version == version(engine)
+        priced = live.priced("eu-west-1")
+        assert priced.catalogue.instances["p4d.24xlarge"].price.usd_per_hour == 24.0
+        assert live.priced("eu-west-1") is priced  # built once per version
+        save(engine, [quote(22.0, day=3)], "a later refresh")
+        assert live.priced("eu-west-1").catalogue.instances["p4d.24xlarge"].price.usd_per_hour == (
+            22.0
+        )
     finally:
         engine.dispose()
