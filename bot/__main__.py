@@ -102,7 +102,24 @@ def _check(paths: list[Path], flows_dir: Path) -> int:
                 f"{mmd}: ok ({len(flow.graph.nodes)} nodes, {len(flow.questions)} questions, "
                 f"{len(flow.paths())} paths)"
             )
+    if not paths:
+        failed += _check_api_prices(flows_dir)
     return 1 if failed else 0
+
+
+def _check_api_prices(flows_dir: Path) -> int:
+    """The hosted-model prices beside the flows: every price sourced and dated."""
+    from bot.pricing.api_alternative import FILE_NAME, load_api_prices
+    from bot.pricing.model import PriceRefreshError
+
+    try:
+        prices = load_api_prices(flows_dir)
+    except PriceRefreshError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if prices.models:
+        print(f"{flows_dir / FILE_NAME}: ok ({len(prices.models)} hosted-model prices)")
+    return 0
 
 
 def _check_mermaid_only(mmd: Path) -> None:

@@ -62,8 +62,13 @@ def load_api_prices(flows_dir: Path) -> ApiPrices:
         return ApiPrices()
     try:
         prices = ApiPrices.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise PriceRefreshError(f"{path}: {exc}".splitlines()[0]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PriceRefreshError(f"{path}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise PriceRefreshError(f"{path}: {problems}") from None
     unknown = [m.source for m in prices.models if m.source not in prices.sources]
     if unknown:
         raise PriceRefreshError(f"{path}: unknown source {unknown[0]!r}; add it under [sources]")

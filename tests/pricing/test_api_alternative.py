@@ -4,9 +4,12 @@ which self-hosting costs the same (checked against arithmetic done by hand)."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
 from bot.flow.catalogue import Source
 from bot.flow.loader import DEFAULT_FLOWS_DIR
 from bot.pricing.api_alternative import (
@@ -92,3 +95,21 @@ def test_the_shipped_file_is_sourced_and_dated() -> None:
     for hosted in prices.models:
         assert prices.sources[hosted.source].url.startswith("https://")
         assert prices.sources[hosted.source].read_on
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (('source = "lava-bedrock"', 'source = "nowhere"'), "unknown source 'nowhere'"),
+        (("output_usd_per_million = 3.50", ""), "output_usd_per_million"),
+    ],
+)
+def test_flow_check_fails_on_an_unsourced_or_incomplete_api_price(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], says: str
+) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(DEFAULT_FLOWS_DIR, flows)
+    path = flows / "api_prices.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
+    assert main(["--flows-dir", str(flows), "flow", "check"]) == 1
+    assert says in capsys.readouterr().err
