@@ -30,6 +30,8 @@ from bot.estimate.training import MAX_INSTANCES
 from bot.estimate_view import bar_chart, cheaper_alternative, headline, job_line, text_table
 from bot.flow.catalogue import PriceBasis
 from bot.flow.compiled import Flow
+from bot.pricing.estimate_prices import EstimatePrices
+from bot.pricing.estimate_prices import add_arguments as add_price_arguments
 
 BAD_INPUT = 2
 
@@ -78,19 +80,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         )
         kind.add_argument("--instance", help="size just this instance type, e.g. p4d.24xlarge")
         kind.add_argument("--json", action="store_true", help="print JSON, one object per option")
+        add_price_arguments(kind)
 
 
 def run(args: argparse.Namespace, flow: Flow, out: TextIO, err: TextIO) -> int:
     try:
-        estimate = _estimate(args, flow)
+        prices = EstimatePrices.from_args(args, flow, err)
+        estimate = _estimate(args, flow, prices)
     except EstimateError as exc:
         print(f"estimate: {exc}", file=err)
         return BAD_INPUT
     if args.json:
-        json.dump(estimate.to_json(), out, indent=2)
+        json.dump(prices.to_json(estimate, estimate.to_json()), out, indent=2)
         out.write("\n")
     else:
-        out.write("\n".join(describe(estimate)) + "\n")
+        out.write("\n".join([*prices.lines(estimate), "", *describe(estimate)]) + "\n")
     return 0
 
 
@@ -108,13 +112,13 @@ def describe(estimate: Estimate) -> list[str]:
     return lines
 
 
-def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
+def _estimate(args: argparse.Namespace, flow: Flow, prices: EstimatePrices) -> Estimate:
     words = flow.words.estimate
     if words is None:
         raise EstimateError(f"The flow {flow.name!r} has no [estimate] assumptions.")
     size = _sizes(args, flow)
     params, active = size.params, size.active_params
-    groups = _groups(args, flow)
+    groups = prices.groups(_groups(args, flow))
     if args.kind == "training":
         if args.method not in METHODS:
             raise EstimateError(f"--method must be one of {', '.join(METHODS)}.")
@@ -128,7 +132,7 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
                 )
         tokens = _count(args.tokens, "--tokens", "2T")
         job = TrainingJob(params, tokens, args.method, instances, active)
-        return _cheapest_first(estimate_training(flow.catalogue, words, job, groups), args)
+        return _cheapest_first(estimate_training(prices.catalogue, words, job, groups), args)
     if args.precision not in PRECISIONS:
         raise EstimateError(f"--precision must be one of {', '.join(PRECISIONS)}.")
     rate, prompt = _traffic(args)
@@ -144,7 +148,7 @@ def _estimate(args: argparse.Namespace, flow: Flow) -> Estimate:
         )
     shape = size.shape.values_per_token if size.shape else None
     job = InferenceJob(params, rate, args.precision, latency, active, prompt, shape, context)
-    return _cheapest_first(estimate_inference(flow.catalogue, words, job, groups), args)
+    return _cheapest_first(estimate_inference(prices.catalogue, words, job, groups), args)
 
 
 def _traffic(args: argparse.Namespace) -> tuple[float, float]:

@@ -142,3 +142,29 @@ recommendations = sa.Table(
     sa.Index("ix_recommendations_channel", "team", "channel", "created_at"),
     sa.Index("ix_recommendations_person", "team", "user", "created_at"),
 )
+
+# Instance prices stored by `python -m bot prices refresh` (bot/pricing/stored.py); the
+# shipped snapshot in flows/ stays the default for what is not here.
+prices = sa.Table(
+    "prices",
+    metadata,
+    sa.Column("instance_type", sa.String(64), primary_key=True),
+    sa.Column("region", sa.String(32), primary_key=True),
+    sa.Column("purchase", sa.String(32), primary_key=True),
+    sa.Column("usd_per_hour", sa.Float, nullable=False),
+    sa.Column("price_as_of", sa.Date, nullable=False),
+    sa.Column("source_url", sa.String(500), nullable=False),
+    sa.Column("source_title", sa.String(300), nullable=False),
+    sa.Column("refresh_id", sa.Integer, nullable=False),
+)
+
+# One row per refresh: its id is the prices' version, which a running app checks
+# cheaply before each estimate to pick up new prices without a restart.
+price_refreshes = sa.Table(
+    "price_refreshes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("refreshed_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(300), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+)
