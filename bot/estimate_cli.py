@@ -27,7 +27,14 @@ from bot.estimate import (
 )
 from bot.estimate.sizes import ModelSize, read_model_size, read_number
 from bot.estimate.training import MAX_INSTANCES
-from bot.estimate_view import bar_chart, cheaper_alternative, headline, job_line, text_table
+from bot.estimate_view import (
+    bar_chart,
+    cheaper_alternative,
+    headline,
+    job_line,
+    serving_line,
+    text_table,
+)
 from bot.flow.catalogue import PriceBasis
 from bot.flow.compiled import Flow
 from bot.pricing.estimate_prices import EstimatePrices
@@ -103,6 +110,8 @@ def describe(estimate: Estimate) -> list[str]:
     lines = [f"Estimate: {job_line(estimate)}", headline(estimate)]
     cheaper = cheaper_alternative(estimate)
     lines += [cheaper] if cheaper else []
+    serving = serving_line(estimate)
+    lines += [f"Serving configuration: {serving}"] if serving else []
     lines.append(f"Formula: {estimate.formula}")
     lines += [f"Assumes {note}" for note in estimate.assumption_notes]
     for option in estimate.options:

@@ -138,20 +138,28 @@ def cheaper_alternative(estimate: Estimate) -> str | None:
     )
 
 
+def serving_line(estimate: Estimate) -> str | None:
+    """The engine settings that make the recommended option's fit real (serving only)."""
+    o = estimate.recommended
+    if estimate.kind != "inference" or not o.fits or o.serving_config is None:
+        return None
+    config = o.serving_config
+    return f"{config.engine} on {o.instance}: {config.flags()}"
+
+
 def job_line(estimate: Estimate) -> str:
     """What was estimated, in the person's terms."""
     a = estimate.assumptions
     params = short(a["params"])
-    if a.get("active_params"):
-        params = f"{params} total, {short(a['active_params'])} active"
+    model = f"{article(params)} {params}-parameter model"
+    if a.get("active_params"):  # which count is which: compute follows the active ones
+        model = (
+            f"a mixture-of-experts model ({params} parameters, {short(a['active_params'])} active)"
+        )
     if estimate.kind == "training":
         method = {"full": "full training", "lora": "LoRA", "qlora": "QLoRA"}[a["method"]]
-        model = f"{article(params)} {params}-parameter model"
         return f"{method} of {model} on {short(a['tokens'])} tokens"
-    return (
-        f"serving {article(params)} {params}-parameter model at {a['precision']}, "
-        f"{a['tokens_per_second']:,.0f} tokens/s on average"
-    )
+    return f"serving {model} at {a['precision']}, {a['tokens_per_second']:,.0f} tokens/s on average"
 
 
 def bar_chart(estimate: Estimate, width: int = 40) -> list[str]:
