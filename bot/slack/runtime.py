@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 
 from bot.delivery import Deliverer, RetryPolicy
 from bot.flow.loader import FlowRegistry, load_flow
+from bot.pricing.live import LivePrices
+from bot.pricing.source import read_api_prices
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
@@ -69,6 +71,11 @@ class Runtime:
             limits=settings.database_limits,
             idle_timeout=timedelta(hours=settings.conversation_ttl_hours),
         )
+        # Estimates price from the stored prices (reloaded after `prices refresh`),
+        # in AWS_REGION unless a person names another Region.
+        catalogue = flows.current(settings.flow_name).catalogue
+        api = read_api_prices(settings.flows_dir)
+        flows.attach_prices(LivePrices(store.engine, catalogue, settings.aws_region, api))
         client = KeepAliveWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             timeout=settings.slack_api_timeout,  # type: ignore[arg-type] - urlopen takes floats
