@@ -429,6 +429,7 @@ def test_a_revoked_token_tells_the_person_stops_and_shows_in_health(
     fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with running(settings_for(fake, tmp_path / "data"), fake) as slack:
+        checks = len(fake.calls("auth.test"))  # those of the start-up
         fake.revoke_token()
         slack.command()
         slack.settle()
@@ -438,8 +439,10 @@ def test_a_revoked_token_tells_the_person_stops_and_shows_in_health(
         assert len(told) == 2 and all("revoked" in c.params["text"] for c in told)
         posts = fake.calls("chat.postMessage")
         assert len(posts) == 1, "kept calling Slack with a dead token"
+        # auth.test confirmed it once; nothing asked it again within the minute.
+        assert len(fake.calls("auth.test")) == checks + 1
         status, body = get(slack.apps[0].base_url + "/healthz")
-        assert status == 200 and body["slack"] == "token refused: token_revoked"
+        assert status == 503 and body["slack"] == "token refused: token_revoked"
         store = slack.apps[0].runtime.store
         assert store.outbox_pending() == 0
         refused = [m for m in error_lines(caplog) if "refused the bot token" in m]
