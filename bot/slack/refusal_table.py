@@ -193,10 +193,18 @@ TABLE: tuple[Refusal, ...] = (
             ),
             _person(
                 method,
-                (OTHER, GAVE_UP, *FORBIDDEN, *BAD_REQUEST),
+                (OTHER, *FORBIDDEN, *BAD_REQUEST),
                 CHART.format(why="Slack said `{code}`"),
-                "none needed: the estimate's table has the same "
-                "numbers; if it keeps happening, check Slack's status",
+                "none needed: the estimate's table has the same numbers; if it keeps "
+                "happening, look the error up on the method's page",
+                Told.THREAD,
+            ),
+            _person(
+                method,
+                (GAVE_UP,),
+                CHART.format(why="Slack kept failing to take it (`{code}`)"),
+                "none needed: the estimate's table has the same numbers; check "
+                "https://slack-status.com if it keeps happening",
                 Told.THREAD,
             ),
         )
