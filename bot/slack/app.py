@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.slack.listeners import actions, commands, home, lifecycle, messages
 from bot.slack.moves import Moves
 from bot.slack.people import People
+from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def create_app(
     moves: Moves,
     people: People,
     token: TokenHealth,
+    starts: StartLimit | None = None,
 ) -> App:
     """A Bolt app that acks after one commit (`process_before_response=True`).
 
@@ -37,8 +39,8 @@ def create_app(
     )
     for module in (actions, messages):
         module.register(app, moves)
-    for surface in (commands, home):
-        surface.register(app, moves, people)
+    commands.register(app, moves, people, starts)
+    home.register(app, moves, people)
     lifecycle.register(app, moves, token)
 
     @app.error

@@ -19,6 +19,7 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.people import People
 from bot.slack.plan import DirectMessage
 from bot.slack.sender import TRANSIENT, SlackSender
+from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth, auth_check
 from bot.store import Store, run_retention
 from bot.store.health import DatabaseState
@@ -129,6 +130,7 @@ class Runtime:
             moves=moves,
             people=People(store, flows, moves),
             token=token,
+            starts=StartLimit(settings.start_limit_burst, settings.start_limit_seconds),
         )
         return cls(settings, store, client, app, moves, deliverer, token)
 

@@ -13,12 +13,16 @@ from bot.slack.history import parse_history
 from bot.slack.inputs import slack_id, trigger_id, typed_text
 from bot.slack.moves import Moves
 from bot.slack.people import People
+from bot.slack.start_limit import StartLimit, too_soon
 
 log = logging.getLogger(__name__)
 INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
 
 
-def register(app: App, moves: Moves, people: People) -> None:
+def register(app: App, moves: Moves, people: People, starts: StartLimit | None = None) -> None:
+    """``starts``: how often one person may start (see `bot.slack.start_limit`)."""
+    starts = starts or StartLimit()
+
     @app.command(moves.command)
     def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
         words = " ".join(typed_text(str(command.get("text") or "")).split()).lower()
@@ -45,6 +49,8 @@ def register(app: App, moves: Moves, people: People) -> None:
                     f"`{moves.command}`.",
                     response_type="ephemeral",
                 )
+            elif words in ("", "start", "new") and (wait := starts.take(team, user)) > 0:
+                ack(text=too_soon(wait, moves.command), response_type="ephemeral")
             elif words in ("", "start", "new"):
                 moves.start(
                     team=team,
