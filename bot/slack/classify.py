@@ -39,7 +39,12 @@ def error_of(exc: SlackApiError) -> str:
     if response is None:
         return "unknown"
     status = getattr(response, "status_code", 200)
-    return str(response.get("error") or f"http_{status}")
+    error = response.get("error")
+    # Slack's codes are single words; slack_sdk puts a sentence there for a body that
+    # was not JSON (an HTML 500 page).
+    if not isinstance(error, str) or not error or " " in error:
+        return f"http_{status}"
+    return error
 
 
 def retry_after(exc: SlackApiError, default: float = 1.0) -> float:

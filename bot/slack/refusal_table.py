@@ -113,7 +113,7 @@ PIN = (
 )
 THERE = ("not_in_channel", "channel_not_found")
 POSTS = ("chat.postMessage", "chat.update")
-UPLOAD = ("files.getUploadURLExternal", "upload_url", "files.completeUploadExternal")
+UPLOAD = ("files.getUploadURLExternal", "files.completeUploadExternal")
 
 TABLE: tuple[Refusal, ...] = (
     _person(
@@ -199,15 +199,16 @@ TABLE: tuple[Refusal, ...] = (
                 "happening, look the error up on the method's page",
                 Told.THREAD,
             ),
-            _person(
-                method,
-                (GAVE_UP,),
-                CHART.format(why="Slack kept failing to take it (`{code}`)"),
-                "none needed: the estimate's table has the same numbers; check "
-                "https://slack-status.com if it keeps happening",
-                Told.THREAD,
-            ),
         )
+    ),
+    _person(
+        "chart",
+        (GAVE_UP,),
+        CHART.format(why="Slack kept failing to take it (`{code}`)"),
+        "none needed: the estimate's table has the same numbers; any step that fails (the "
+        "POST to upload_url included) is retried first; check https://slack-status.com "
+        "if it keeps happening",
+        Told.THREAD,
     ),
     _person(
         "files.completeUploadExternal",
@@ -217,7 +218,11 @@ TABLE: tuple[Refusal, ...] = (
         Told.PRIVATELY,
     ),
     _person(
-        "chart", ("chart_not_drawn",), CHART.format(why="it could not be drawn"), BUG, Told.THREAD
+        "chart",
+        ("chart_not_drawn",),
+        CHART.format(why="it could not be drawn"),
+        "a bug in the app's chart drawing: report the log's traceback to its developers",
+        Told.THREAD,
     ),
     _person(
         "pins.add",
@@ -319,7 +324,8 @@ TABLE: tuple[Refusal, ...] = (
     _log(
         "auth.test",
         (OTHER, GAVE_UP),
-        "auth.test gave no clear answer: nothing is ended; it is asked again before anything is",
+        "none: auth.test gave no clear answer, so it decided nothing; the message is "
+        "retried and auth.test asked again before anything ends",
     ),
 )
 
@@ -333,3 +339,19 @@ def refusal_for(method: str, code: str) -> Refusal:
             if row.method == wanted_method and wanted_code in row.errors:
                 return row
     return next(r for r in TABLE if r.method == ANY and OTHER in r.errors)
+
+
+def markdown() -> str:
+    """The table as README shows it (a test keeps README's copy equal to this)."""
+    lines = ["| method | error | who is told | what to do |", "|---|---|---|---|"]
+    for row in TABLE:
+        named = [e for e in row.errors if e not in BAD_REQUEST and e not in FORBIDDEN]
+        if row.method == ANY:
+            named = list(row.errors)
+        errors = ", ".join(e if e in (OTHER, GAVE_UP) else f"`{e}`" for e in named)
+        if row.method != ANY and set(BAD_REQUEST) <= set(row.errors):
+            errors += ", the request and permission errors named above"
+        method = row.method if row.method in (ANY, "chart") else f"`{row.method}`"
+        fix = row.fix.replace("|", "\\|")
+        lines.append(f"| {method} | {errors} | {row.told.value} | {fix} |")
+    return "\n".join(lines)

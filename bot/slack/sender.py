@@ -55,7 +55,7 @@ METHOD_OF_KIND = {
     "ephemeral": "chat.postEphemeral",
     "respond": "response_url",
     "dm": "conversations.open",
-    "chart": "files.completeUploadExternal",
+    "chart": "chart",  # which step failed last is in the row's error
     "permalink": "chat.getPermalink",
     "publish": "views.publish",
     "open_dm": "conversations.open",
@@ -288,7 +288,10 @@ class SlackSender:
         if status == 429 or status >= 500:
             raise RetryLater(f"response_url answered {status}")
         if status >= 400:
-            raise PermanentFailure(f"response_url answered {status}")
+            code = f"http_{status}"
+            raise PermanentFailure(
+                f"response_url answered {status}", code=code, call="response_url"
+            )
 
     def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Tell whoever owns this refusal (README's table, `bot.slack.refusal_table`): the

@@ -58,10 +58,11 @@ def auth_check(client: WebClient) -> Check:
         try:
             client.auth_test()
         except SlackApiError as exc:
-            code = str(exc.response.get("error") or "")
+            code = exc.response.get("error")
             if code in DEAD_TOKEN:
-                return code
-            raise Unsure(code or f"http_{exc.response.status_code}") from None
+                return str(code)
+            word = isinstance(code, str) and code and " " not in code  # not an HTML page
+            raise Unsure(code if word else f"http_{exc.response.status_code}") from None
         except (SlackRequestError, OSError) as exc:
             raise Unsure(type(exc).__name__) from None
         return None
@@ -173,8 +174,9 @@ class TokenHealth:
             refused = self._check()
         except Unsure as exc:
             log.warning(
-                "auth.test gave no clear answer (%s) after Slack answered %s; deciding "
-                "nothing, the message is retried",
+                "Slack refused auth.test with %s after answering %s; to fix: none: auth.test "
+                "gave no clear answer, so it decided nothing; the message is retried and "
+                "auth.test asked again before anything ends",
                 exc,
                 code,
             )
