@@ -8,19 +8,12 @@ from pathlib import Path
 
 from bot.slack.start_limit import StartLimit, too_soon
 from tests.fakes.slack_api import FakeSlack
+from tests.slack.fake_clock import Seconds
 from tests.slack.harness import BOB, CHANNEL, running, settings_for
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_burst_then_one_start_per_interval_per_person() -> None:
-    clock = Clock()
+    clock = Seconds(1000.0)
     starts = StartLimit(burst=2, every=30, clock=clock)
     assert starts.take("T", "A") == 0
     assert starts.take("T", "A") == 0
@@ -37,7 +30,7 @@ def test_a_burst_then_one_start_per_interval_per_person() -> None:
 
 
 def test_the_people_remembered_are_bounded() -> None:
-    clock = Clock()
+    clock = Seconds(1000.0)
     starts = StartLimit(burst=1, every=60, clock=clock, max_people=2)
     for user in ("A", "B", "C"):
         assert starts.take("T", user) == 0

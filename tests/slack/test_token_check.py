@@ -12,6 +12,7 @@ import pytest
 
 from bot.slack.token_health import TokenHealth, Unsure
 from tests.fakes.slack_api import FakeSlack
+from tests.slack.fake_clock import Seconds
 from tests.slack.harness import CHANNEL, running, settings_for, text_of
 from tests.slack.test_edge import get
 from tests.slack.test_scenarios import start
@@ -67,18 +68,10 @@ def test_a_refused_token_that_works_again_says_so_and_healthz_turns_200(
     assert any("accepts the bot token for workspace T0001 again" in m for m in said)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_token_health_asks_once_for_failures_together_and_rechecks_at_most_each_interval() -> None:
     answers: list[str | Exception | None] = [None, "invalid_auth", "invalid_auth", None]
     asked: list[float] = []
-    clock = Clock()
+    clock = Seconds(0.0)
 
     def check() -> str | None:
         asked.append(clock.now)
