@@ -21,8 +21,8 @@ from tests.slack.fake_clock import Seconds
 from tests.slack.harness import Slack, running, settings_for
 
 
-def click(mutate: Callable[[dict], Any]) -> bytes:
-    payload = block_actions_payload(
+def a_click() -> dict:
+    return block_actions_payload(
         action_id="llm_cost.answer.1",
         value="c0ffee:1:1",
         block_id="q",
@@ -31,6 +31,10 @@ def click(mutate: Callable[[dict], Any]) -> bytes:
         user_id="U0ALICE",
         team_id="T0001",
     )
+
+
+def click(mutate: Callable[[dict], Any]) -> bytes:
+    payload = a_click()
     mutate(payload)
     return urlencode({"payload": json.dumps(payload)}).encode()
 
@@ -85,7 +89,7 @@ def test_a_malformed_shape_gets_a_4xx_and_no_error_line(
 
 
 def test_well_formed_bodies_pass_the_shape_check() -> None:
-    assert problem(json.loads(urlencode_payload())) is None
+    assert problem(a_click()) is None
     assert (
         problem(
             {
@@ -95,20 +99,6 @@ def test_well_formed_bodies_pass_the_shape_check() -> None:
         )
         is None
     )  # an event we do not read
-
-
-def urlencode_payload() -> str:
-    return json.dumps(
-        block_actions_payload(
-            action_id="a",
-            value="v",
-            block_id="b",
-            message_ts="1.0",
-            channel_id="C1",
-            user_id="U1",
-            team_id="T1",
-        )
-    )
 
 
 def test_refusals_are_logged_once_per_interval_with_a_count(
