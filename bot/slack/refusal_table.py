@@ -317,9 +317,9 @@ TABLE: tuple[Refusal, ...] = (
     _log(
         "response_url",
         (OTHER, GAVE_UP),
-        "the slash command's reply link expired (Slack "
-        "keeps it 30 minutes, 5 uses), so the person was not told privately: nothing to "
-        "do; the thread shows where the conversation stopped",
+        "the reply link (a slash command's or a click's response_url) expired: Slack "
+        "keeps it 30 minutes, 5 uses, so the person was not told privately; nothing to "
+        "do, the thread shows where the conversation stopped",
     ),
     _log(
         "auth.test",
