@@ -242,7 +242,13 @@ class SlackSender:
                 found = self.client.conversations_history(
                     channel=channel, include_all_metadata=True, limit=200
                 )
-        except (SlackApiError, SlackRequestError, OSError) as exc:
+        except SlackApiError as exc:
+            problem = classify(exc, self.policy)
+            if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
+                raise problem from None  # the token is checked before anything ends
+            error = f"checking for an earlier post failed: {problem}"
+            raise RetryLater(error, unconfirmed=True) from None
+        except (SlackRequestError, OSError) as exc:
             error = f"checking for an earlier post failed: {exc}"
             raise RetryLater(error, unconfirmed=True) from None
         marker = args["metadata"]
