@@ -47,9 +47,10 @@ class Settings(DatabaseSettings):
     http_threads: int = Field(
         default=8, ge=1, le=256, validation_alias=AliasChoices("HTTP_THREADS", "GUNICORN_THREADS")
     )
-    # Starts per person (`/llm-cost`): a burst, then one more every so many seconds.
-    start_limit_burst: int = Field(default=3, ge=1, le=1000)
-    start_limit_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # Starts per person and channel (`/llm-cost`): a burst, then one more every so many
+    # seconds.
+    start_limit_burst: int = Field(default=5, ge=1, le=1000)
+    start_limit_seconds: float = Field(default=30.0, gt=0, le=86400)
     flows_dir: Path = DEFAULT_FLOWS_DIR
     flow_name: str = DEFAULT_FLOW
 

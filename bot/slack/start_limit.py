@@ -2,7 +2,8 @@
 
 Each start posts a root and a question and edits the person's earlier conversation,
 so twenty `/llm-cost` in a row made 77 posts and edits and delayed everyone else in
-the channel. Starts are limited per person (a token bucket, kept as the generic cell
+the channel. Starts are limited per person and channel, where the crowding happens
+(a token bucket, kept as the generic cell
 rate algorithm's one number per person): ``burst`` starts at once, then one more every
 ``every`` seconds. A start over the limit gets a private
 note saying when the person can start again, and nothing is posted.
@@ -25,12 +26,13 @@ MAX_PEOPLE = 10_000
 
 
 class StartLimit:
-    """Starts allowed per person: ``burst`` at once, then one per ``every`` seconds."""
+    """Starts allowed per person and channel: ``burst`` at once, then one per ``every``
+    seconds."""
 
     def __init__(
         self,
-        burst: int = 3,
-        every: float = 60.0,
+        burst: int = 5,
+        every: float = 30.0,
         *,
         clock: Callable[[], float] = time.monotonic,
         max_people: int = MAX_PEOPLE,
@@ -41,16 +43,16 @@ class StartLimit:
         self.every = every
         self._clock = clock
         self._max_people = max_people
-        # (team, user) -> when the person's bucket is full again (the "theoretical
+        # (team, channel, user) -> when the person's bucket is full again (the "theoretical
         # arrival time"): a start is allowed while that is at most (burst - 1) starts ahead.
-        self._full_at: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._full_at: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, team: str, user: str) -> float:
-        """Take one start for the person: 0 when it is allowed, else the seconds until
-        the next one will be (nothing is taken then)."""
+    def take(self, team: str, channel: str, user: str) -> float:
+        """Take one start for the person in the channel: 0 when it is allowed, else the
+        seconds until the next one will be (nothing is taken then)."""
         now = self._clock()
-        key = (team, user)
+        key = (team, channel, user)
         ahead = (self.burst - 1) * self.every
         with self._lock:
             full_at = max(self._full_at.pop(key, now), now)

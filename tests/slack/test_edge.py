@@ -194,7 +194,9 @@ def test_a_refused_signature_logs_one_line_without_the_body(
     assert secret_text not in log and "response_url" not in log, log
     assert "fake-verification-token" not in log, log
     refusals = [line for line in log.splitlines() if "refused a request" in line]
-    assert len(refusals) == 2 and all(f"team {TEAM}" in line for line in refusals), log
+    # One line a minute: the second refusal is counted into the next line (see
+    # tests/slack/test_malformed.py, with a fake clock).
+    assert len(refusals) == 1 and f"team {TEAM}" in refusals[0], log
 
 
 def test_typed_text_and_steps_stay_out_of_the_log(logged: tuple[Slack, LoggedApp]) -> None:

@@ -1,5 +1,5 @@
 """Fairness (issue 21 item 7): repeated starts by one person are rate-limited per
-person, with a private note saying when they can start again."""
+person (and channel), with a private note saying when they can start again."""
 
 from __future__ import annotations
 
@@ -15,27 +15,28 @@ from tests.slack.harness import BOB, CHANNEL, running, settings_for
 def test_a_burst_then_one_start_per_interval_per_person() -> None:
     clock = Seconds(1000.0)
     starts = StartLimit(burst=2, every=30, clock=clock)
-    assert starts.take("T", "A") == 0
-    assert starts.take("T", "A") == 0
-    assert starts.take("T", "A") == 30  # the third waits for the bucket to refill
-    assert starts.take("T", "B") == 0  # someone else is not held up
-    assert starts.take("T2", "A") == 0  # nor the same id in another workspace
+    assert starts.take("T", "C", "A") == 0
+    assert starts.take("T", "C", "A") == 0
+    assert starts.take("T", "C", "A") == 30  # the third waits for the bucket to refill
+    assert starts.take("T", "C", "B") == 0  # someone else is not held up
+    assert starts.take("T", "C2", "A") == 0  # nor the person in another channel
+    assert starts.take("T2", "C", "A") == 0  # nor the same ids in another workspace
     clock.now += 10
-    assert starts.take("T", "A") == 20  # a refused start takes nothing
+    assert starts.take("T", "C", "A") == 20  # a refused start takes nothing
     clock.now += 20
-    assert starts.take("T", "A") == 0
-    assert starts.take("T", "A") == 30
+    assert starts.take("T", "C", "A") == 0
+    assert starts.take("T", "C", "A") == 30
     clock.now += 3600
-    assert [starts.take("T", "A") for _ in range(3)] == [0, 0, 30]  # never more than burst
+    assert [starts.take("T", "C", "A") for _ in range(3)] == [0, 0, 30]  # at most burst
 
 
 def test_the_people_remembered_are_bounded() -> None:
     clock = Seconds(1000.0)
     starts = StartLimit(burst=1, every=60, clock=clock, max_people=2)
     for user in ("A", "B", "C"):
-        assert starts.take("T", user) == 0
-    assert starts.take("T", "A") == 0  # A was forgotten first: only ever sooner
-    assert starts.take("T", "C") == 60
+        assert starts.take("T", "C", user) == 0
+    assert starts.take("T", "C", "A") == 0  # A was forgotten first: only ever sooner
+    assert starts.take("T", "C", "C") == 60
 
 
 def test_the_note_says_when() -> None:

@@ -49,7 +49,7 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                     f"`{moves.command}`.",
                     response_type="ephemeral",
                 )
-            elif words in ("", "start", "new") and (wait := starts.take(team, user)) > 0:
+            elif words in ("", "start", "new") and (wait := starts.take(team, channel, user)) > 0:
                 ack(text=too_soon(wait, moves.command), response_type="ephemeral")
             elif words in ("", "start", "new"):
                 moves.start(
