@@ -62,6 +62,10 @@ METHOD_OF_KIND = {
 }
 
 
+class Paced(Postpone):
+    """The pacer's own wait (not Slack's 429): it must not block the channel again."""
+
+
 class SlackSender:
     """Implements the store's `Sender` with a slack_sdk `WebClient`."""
 
@@ -115,7 +119,7 @@ class SlackSender:
             if row.kind in POSTS:
                 wait = self.pacer.reserve(channel, key=row.id)
                 if wait > 0:
-                    raise Postpone("paced: about 1 message per second per channel", wait)
+                    raise Paced("paced: about 1 message per second per channel", wait)
             return self._call(row, args, payload)
         except SlackApiError as exc:
             problem = classify(exc, self.policy)
@@ -173,8 +177,8 @@ class SlackSender:
             # A refused pin (in a DM, say) leaves the result standing: say why instead.
             # A notice, a link or a Home view that fails ends nothing either.
             problem.ends_conversation = False
-        if isinstance(problem, Postpone) and row.kind == "post":
-            self.pacer.block(channel, problem.delay)
+        if isinstance(problem, Postpone) and not isinstance(problem, Paced) and row.kind == "post":
+            self.pacer.block(channel, problem.delay)  # Slack's 429: the channel waits
         if isinstance(problem, RetryLater) and row.kind == "post":
             problem.unconfirmed = True  # a 5xx: Slack may have posted it all the same
         return problem
