@@ -7,9 +7,12 @@ import logging
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
+from bot.slack import log_throttle
 from bot.slack.listeners import actions, commands, home, lifecycle, messages
 from bot.slack.moves import Moves
 from bot.slack.people import People
+from bot.slack.shapes import ShapeCheckingApp
+from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth
 
 log = logging.getLogger(__name__)
@@ -22,12 +25,13 @@ def create_app(
     moves: Moves,
     people: People,
     token: TokenHealth,
+    starts: StartLimit | None = None,
 ) -> App:
     """A Bolt app that acks after one commit (`process_before_response=True`).
 
     Bolt's signature check is off: `bot.slack.wsgi` checks every HTTP request before
     Bolt parses it (and without logging its body); Socket Mode needs none."""
-    app = App(
+    app = ShapeCheckingApp(
         client=client,
         signing_secret=signing_secret,
         process_before_response=True,
@@ -35,10 +39,11 @@ def create_app(
         request_verification_enabled=False,
         logger=_bolt_logger(),
     )
+    log_throttle.install()  # refusals of what is not Slack's: one line a minute each
     for module in (actions, messages):
         module.register(app, moves)
-    for surface in (commands, home):
-        surface.register(app, moves, people)
+    commands.register(app, moves, people, starts)
+    home.register(app, moves, people)
     lifecycle.register(app, moves, token)
 
     @app.error

@@ -21,7 +21,8 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.people import People
 from bot.slack.plan import DirectMessage
 from bot.slack.sender import TRANSIENT, SlackSender
-from bot.slack.token_health import TokenHealth
+from bot.slack.start_limit import StartLimit
+from bot.slack.token_health import TokenHealth, auth_check
 from bot.store import Store, run_retention
 from bot.store.health import DatabaseState
 
@@ -31,15 +32,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Health:
     """What `/healthz` says: 503 while the database cannot be written (an orchestrator
-    should restart the process or move it to working storage); a refused Slack token is
-    reported but does not fail the check, as restarting cannot fix it."""
+    should restart the process or move it to working storage), and 503 while Slack
+    refuses the bot token (auth.test confirmed it): the app can send nothing, and a
+    restart with a reinstalled app's token is the fix. Both say why."""
 
     database: DatabaseState
     slack_token_refused: str | None
 
     @property
     def ok(self) -> bool:
-        return self.database is DatabaseState.OK
+        return self.database is DatabaseState.OK and self.slack_token_refused is None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -82,7 +84,12 @@ class Runtime:
             **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}),
         )
         auth = client.auth_test()
-        token = TokenHealth(str(auth.get("team_id") or ""))
+        token = TokenHealth(str(auth.get("team_id") or ""), check=auth_check(client))
+        log.info(
+            "Slack accepts the bot token (workspace %s, bot user %s)",
+            auth.get("team_id") or "?",
+            auth.get("user_id") or "?",
+        )
         pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
         policy = RetryPolicy.for_api(timeout=settings.slack_api_timeout, transient=TRANSIENT)
         moves = Moves(
@@ -115,6 +122,7 @@ class Runtime:
         )
 
         def maintenance() -> None:
+            token.recheck()  # a refused token that works again says so, and sends again
             moves.expire_idle()  # tidies each expired thread up through the outbox
             run_retention(store)
 
@@ -133,6 +141,7 @@ class Runtime:
             moves=moves,
             people=people,
             token=token,
+            starts=StartLimit(settings.start_limit_burst, settings.start_limit_seconds),
         )
         return cls(settings, store, client, app, moves, deliverer, token)
 

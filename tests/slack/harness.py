@@ -36,9 +36,14 @@ ALICE = "U0ALICE"
 BOB = "U0BOB"
 
 
+#: Scenarios start as often as they need; tests/slack/test_start_limit.py sets its own.
+NO_START_LIMIT = 1000
+
+
 def settings_for(
     fake: FakeSlack, data_dir: Path, database_url: str | None = None, **extra: Any
 ) -> Settings:
+    extra.setdefault("start_limit_burst", NO_START_LIMIT)
     return Settings(
         _env_file=None,
         slack_bot_token="xoxb-test-token",
@@ -480,8 +485,8 @@ def processes(
         HOST="127.0.0.1",
         LOG_LEVEL="WARNING",
         SLACK_APP_TOKEN="",
-        **extra_env,
     )
+    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **extra_env})
     apps = [
         AppProcess({**base, "PORT": str(port)}, port)
         for port in (free_port() for _ in range(copies))
