@@ -8,9 +8,10 @@ known is a `NoPrice`, never a number borrowed from another region or option.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Purchase(StrEnum):
@@ -90,3 +91,14 @@ class PriceLookup(Protocol):
 class PriceRefreshError(Exception):
     """A refresh that cannot complete (a malformed file, no credentials, no API); the
     message is one line saying what happened and what to do. Nothing was stored."""
+
+
+def published(data: Mapping[str, Any], name: str) -> dt.date:
+    """An offer or price file's `publicationDate`: the day its prices are as of."""
+    text = data.get("publicationDate")
+    if not isinstance(text, str):
+        raise PriceRefreshError(f"{name}: the offer file has no publicationDate")
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise PriceRefreshError(f"{name}: publicationDate {text!r} is not a date") from None

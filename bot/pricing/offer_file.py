@@ -11,14 +11,14 @@ rows are skipped. The prices are as of the file's ``publicationDate``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.pricing.model import PriceRefreshError, Purchase, Quote
+from bot.pricing.model import PriceRefreshError, Purchase, Quote, published
 from bot.pricing.regions import region_of_location
+from bot.pricing.savings_plans_file import is_savings_plans, parse_savings_plans
 
 # The attributes a row must have to be the plain Linux price of an instance.
 KEEP: dict[str, str] = {
@@ -40,8 +40,6 @@ def read_offer_files(paths: Iterable[Path], wanted: set[str] | None) -> list[Quo
             raise PriceRefreshError(f"cannot read the offer file {path}: {exc.strerror}") from None
         except ValueError as exc:
             raise PriceRefreshError(f"{path} is not JSON ({exc}); download it again") from None
-        from bot.pricing.savings_plans_file import is_savings_plans, parse_savings_plans
-
         parse = parse_savings_plans if is_savings_plans(data) else parse_offer
         for quote in parse(data, str(path), wanted):
             quotes[quote.key] = quote  # a later file wins: given in the order read
@@ -94,16 +92,6 @@ def parse_offer(data: Any, name: str, wanted: set[str] | None) -> list[Quote]:
         Quote(instance, region, Purchase.ON_DEMAND, price, as_of, url, title)
         for (instance, region), (price, _) in sorted(found.items())
     ]
-
-
-def published(data: Mapping[str, Any], name: str) -> dt.date:
-    text = data.get("publicationDate")
-    if not isinstance(text, str):
-        raise PriceRefreshError(f"{name}: the offer file has no publicationDate")
-    try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-    except ValueError:
-        raise PriceRefreshError(f"{name}: publicationDate {text!r} is not a date") from None
 
 
 def _kept(product: Any, wanted: set[str] | None) -> tuple[str, str] | None:

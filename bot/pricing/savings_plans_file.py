@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.pricing.model import PriceRefreshError, Purchase, Quote
-from bot.pricing.offer_file import published
+from bot.pricing.model import PriceRefreshError, Purchase, Quote, published
 
 FAMILY = "ComputeSavingsPlans"
 TERMS = {"1yr": Purchase.SAVINGS_PLAN_1Y, "3yr": Purchase.SAVINGS_PLAN_3Y}
