@@ -250,12 +250,23 @@ def revising_root_message(rec: Recommendation, user: str, permalink: str | None)
 
 
 def resume_or_new_message(
-    conversation_id: str, step: int, permalink: str | None, question: str | None
+    conversation_id: str,
+    step: int,
+    permalink: str | None,
+    question: str | None,
+    typed: str | None = None,
+    command: str = "/llm-cost",
 ) -> dict:
     """A second start while a plan is open in this channel: resume it or start anew
-    (which ends it). Only the person sees it."""
+    (which ends it). Only the person sees it. With ``typed`` (the start's text), how
+    to start anew from that text."""
     waiting = f" It is waiting on *{escape(question)}*" if question else ""
     text = f"You have a plan open in this channel.{waiting} Resume it or start a new one?"
+    if typed:
+        text += (
+            f" To start a new one from {quote(typed)}, send `{command} new "
+            f"{escape(' '.join(typed.split())[:200])}`."
+        )
     value = button_value(conversation_id, step)
     elements = []
     if permalink:

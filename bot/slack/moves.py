@@ -401,7 +401,9 @@ class Moves(Endings):
 
     # -- a second start while a plan is open ----------------------------------------------
 
-    def ask_resume_or_new(self, *, team: str, channel: str, user: str) -> dict | None:
+    def ask_resume_or_new(
+        self, *, team: str, channel: str, user: str, typed: str | None = None
+    ) -> dict | None:
         """`/llm-cost` while the person has a plan open here: the private "Resume or
         start new?" message (its *Start new* ends the open plan, see `_resume_or_new`);
         None when nothing is open, and the caller starts as usual."""
@@ -411,7 +413,12 @@ class Moves(Endings):
         conversation = Conversation.restore(self.flows, row.record)
         question = conversation.question()
         return blocks.resume_or_new_message(
-            row.id, conversation.step, row.permalink, question.text if question else None
+            row.id,
+            conversation.step,
+            row.permalink,
+            question.text if question else None,
+            typed,
+            self.command,
         )
 
     def _resume_or_new(

@@ -145,3 +145,23 @@ def test_absurd_estimate_amounts_get_the_range_privately(slack: Slack, text: str
     assert not estimate_posts(slack)
     reply(slack, "70B and 2T tokens")  # the conversation goes on
     assert len(estimate_posts(slack)) == 1
+
+
+def test_a_start_with_text_while_a_plan_is_open_asks_first(slack: Slack) -> None:
+    start(slack)
+    slack.answer("Training")
+    status, body = slack.command("fine-tune a 7B on a budget")
+    asked = json.loads(body)
+    assert status == 200 and asked["text"] == "Resume or start new?"
+    assert "`/llm-cost new fine-tune a 7B on a budget`" in json.dumps(asked)
+    slack.settle()
+    assert "How large is the model" in asked_now(slack)  # the open plan is untouched
+    status, body = slack.command("new fine-tune a 7B on a budget")
+    assert status == 200 and body in (b"", b"{}"), body
+    slack.settle()
+    assert "From “fine-tune a 7B on a budget” I took:" in text_of(slack.thread()[0])
+    assert "Which storage need are you planning for?" in asked_now(slack)
+
+
+def asked_now(slack: Slack) -> str:
+    return text_of(slack.current())

@@ -51,13 +51,15 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                     f"`{moves.command}`.",
                     response_type="ephemeral",
                 )
-            elif words in ("", "start") and (
-                asked := moves.ask_resume_or_new(team=team, channel=channel, user=user)
+            elif words.split(" ")[0] != "new" and (
+                asked := moves.ask_resume_or_new(
+                    team=team, channel=channel, user=user, typed=_first_reply(typed)
+                )
             ):
                 ack(**asked, response_type="ephemeral")  # a plan is open here: resume it?
             elif (wait := starts.take(team, channel, user)) > 0:
                 ack(text=too_soon(wait, moves.command), response_type="ephemeral")
-            else:  # a start; any other text is its first reply ("fine-tune a 7B")
+            else:  # a start; `new` starts afresh; any other text is its first reply
                 moves.start(
                     team=team,
                     channel=channel,
@@ -65,9 +67,18 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                     response_url=command.get("response_url"),
                     trigger_id=trigger_id(command.get("trigger_id")),
                     claims=context.get(CLAIMS),
-                    first_reply=None if words in ("", "start", "new") else typed,
+                    first_reply=_first_reply(typed),
                 )
                 ack()
         except UNAVAILABLE:
             log.warning("slash command: database unavailable", exc_info=True)
             ack(text=TRY_AGAIN, response_type="ephemeral")
+
+
+def _first_reply(typed: str) -> str | None:
+    """The text a start reads as its first reply: what follows `new` or `start`, or
+    all of it ("fine-tune a 7B on a budget"); None for a bare start."""
+    head, _, rest = typed.partition(" ")
+    if head.lower() in ("new", "start"):
+        typed = rest
+    return typed.strip() or None
