@@ -13,13 +13,19 @@ from bot.delivery import Deliverer, RetryPolicy
 from bot.flow.loader import FlowRegistry, load_flow
 from bot.settings import Settings
 from bot.slack.app import create_app
-from bot.slack.keepalive import KeepAliveWebClient
+from bot.slack.installations import (
+    BOT_NAME,
+    DEFAULT_SCOPES,
+    Installations,
+    InstalledWorkspaces,
+)
 from bot.slack.moves import Moves
 from bot.slack.pacing import ChannelPacer
 from bot.slack.people import People
 from bot.slack.plan import DirectMessage
 from bot.slack.sender import TRANSIENT, SlackSender
 from bot.slack.token_health import TokenHealth
+from bot.slack.workspace_client import WorkspaceClient
 from bot.store import Store, run_retention
 from bot.store.health import DatabaseState
 
@@ -58,22 +64,38 @@ class Runtime:
     moves: Moves
     deliverer: Deliverer
     token: TokenHealth
+    installations: Installations | None = None
 
     @classmethod
     def create(cls, settings: Settings, *, poll_interval: float = 0.2) -> Runtime:
-        """Load the flow, open the store, check the token with auth.test, wire it up."""
+        """Load the flow, open the store, check the token with auth.test (single-token
+        mode; in OAuth mode each workspace's token comes from its installation), wire up."""
         flows = FlowRegistry([load_flow(settings.flow_name, settings.flows_dir)])
         store = Store.from_url(
             settings.database_url,
             settings.data_dir,
             idle_timeout=timedelta(hours=settings.conversation_ttl_hours),
         )
-        client = KeepAliveWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
+        bot_token = settings.slack_bot_token
+        client = WorkspaceClient(
+            token=bot_token.get_secret_value() if bot_token else None,
             timeout=settings.slack_api_timeout,  # type: ignore[arg-type] - urlopen takes floats
             **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}),
         )
-        auth = client.auth_test()
+        installations = workspaces = None
+        if settings.oauth:
+            assert settings.slack_client_id and settings.slack_client_secret
+            installations = Installations(
+                store.engine,
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                client=client,
+                rotation_minutes=settings.slack_token_rotation_minutes,
+            )
+            workspaces = InstalledWorkspaces(installations)
+            auth: dict = {"user": BOT_NAME}
+        else:
+            auth = dict(client.auth_test().data)  # type: ignore[arg-type]
         token = TokenHealth(str(auth.get("team_id") or ""))
         pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
         policy = RetryPolicy.for_api(timeout=settings.slack_api_timeout, transient=TRANSIENT)
@@ -102,6 +124,7 @@ class Runtime:
             token=token,
             policy=policy,
             on_dm_opened=start_in_dm,
+            workspaces=workspaces,
         )
 
         def maintenance() -> None:
@@ -123,8 +146,11 @@ class Runtime:
             moves=moves,
             people=People(store, flows, moves),
             token=token,
+            installations=installations,
+            scopes=_scopes(settings.slack_scopes),
+            redirect_uri=settings.slack_redirect_uri,
         )
-        return cls(settings, store, client, app, moves, deliverer, token)
+        return cls(settings, store, client, app, moves, deliverer, token, installations)
 
     def health(self) -> Health:
         return Health(self.store.health(), self.token.refused)
@@ -136,3 +162,9 @@ class Runtime:
     def stop(self) -> None:
         self.deliverer.stop()
         self.store.dispose()
+
+
+def _scopes(configured: str | None) -> list[str]:
+    """SLACK_SCOPES (comma-separated), else the bot scopes manifest.json declares."""
+    found = [scope.strip() for scope in (configured or "").split(",") if scope.strip()]
+    return found or list(DEFAULT_SCOPES)

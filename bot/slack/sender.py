@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -28,6 +28,7 @@ from bot.delivery import (
     RetryPolicy,
 )
 from bot.slack import blocks
+from bot.slack.installations import NOT_INSTALLED, Access, OneWorkspace
 from bot.slack.pacing import ChannelPacer
 from bot.slack.plan import REPLACES, DirectMessage
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
@@ -71,6 +72,12 @@ PIN_REASONS = {
 }
 
 
+class Workspaces(Protocol):
+    """Which token a row goes with (`bot.slack.installations`)."""
+
+    def access(self, team: str | None, enterprise: str | None) -> Access: ...
+
+
 class SlackSender:
     """Implements the store's `Sender` with a slack_sdk `WebClient`."""
 
@@ -91,9 +98,12 @@ class SlackSender:
         token: TokenHealth | None = None,
         policy: RetryPolicy | None = None,
         on_dm_opened: Callable[[DirectMessage], None] | None = None,
+        workspaces: Workspaces | None = None,
     ):
         """``on_dm_opened``: starts a conversation in a direct message opened for a person
-        who asked for one outside any channel (the App Home, the shortcut)."""
+        who asked for one outside any channel (the App Home, the shortcut).
+        ``workspaces``: each row's token (OAuth mode: its workspace's, looked up at send
+        time; ``client`` must then be a `WorkspaceClient`). Default: the client's own."""
         self.client = client
         self.on_dm_opened = on_dm_opened
         self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
@@ -102,11 +112,23 @@ class SlackSender:
         self.bot_name = bot_name
         self.response_timeout = response_timeout
         self.token = token or TokenHealth()
+        self.workspaces = workspaces or OneWorkspace(self.token)
 
     def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
+        """Send ``row`` as its workspace: with that workspace's token, never another's."""
+        try:
+            access = self.workspaces.access(row.team, row.enterprise)
+        except (SlackRequestError, OSError) as exc:  # a token refresh that did not get through
+            raise RetryLater(f"token refresh: {type(exc).__name__}: {exc}") from None
+        if access.token is None:
+            return self._send(row, payload, access)
+        with self.client.acting_for(access.token):  # type: ignore[attr-defined]
+            return self._send(row, payload, access)
+
+    def _send(self, row: OutboxRow, payload: dict[str, Any], access: Access) -> Any:
         args = {k: v for k, v in payload.items() if not k.startswith("_")}
         channel = str(args.get("channel", ""))
-        refused = self.token.refused
+        refused = access.health.refused
         if refused and row.kind != "respond":  # a response_url needs no token
             raise PermanentFailure(refused, code=refused, ends_conversation=True)
         if row.kind == "post":
@@ -152,7 +174,7 @@ class SlackSender:
         except SlackApiError as exc:
             problem = _classify(exc, self.policy)
             if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
-                self.token.refuse(problem.code)
+                access.health.refuse(problem.code)
             elif isinstance(problem, PermanentFailure) and row.kind in ("pin", "unpin"):
                 # A refused pin (in a DM, say) leaves the result standing: say why instead.
                 problem.ends_conversation = False
@@ -323,7 +345,8 @@ class SlackSender:
             return ()  # nobody else to tell
         if failure.ends_conversation:
             text = self._why_stopped(row, code)
-            return _tell_privately(row.payload, text, dm=code not in DEAD_TOKEN)
+            dm = code not in DEAD_TOKEN and code != NOT_INSTALLED
+            return _tell_privately(row.payload, text, dm=dm)
         if row.kind == "chart" and code != UNRESOLVED_REF:
             if code == CHART_NOT_DRAWN:
                 why = "it could not be drawn"
@@ -353,6 +376,12 @@ class SlackSender:
     def _why_stopped(self, row: OutboxRow, code: str) -> str:
         """What to tell the person when Slack will take nothing more for a conversation."""
         channel = str(row.payload.get("channel", ""))
+        if code == NOT_INSTALLED:
+            return (
+                "This app is no longer installed in this workspace, so it stopped your "
+                "conversation. Ask a workspace admin to add it again, then start again "
+                f"with `{self.command}`."
+            )
         if code in DEAD_TOKEN:
             return (
                 f"This app's access to the workspace was revoked (Slack said `{code}`), so "

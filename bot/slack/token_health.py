@@ -18,8 +18,18 @@ DEAD_TOKEN = frozenset({"invalid_auth", "token_revoked", "account_inactive", "no
 
 
 class TokenHealth:
-    def __init__(self, team: str = "") -> None:
+    def __init__(
+        self,
+        team: str = "",
+        *,
+        advice: str = "reinstall the app and restart with the new SLACK_BOT_TOKEN",
+        quiet: bool = False,
+    ) -> None:
+        """``advice``: what the log line tells operators to do; ``quiet``: log it at INFO
+        (a workspace without an installation is no fault of ours)."""
         self.team = team
+        self.advice = advice
+        self.quiet = quiet
         self._refused: str | None = None
         self._lock = threading.Lock()
 
@@ -34,9 +44,11 @@ class TokenHealth:
             if self._refused is not None:
                 return
             self._refused = reason
-        log.error(
+        log.log(
+            logging.INFO if self.quiet else logging.ERROR,
             "Slack refused the bot token for workspace %s (%s): no more messages are sent "
-            "there; reinstall the app and restart with the new SLACK_BOT_TOKEN",
+            "there; %s",
             self.team or "?",
             reason,
+            self.advice,
         )
