@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.flow.loader import DEFAULT_FLOW, DEFAULT_FLOWS_DIR
 
 
+_NO_MODE = object()  # neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID/SECRET was given
+
+
 class DatabaseSettings(BaseSettings):
     """Where the database is: all that `python -m bot db upgrade` and `retention` need."""
 
@@ -91,6 +94,27 @@ class Settings(DatabaseSettings):
             raise ValueError("must be this app's https://<host>/slack/oauth_redirect")
         return value.strip()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _some_mode(cls, data: object) -> object:
+        """Neither mode's variables given: said on SLACK_BOT_TOKEN, beside other errors
+        (an "after" check would not run once another variable failed)."""
+        if isinstance(data, dict):
+            given = {str(k).lower() for k, v in data.items() if v not in (None, "")}
+            if not given & {"slack_bot_token", "slack_client_id", "slack_client_secret"}:
+                return {**data, "slack_bot_token": _NO_MODE}
+        return data
+
+    @field_validator("slack_bot_token", mode="before")
+    @classmethod
+    def _no_mode(cls, value: object) -> object:
+        if value is _NO_MODE:
+            raise ValueError(
+                "is not set (one workspace), nor SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(OAuth, many workspaces); see .env.example"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one_mode(self) -> Settings:
         oauth = self.slack_client_id is not None or self.slack_client_secret is not None
@@ -99,7 +123,7 @@ class Settings(DatabaseSettings):
                 "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: set "
                 "the bot token for one workspace, or the client id and secret for OAuth"
             )
-        if self.slack_bot_token is None and not oauth:
+        if self.slack_bot_token is None and not oauth:  # given, but blank
             raise ValueError(
                 "SLACK_BOT_TOKEN is not set (one workspace), nor SLACK_CLIENT_ID and "
                 "SLACK_CLIENT_SECRET (OAuth, many workspaces); see .env.example"
