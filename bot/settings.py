@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.flow.loader import DEFAULT_FLOW, DEFAULT_FLOWS_DIR
 
-
 _NO_MODE = object()  # neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID/SECRET was given
 
 

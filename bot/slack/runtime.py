@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.delivery import Deliverer, RetryPolicy
 from bot.flow.loader import FlowRegistry, load_flow
 from bot.settings import Settings
+from bot.slack import redact
 from bot.slack.app import create_app
 from bot.slack.installations import (
     BOT_NAME,
@@ -77,6 +78,10 @@ class Runtime:
             idle_timeout=timedelta(hours=settings.conversation_ttl_hours),
         )
         bot_token = settings.slack_bot_token
+        redact.install(
+            secret.get_secret_value() if secret else None
+            for secret in (bot_token, settings.slack_client_secret, settings.slack_signing_secret)
+        )
         client = WorkspaceClient(
             token=bot_token.get_secret_value() if bot_token else None,
             timeout=settings.slack_api_timeout,  # type: ignore[arg-type] - urlopen takes floats

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,23 @@ def test_two_processes_on_postgresql_share_the_installations(
         start = len(fake.calls())
         converse(slack, A)  # requests alternate between the two
         assert {c.token for c in api_calls(fake, start)} == {f"xoxb-{A}-1"}
+
+
+def test_no_token_refresh_token_or_secret_is_logged(
+    fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG, where slack_sdk logs request parameters and response bodies."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("bot.slack.api").setLevel(logging.DEBUG)
+    settings = oauth_settings(fake, tmp_path / "data")
+    try:
+        with running(settings, fake) as slack:
+            install(slack, A, expires_in=3600)  # a refresh token, and a rotation
+            converse(slack, A)
+    finally:
+        logging.getLogger("bot.slack.api").setLevel(logging.NOTSET)
+    assert len(fake.calls("oauth.v2.access")) == 2
+    text = caplog.text
+    assert "oauth.v2.access" in text  # slack_sdk did log the exchange, scrubbed
+    for secret in (f"xoxb-{A}-1", f"xoxb-{A}-2", f"xoxe-1-{A}-1", fake.oauth.client_secret, SECRET):
+        assert secret not in text
