@@ -49,9 +49,11 @@ def get(url: str, cookie: str | None = None) -> tuple[int, dict[str, str], str]:
         conn.close()
 
 
-def begin_install(slack: Slack) -> str:
-    """Open the Add to Slack page; the state it issued (also in its cookie)."""
-    status, headers, page = get(slack.apps[0].base_url + "/slack/install")
+def begin_install(slack: Slack | str) -> str:
+    """Open the Add to Slack page (of ``slack``'s first app, or at a base URL); the
+    state it issued (also in its cookie)."""
+    base = slack if isinstance(slack, str) else slack.apps[0].base_url
+    status, headers, page = get(base + "/slack/install")
     assert status == 200, page
     cookie = headers["Set-Cookie"].split(";")[0]
     name, _, state = cookie.partition("=")
@@ -60,17 +62,25 @@ def begin_install(slack: Slack) -> str:
     return state
 
 
-def finish_install(slack: Slack, code: str, state: str, cookie: str | None) -> tuple[int, str]:
-    base = slack.apps[0].base_url
+def finish_install(
+    slack: Slack | str, code: str, state: str, cookie: str | None
+) -> tuple[int, str]:
+    base = slack if isinstance(slack, str) else slack.apps[0].base_url
     status, _, page = get(f"{base}/slack/oauth_redirect?code={code}&state={state}", cookie)
     return status, page
 
 
-def install(slack: Slack, team: str, code: str | None = None, **grant: Any) -> None:
+def install(
+    slack: Slack | str,
+    team: str,
+    code: str | None = None,
+    fake: FakeSlack | None = None,
+    **grant: Any,
+) -> None:
     """Someone adds the app to ``team`` through the app's own pages."""
     code = code or f"code-{team}-{time.monotonic_ns()}"
     state = begin_install(slack)
-    slack.fake.oauth.grant(code, team, **grant)
+    (fake or slack.fake).oauth.grant(code, team, **grant)  # type: ignore[union-attr]
     status, page = finish_install(slack, code, state, f"slack-app-oauth-state={state}")
     assert status == 200 and "Thank you!" in page, page
 
