@@ -18,6 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from slack_bolt import BoltContext
@@ -25,13 +26,14 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackTokenRotationError
-from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 from bot.slack.token_health import TokenHealth
 from bot.store import Store
+from bot.store.engine import WRITE_OPTION
 from bot.store.schema import BOTS_TABLE, INSTALLATIONS_TABLE, OAUTH_STATES_TABLE
 
 log = logging.getLogger(__name__)
@@ -77,15 +79,30 @@ class Installations:
         self.client_id = client_id
         self.client = client
         self.rotation_minutes = rotation_minutes
-        self.store = SQLAlchemyInstallationStore(
-            client_id,
-            engine,
-            bots_table_name=BOTS_TABLE,
-            installations_table_name=INSTALLATIONS_TABLE,
-            logger=log,
+        # slack_sdk writes in plain engine.begin() transactions; on SQLite a read that
+        # turns into a write fails at once when another writer committed in between
+        # (SQLITE_BUSY_SNAPSHOT, no busy wait). Its writes therefore go through an
+        # engine whose transactions take the write lock first (BEGIN IMMEDIATE), as
+        # the store's own do; reads stay plain.
+        writer = engine.execution_options(**{WRITE_OPTION: True})
+        self.store = _ReadsAndWrites(
+            SQLAlchemyInstallationStore(
+                client_id,
+                engine,
+                bots_table_name=BOTS_TABLE,
+                installations_table_name=INSTALLATIONS_TABLE,
+                logger=log,
+            ),
+            SQLAlchemyInstallationStore(
+                client_id,
+                writer,
+                bots_table_name=BOTS_TABLE,
+                installations_table_name=INSTALLATIONS_TABLE,
+                logger=log,
+            ),
         )
         self.states = SQLAlchemyOAuthStateStore(
-            STATE_SECONDS, engine, table_name=OAUTH_STATES_TABLE, logger=log
+            STATE_SECONDS, writer, table_name=OAUTH_STATES_TABLE, logger=log
         )
         self.rotator = TokenRotator(client_id=client_id, client_secret=client_secret, client=client)
         self._secret = client_secret
@@ -146,6 +163,39 @@ class Installations:
         """The app was uninstalled (or its tokens revoked): delete the installation and
         its bot tokens, so that nothing uses them again."""
         self.store.delete_all(enterprise_id=enterprise, team_id=None if org_wide else team)
+
+
+class _ReadsAndWrites(InstallationStore):
+    """One installation store: finds through ``reads``, saves and deletes through
+    ``writes`` (the same tables; see `Installations`)."""
+
+    def __init__(self, reads: InstallationStore, writes: InstallationStore) -> None:
+        self.reads, self.writes = reads, writes
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def save(self, installation: Installation) -> None:
+        self.writes.save(installation)
+
+    def save_bot(self, bot: Bot) -> None:
+        self.writes.save_bot(bot)
+
+    def find_bot(self, **kwargs: Any) -> Bot | None:
+        return self.reads.find_bot(**kwargs)
+
+    def find_installation(self, **kwargs: Any) -> Installation | None:
+        return self.reads.find_installation(**kwargs)
+
+    def delete_bot(self, **kwargs: Any) -> None:
+        self.writes.delete_bot(**kwargs)
+
+    def delete_installation(self, **kwargs: Any) -> None:
+        self.writes.delete_installation(**kwargs)
+
+    def delete_all(self, **kwargs: Any) -> None:
+        self.writes.delete_all(**kwargs)
 
 
 @dataclass(frozen=True)

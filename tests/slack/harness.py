@@ -456,8 +456,8 @@ def processes(
         HOST="127.0.0.1",
         LOG_LEVEL="WARNING",
         SLACK_APP_TOKEN="",
-        **extra_env,
     )
+    base.update(extra_env)  # may replace the above (OAuth: SLACK_BOT_TOKEN="")
     apps = [
         AppProcess({**base, "PORT": str(port)}, port)
         for port in (free_port() for _ in range(copies))

@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.slack.installations import NOT_INSTALLED_TEXT
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_requests import slash_command_body
-from tests.slack.harness import SECRET, Slack, running
+from tests.slack.harness import SECRET, Slack, processes, running
 
 A, B = "T0AAAA", "T0BBBB"
 CHANNEL_OF = {A: "C0AAAA", B: "C0BBBB"}
@@ -75,13 +75,16 @@ def install(
     team: str,
     code: str | None = None,
     fake: FakeSlack | None = None,
+    finish_at: str | None = None,
     **grant: Any,
 ) -> None:
-    """Someone adds the app to ``team`` through the app's own pages."""
+    """Someone adds the app to ``team`` through the app's own pages (Slack sends them
+    back to ``finish_at``, another replica, when given)."""
     code = code or f"code-{team}-{time.monotonic_ns()}"
     state = begin_install(slack)
     (fake or slack.fake).oauth.grant(code, team, **grant)  # type: ignore[union-attr]
-    status, page = finish_install(slack, code, state, f"slack-app-oauth-state={state}")
+    cookie = f"slack-app-oauth-state={state}"
+    status, page = finish_install(finish_at or slack, code, state, cookie)
     assert status == 200 and "Thank you!" in page, page
 
 
@@ -262,12 +265,25 @@ def test_an_org_wide_install_serves_its_workspaces_by_enterprise(
 def test_two_processes_on_postgresql_share_the_installations(
     fake: FakeSlack, tmp_path: Path, pg_url: str
 ) -> None:
-    settings = oauth_settings(fake, tmp_path / "data", database_url=pg_url)
-    with running(settings, fake, copies=2) as slack:
-        install(slack, A)  # through the first process
+    """Two `python -m bot run` processes on one database: installed through one, the
+    other serves the workspace too, requests alternating between them."""
+    oauth_env = {
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": fake.oauth.client_id,
+        "SLACK_CLIENT_SECRET": fake.oauth.client_secret,
+    }
+    with processes(fake, pg_url, tmp_path / "data", **oauth_env) as slack:
+        first, second = (f"http://127.0.0.1:{app.port}" for app in slack.apps)  # type: ignore[attr-defined]
+        install(first, A, fake=fake)
+        install(second, B, fake=fake, finish_at=first)  # the state is shared too
         start = len(fake.calls())
-        converse(slack, A)  # requests alternate between the two
-        assert {c.token for c in api_calls(fake, start)} == {f"xoxb-{A}-1"}
+        converse(slack, A)
+        converse(slack, B)
+        calls = api_calls(fake, start)
+        assert tokens_by_channel(calls) == {
+            CHANNEL_OF[A]: {f"xoxb-{A}-1"},
+            CHANNEL_OF[B]: {f"xoxb-{B}-2"},
+        }
 
 
 def test_no_token_refresh_token_or_secret_is_logged(
