@@ -98,9 +98,26 @@ def converse(slack: Slack, team: str, **kw: Any) -> None:
     slack.answer("Cancel", channel=channel, team=team)
 
 
+def estimate_and_home(slack: Slack, team: str) -> None:
+    """A run in ``team`` to an estimate (its chart uploaded), then the Home tab."""
+    channel = CHANNEL_OF[team]
+    status, body = slack.command(team=team, channel=channel)
+    assert status == 200, body
+    slack.settle()
+    for label in ("Training", "10-100B params", "Active"):
+        slack.answer(label, channel=channel, team=team)
+    slack.click(slack.current(channel), "Estimate the cost", channel=channel, team=team)
+    slack.settle()
+    for text in ("70B", "2T tokens"):
+        slack.say(text, thread_ts=slack.root(channel)["ts"], channel=channel, team=team)
+        slack.settle()
+    assert slack.fake.calls("files.completeUploadExternal"), "no chart was shared"
+    slack.open_home(team=team)
+
+
 def api_calls(fake: FakeSlack, since: int = 0) -> list[Call]:
     """Web API calls the app made (not response_urls, uploads or the OAuth exchange)."""
-    skip = {"response_url", "oauth.v2.access"}
+    skip = {"response_url", "oauth.v2.access", "upload"}  # upload: a pre-signed URL
     return [c for c in fake.calls()[since:] if c.method not in skip]
 
 
@@ -125,8 +142,14 @@ def test_two_workspaces_each_with_its_own_token_uninstall_and_restart(
         assert fake.oauth.owner(token_a).team_id == A and fake.oauth.owner(token_b).team_id == B
         start = len(fake.calls())
         converse(slack, A)
-        converse(slack, B)
+        estimate_and_home(slack, B)
         calls = api_calls(fake, start)
+        methods = {c.method for c in calls}
+        assert {"files.getUploadURLExternal", "views.publish", "pins.add"} <= methods
+        assert {c.token for c in calls} == {token_a, token_b}
+        for call in calls:  # the chart, the Home view: B's, as its team is B
+            if call.method in ("files.getUploadURLExternal", "views.publish"):
+                assert call.token == token_b
         refused = [(c.method, c.error) for c in calls if not c.ok and c.error != "no_pin"]
         assert calls and not refused, refused  # no_pin: Cancel unpins what was never pinned
         assert tokens_by_channel(calls) == {CHANNEL_OF[A]: {token_a}, CHANNEL_OF[B]: {token_b}}
@@ -243,14 +266,7 @@ def test_an_org_wide_install_serves_its_workspaces_by_enterprise(
         token = "xoxb-E0ORG-1"
         start = len(fake.calls())
         for team in (A, B):
-            body = slash_command_body(
-                team_id=team,
-                channel_id=CHANNEL_OF[team],
-                user_id="U0ALICE",
-                enterprise_id="E0ORG",
-                response_url=fake.response_url(team),
-            ).replace(b"is_enterprise_install=false", b"is_enterprise_install=true")
-            status, reply = slack.post(body)
+            status, reply = slack.post(org_command(fake, team))
             assert status == 200, reply
         slack.settle()
         calls = api_calls(fake, start)
@@ -259,6 +275,60 @@ def test_an_org_wide_install_serves_its_workspaces_by_enterprise(
         with slack.apps[0].runtime.store.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT DISTINCT team, enterprise FROM outbox")).all()
         assert set(rows) == {(A, "E0ORG"), (B, "E0ORG")}  # conversations stay per workspace
+
+
+def test_tokens_revoked_forgets_the_workspace(fake: FakeSlack, tmp_path: Path) -> None:
+    with running(oauth_settings(fake, tmp_path / "data"), fake) as slack:
+        install(slack, A)
+        install(slack, B)
+        converse(slack, A)
+        fake.oauth.uninstall(A)
+        revoked = uninstalled(A, "tokens_revoked", tokens={"oauth": [], "bot": ["U0BOT"]})
+        assert slack.post(revoked)[0] == 200
+        assert installed_teams(slack) == {B}
+        after = len(fake.calls())
+        assert_told_not_installed(slack, A, "rA")
+        assert not api_calls(fake, after)  # nothing at all was sent for A
+
+
+def test_an_org_wide_uninstall_ends_every_workspace_of_the_organisation(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    with running(oauth_settings(fake, tmp_path / "data"), fake) as slack:
+        install(slack, "E0ORG", enterprise_id="E0ORG", org_wide=True)
+        for team in (A, B):
+            status, _ = slack.post(org_command(fake, team))
+            assert status == 200
+        slack.settle()
+        fake.oauth.uninstall("E0ORG")
+        event = json.loads(uninstalled(A))
+        event["authorizations"] = [
+            {"enterprise_id": "E0ORG", "team_id": None, "is_enterprise_install": True}
+        ]
+        assert slack.post(json.dumps(event).encode())[0] == 200
+        store = slack.apps[0].runtime.store
+        with store.engine.connect() as conn:
+            bots = conn.execute(sa.text("SELECT count(*) FROM slack_bots")).scalar()
+            open_ = conn.execute(
+                sa.text("SELECT count(*) FROM conversations WHERE status = 'active'")
+            ).scalar()
+        assert bots == 0 and open_ == 0
+        after = len(fake.calls())
+        status, _ = slack.post(org_command(fake, B))
+        assert status == 200
+        slack.settle()
+        assert not api_calls(fake, after)
+
+
+def org_command(fake: FakeSlack, team: str) -> bytes:
+    """/llm-cost in ``team``, a workspace of the organisation E0ORG (installed org-wide)."""
+    return slash_command_body(
+        team_id=team,
+        channel_id=CHANNEL_OF[team],
+        user_id="U0ALICE",
+        enterprise_id="E0ORG",
+        response_url=fake.response_url(f"{team}-{time.monotonic_ns()}"),
+    ).replace(b"is_enterprise_install=false", b"is_enterprise_install=true")
 
 
 @pytest.mark.postgres

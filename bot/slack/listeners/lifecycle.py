@@ -43,7 +43,7 @@ def _end(
     reason: str,
 ) -> None:
     team = slack_id(body.get("team_id"))
-    enterprise = slack_id(body.get("enterprise_id"))
+    enterprise = slack_id(context.enterprise_id or body.get("enterprise_id"))
     org_wide = bool(context.is_enterprise_install) and enterprise is not None
     if team is None and not org_wide:
         return
