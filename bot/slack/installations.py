@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from slack_bolt import BoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -127,7 +128,7 @@ class Installations:
     def authorize(self) -> InstallationStoreAuthorize:
         """Bolt's per-request token lookup, with rotation through our client (Bolt's own
         would call slack.com whatever SLACK_API_URL says) and auth.test cached per token."""
-        return InstallationStoreAuthorize(
+        return _AuthorizeTwice(
             logger=log,
             installation_store=self.store,
             client_id=self.client_id,
@@ -141,6 +142,27 @@ class Installations:
     def bot_for(self, team: str | None, enterprise: str | None) -> Bot | None:
         """The workspace's bot (its own installation, or else its organisation's org-wide
         one), its token refreshed first when it is about to expire; None when neither."""
+        bot = self._find(team, enterprise)
+        if bot is None or bot.bot_refresh_token is None:
+            return bot
+        try:
+            refreshed = self.rotator.perform_bot_token_rotation(
+                bot=bot, minutes_before_expiration=self.rotation_minutes
+            )
+        except SlackTokenRotationError:
+            # Another process (or a request, through Bolt) may have just refreshed it
+            # with the same refresh token: then the stored token is new, and good.
+            again = self._find(team, enterprise)
+            if again is not None and again.bot_token != bot.bot_token:
+                return again
+            raise
+        if refreshed is None:
+            return bot
+        self.store.save_bot(refreshed)
+        log.info("rotated the bot token of workspace %s", team or enterprise)
+        return refreshed
+
+    def _find(self, team: str | None, enterprise: str | None) -> Bot | None:
         bot = None
         if team is not None:
             bot = self.store.find_bot(enterprise_id=enterprise, team_id=team)
@@ -148,21 +170,21 @@ class Installations:
             bot = self.store.find_bot(
                 enterprise_id=enterprise, team_id=None, is_enterprise_install=True
             )
-        if bot is None or bot.bot_refresh_token is None:
-            return bot
-        refreshed = self.rotator.perform_bot_token_rotation(
-            bot=bot, minutes_before_expiration=self.rotation_minutes
-        )
-        if refreshed is None:
-            return bot
-        self.store.save_bot(refreshed)
-        log.info("rotated the bot token of workspace %s", team or enterprise)
-        return refreshed
+        return bot
 
     def forget(self, *, team: str | None, enterprise: str | None, org_wide: bool) -> None:
         """The app was uninstalled (or its tokens revoked): delete the installation and
         its bot tokens, so that nothing uses them again."""
         self.store.delete_all(enterprise_id=enterprise, team_id=None if org_wide else team)
+
+
+class _AuthorizeTwice(InstallationStoreAuthorize):
+    """Bolt's lookup, tried once more when it finds nothing: a token refresh lost to
+    another process (the same refresh token, spent a moment earlier) makes Bolt give
+    up; read again, the bot then holds the token that process stored."""
+
+    def __call__(self, **kwargs: Any) -> AuthorizeResult | None:
+        return super().__call__(**kwargs) or super().__call__(**kwargs)
 
 
 class _ReadsAndWrites(InstallationStore):
