@@ -20,6 +20,7 @@ from bot.slack.installations import NOT_INSTALLED_TEXT
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_requests import slash_command_body
 from tests.slack.harness import SECRET, Slack, processes, running
+from tests.slack.test_edge import lifecycle_event
 
 A, B = "T0AAAA", "T0BBBB"
 CHANNEL_OF = {A: "C0AAAA", B: "C0BBBB"}
@@ -160,7 +161,7 @@ def test_two_workspaces_each_with_its_own_token_uninstall_and_restart(
         # is never used again while B carries on.
         status, _ = slack.command(team=A, channel=CHANNEL_OF[A])
         fake.oauth.uninstall(A)
-        status, _ = slack.post(uninstalled(A))
+        status, _ = slack.post(lifecycle_event("app_uninstalled", A))
         assert status == 200
         slack.settle()
         store = slack.apps[0].runtime.store
@@ -194,19 +195,6 @@ def assert_told_not_installed(slack: Slack, team: str, response_token: str) -> N
     said = [c for c in slack.fake.calls("response_url") if c.token == response_token]
     assert len(said) == 1 and said[0].params["text"] == NOT_INSTALLED_TEXT
     assert said[0].params.get("response_type", "ephemeral") == "ephemeral"
-
-
-def uninstalled(team: str, kind: str = "app_uninstalled", **event: object) -> bytes:
-    body = {
-        "token": "fake-verification-token",
-        "team_id": team,
-        "api_app_id": "A0001",
-        "event": {"type": kind, "event_ts": f"{time.time():.6f}", **event},
-        "type": "event_callback",
-        "event_id": f"Ev{time.time_ns()}",
-        "event_time": int(time.time()),
-    }
-    return json.dumps(body).encode()
 
 
 def installed_teams(slack: Slack) -> set[str | None]:
@@ -283,7 +271,7 @@ def test_tokens_revoked_forgets_the_workspace(fake: FakeSlack, tmp_path: Path) -
         install(slack, B)
         converse(slack, A)
         fake.oauth.uninstall(A)
-        revoked = uninstalled(A, "tokens_revoked", tokens={"oauth": [], "bot": ["U0BOT"]})
+        revoked = lifecycle_event("tokens_revoked", A, tokens={"oauth": [], "bot": ["U0BOT"]})
         assert slack.post(revoked)[0] == 200
         assert installed_teams(slack) == {B}
         after = len(fake.calls())
@@ -301,7 +289,7 @@ def test_an_org_wide_uninstall_ends_every_workspace_of_the_organisation(
             assert status == 200
         slack.settle()
         fake.oauth.uninstall("E0ORG")
-        event = json.loads(uninstalled(A))
+        event = json.loads(lifecycle_event("app_uninstalled", A))
         event["authorizations"] = [
             {"enterprise_id": "E0ORG", "team_id": None, "is_enterprise_install": True}
         ]
