@@ -23,6 +23,12 @@ Behaviour worth knowing:
 
 * ``apps.connections.open`` (Socket Mode) takes an ``xapp-`` token and answers
   with ``socket_mode_url`` (see ``tests/fakes/socket_mode.py``).
+* OAuth v2 (``fake.oauth``, see ``tests/fakes/slack_oauth.py``): ``oauth.v2.access``
+  takes client credentials (Basic auth or form) and a code the test granted with
+  ``fake.oauth.grant(code, team_id, ...)`` (once), or a refresh token (token
+  rotation). The tokens it issues (``xoxb-<team>-<n>``) are allowed; auth.test
+  answers as their workspace; ``fake.oauth.uninstall(team)`` makes them fail with
+  ``token_revoked``. ``reset()`` keeps this state.
 
 
 * Bodies may be ``application/x-www-form-urlencoded`` or ``application/json``
