@@ -275,6 +275,9 @@ def start_server(name: str, api_url: str, pg_url: str | None, tmp: Path) -> Serv
         DATA_DIR=str(data_dir),
         LOG_LEVEL="WARNING",
         E2E_BASELINE=baseline or "",
+        # Every simulated person connects from 127.0.0.1, as clients behind a load
+        # balancer do: the per-address cap is for the open internet.
+        HTTP_CONNECTIONS_PER_ADDRESS="0",
     )
     env.pop("DATABASE_URL", None)
     if pg_url and name == OURS:

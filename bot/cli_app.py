@@ -122,7 +122,9 @@ def _store_or_exit():  # -> Store, its schema upgraded (imported lazily)
         raise SystemExit(2) from None
     configure_logging("WARNING")
     try:
-        return Store.from_url(settings.database_url, settings.data_dir)
+        return Store.from_url(
+            settings.database_url, settings.data_dir, limits=settings.database_limits
+        )
     except StoreConfigError as exc:
         print(exc, file=sys.stderr)
     except UNAVAILABLE as exc:
@@ -168,7 +170,9 @@ def run_command(name: str, mode: str = "auto") -> int:
             serve_install_pages(runtime, settings)
         log.info("running in Socket Mode")
         app_token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
-        ClaimingSocketModeHandler(runtime.app, app_token, runtime.deliverer).start()
+        ClaimingSocketModeHandler(
+            runtime.app, app_token, runtime.deliverer, settings.db_request_timeout
+        ).start()
         return 0
     return serve_http(settings)
 
@@ -193,14 +197,20 @@ def serve_install_pages(runtime, settings: Settings) -> None:
 
 def serve_http(settings: Settings) -> int:
     """waitress on HOST:PORT (see `bot.slack.http_server`), until SIGTERM or Ctrl-C."""
-    from bot.slack.http_server import make_server, serve_forever
+    from bot.slack.http_server import (
+        HttpLimits,
+        make_server,
+        raise_descriptor_limit,
+        serve_forever,
+    )
     from bot.slack.wsgi import make_wsgi
 
     runtime = build_runtime().start()
     tune_long_running_process()
     try:
+        raise_descriptor_limit()  # before the connection limit is sized to it
         server = make_server(
-            make_wsgi(runtime), settings.host, settings.port, settings.http_threads
+            make_wsgi(runtime), settings.host, settings.port, HttpLimits.from_settings(settings)
         )
     except OSError as exc:
         runtime.stop()

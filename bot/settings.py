@@ -17,6 +17,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.flow.loader import DEFAULT_FLOW, DEFAULT_FLOWS_DIR
+from bot.store.limits import DatabaseLimits
 
 _NO_MODE = object()  # neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID/SECRET was given
 
@@ -30,6 +31,26 @@ class DatabaseSettings(BaseSettings):
 
     database_url: str | None = None
     data_dir: Path = Path("data")
+    # Time limits of the database (seconds); see bot/store/limits.py and .env.example.
+    db_request_timeout: float = Field(default=2.0, gt=0, le=2.5)
+    db_background_timeout: float = Field(default=30.0, gt=0, le=600)
+    db_connect_timeout: float = Field(default=2.0, ge=2, le=60)
+    db_statement_timeout: float = Field(default=10.0, gt=0, le=3600)
+    db_lock_timeout: float = Field(default=2.0, gt=0, le=60)
+    db_idle_in_transaction_timeout: float = Field(default=10.0, gt=0, le=3600)
+    db_tcp_user_timeout: float = Field(default=10.0, gt=0, le=600)
+
+    @property
+    def database_limits(self) -> DatabaseLimits:
+        return DatabaseLimits(
+            request_timeout=self.db_request_timeout,
+            background_timeout=self.db_background_timeout,
+            connect_timeout=self.db_connect_timeout,
+            statement_timeout=self.db_statement_timeout,
+            lock_timeout=self.db_lock_timeout,
+            idle_in_transaction_timeout=self.db_idle_in_transaction_timeout,
+            tcp_user_timeout=self.db_tcp_user_timeout,
+        )
 
 
 class Settings(DatabaseSettings):
@@ -67,6 +88,11 @@ class Settings(DatabaseSettings):
     http_threads: int = Field(
         default=8, ge=1, le=256, validation_alias=AliasChoices("HTTP_THREADS", "GUNICORN_THREADS")
     )
+    # The HTTP front's limits against connection floods (bot/slack/http_server.py).
+    http_idle_timeout: float = Field(default=30.0, gt=0, le=3600)
+    http_request_timeout: float = Field(default=10.0, gt=0, le=600)
+    http_connections_per_address: int = Field(default=64, ge=0)
+    http_connection_limit: int = Field(default=0, ge=0)
     flows_dir: Path = DEFAULT_FLOWS_DIR
     flow_name: str = DEFAULT_FLOW
 

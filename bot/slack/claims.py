@@ -18,6 +18,7 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.delivery import Deliverer
+from bot.store.watchdog import request_deadline
 
 CLAIMS = "llm_cost_claims"
 
@@ -26,9 +27,13 @@ class ClaimingSocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode handler, with the request's `Claims` in its context and
     handed to the deliverer after the ack (Bolt's own `handle`, plus that)."""
 
-    def __init__(self, app: App, app_token: str, deliverer: Deliverer) -> None:
+    def __init__(
+        self, app: App, app_token: str, deliverer: Deliverer, database_seconds: float = 2.0
+    ) -> None:
+        """``database_seconds``: the budget of each request's database work."""
         super().__init__(app, app_token)
         self._deliverer = deliverer
+        self._database_seconds = database_seconds
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time()
@@ -40,6 +45,8 @@ class ClaimingSocketModeHandler(SocketModeHandler):
             context={CLAIMS: claims},
         )
         try:
-            send_response(client, req, self.app.dispatch(request), start)
+            with request_deadline(self._database_seconds):
+                response = self.app.dispatch(request)
+            send_response(client, req, response, start)
         finally:
             self._deliverer.send_claimed(claims)

@@ -75,6 +75,7 @@ class Runtime:
         store = Store.from_url(
             settings.database_url,
             settings.data_dir,
+            limits=settings.database_limits,
             idle_timeout=timedelta(hours=settings.conversation_ttl_hours),
         )
         bot_token = settings.slack_bot_token

@@ -21,6 +21,7 @@ from bot.slack.http_server import MAX_BODY
 from bot.slack.oauth_pages import oauth_paths, serve_oauth
 from bot.slack.runtime import Runtime
 from bot.slack.signature import Signatures, team_of
+from bot.store.watchdog import request_deadline
 
 Wsgi = Callable[[dict, Callable], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
@@ -62,7 +63,8 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
                 headers=_headers(environ),
                 context={CLAIMS: claims},
             )
-            response = runtime.app.dispatch(request)
+            with request_deadline(runtime.settings.db_request_timeout):
+                response = runtime.app.dispatch(request)
         except Exception as exc:  # a malformed body must not be a 5xx
             deliverer.send_claimed(claims)
             log.warning("unreadable request refused: %s", type(exc).__name__)
@@ -81,9 +83,11 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
             return events(environ, start_response)
         if oauth is not None and path in oauth_gets and method == "GET":
             query = environ.get("QUERY_STRING", "")
-            return serve_oauth(oauth, path, query, _headers(environ), start_response)
+            with request_deadline(runtime.settings.db_request_timeout):
+                return serve_oauth(oauth, path, query, _headers(environ), start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
-            health = runtime.health()
+            with request_deadline(runtime.settings.db_request_timeout):
+                health = runtime.health()
             return _json(
                 start_response,
                 "200 OK" if health.ok else "503 Service Unavailable",

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,23 +31,29 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from bot.store import watchdog
 from bot.store.driver import as_sqlalchemy_error
 from bot.store.errors import StoreConfigError, StoreError
+from bot.store.limits import DatabaseLimits
 
 DB_FILENAME = "llm-cost-bot.sqlite3"
-SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Writers in other threads queue this many SQLite busy timeouts at most (outside a
+#: request, whose own deadline is shorter).
+WRITE_LOCK_WAITS = 6
 WRITE_OPTION = "llm_cost_bot_write"
 """Execution option that marks a connection's transaction as a write (BEGIN IMMEDIATE)."""
 
 _locks_guard = threading.Lock()
+_busy_timeout_ms: weakref.WeakKeyDictionary[sa.Engine, int] = weakref.WeakKeyDictionary()
 
 
 class _WriteLock:
     """Serializes SQLite writers: threads on a plain lock, processes on ``flock`` of a
     file beside the database. Both wake the next writer as soon as the lock is free,
     where SQLite's own busy handler would sleep and poll (up to 100 ms a turn). The
-    kernel drops a process's file lock when it dies; it is only held for the length
-    of a write transaction, which SQLite's busy timeout bounds."""
+    kernel drops a process's file lock when it dies; it is held for the length of a
+    write transaction (a retention run's may be long), so within a request the wait
+    for it is bounded by the request's budget."""
 
     def __init__(self, path: str) -> None:
         self._path = path + "-writelock"
@@ -61,13 +69,33 @@ class _WriteLock:
                 os.close(self._fd)  # the child's copy only: the parent keeps its lock
         self._fd = None
 
-    def acquire(self, timeout: float) -> bool:
+    def acquire(self, timeout: float, bounded: bool = False) -> bool:
+        """Take both locks within ``timeout``; the file lock's wait is bounded by it only
+        when ``bounded`` (a request), else it waits for the holder to finish."""
+        deadline = time.monotonic() + timeout
         if not self._thread_lock.acquire(timeout=timeout):
             return False
-        # Without file locks here, SQLite's busy handler still serializes processes.
-        with contextlib.suppress(OSError):
-            fcntl.flock(self._file(), fcntl.LOCK_EX)
-        return True
+        try:
+            fd = self._file()
+        except OSError:  # without file locks SQLite's busy handler still serializes
+            return True
+        if not bounded:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            return True
+        pause = 0.001
+        while True:  # flock has no timeout: poll, from 1 ms up to 20 ms a turn
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() + pause > deadline:
+                    self._thread_lock.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
+            except OSError:
+                return True
 
     def release(self) -> None:
         try:
@@ -93,16 +121,20 @@ def _reset_write_locks_in_child() -> None:
 os.register_at_fork(after_in_child=_reset_write_locks_in_child)
 
 
-def make_engine(url: str | None, data_dir: Path, **engine_kw: Any) -> sa.Engine:
-    """Build the engine for ``url`` or, when it is empty, ``<data_dir>/llm-cost-bot.sqlite3``.
+def make_engine(
+    url: str | None, data_dir: Path, limits: DatabaseLimits | None = None, **engine_kw: Any
+) -> sa.Engine:
+    """Build the engine for ``url`` or, when it is empty, ``<data_dir>/llm-cost-bot.sqlite3``,
+    with the time ``limits`` (`bot.store.limits`) on its connections.
 
     Extra keyword arguments go to :func:`sqlalchemy.create_engine`. Raises
     :class:`StoreConfigError` when the SQLite file cannot be created or written.
     """
+    limits = limits or DatabaseLimits()
     # Parameters hold user text: keep them out of exception messages and logs.
     engine_kw = {"hide_parameters": True, **engine_kw}
     if not url:
-        return _sqlite_engine(Path(data_dir) / DB_FILENAME, engine_kw)
+        return _sqlite_engine(Path(data_dir) / DB_FILENAME, engine_kw, limits)
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -113,19 +145,34 @@ def make_engine(url: str | None, data_dir: Path, **engine_kw: Any) -> sa.Engine:
                 "shared between threads or processes; give a file path "
                 "(sqlite:///path/to/file.sqlite3) or unset DATABASE_URL to use DATA_DIR"
             )
-        return _sqlite_engine(Path(database), engine_kw)
+        return _sqlite_engine(Path(database), engine_kw, limits)
     if parsed.get_backend_name() == "postgresql":
-        kw: dict[str, Any] = {
-            "pool_pre_ping": True,
-            "pool_size": 5,
-            "max_overflow": 10,
-            "pool_recycle": 1800,
-        }
-        kw.update(engine_kw)
-        # A database that is down must fail fast ("try again"), not hang a request.
-        kw["connect_args"] = {"connect_timeout": 5, **engine_kw.get("connect_args", {})}
-        return sa.create_engine(parsed, **kw)
+        return _postgres_engine(parsed, engine_kw, limits)
     return sa.create_engine(parsed, **engine_kw)
+
+
+def _postgres_engine(url: sa.URL, engine_kw: dict[str, Any], limits: DatabaseLimits) -> sa.Engine:
+    """PostgreSQL with every wait bounded: the pool's (``pool_timeout``), the connect's,
+    and each checked-out connection's (`bot.store.watchdog`, which also pings a pooled
+    connection before reuse, with a bound that SQLAlchemy's ``pool_pre_ping`` lacks)."""
+    kw: dict[str, Any] = {
+        "pool_size": 5,
+        "max_overflow": 10,
+        "pool_recycle": 1800,
+        "pool_timeout": limits.request_timeout,
+    }
+    kw.update(engine_kw)
+    given = dict(engine_kw.get("connect_args", {}))
+    # Server settings travel in `options`; keep a caller's or the URL's (a search_path).
+    options = str(given.pop("options", None) or url.query.get("options") or "")
+    kw["connect_args"] = {**limits.postgres_connect_args(options), **given}
+    guarded = url.get_driver_name() == "psycopg"  # the watchdog reads psycopg's socket
+    if not guarded:
+        kw.setdefault("pool_pre_ping", True)  # another driver: unbounded, but checked
+    engine = sa.create_engine(url.difference_update_query(["options"]), **kw)
+    if guarded:
+        watchdog.install(engine, limits)
+    return engine
 
 
 def is_sqlite(engine: sa.Engine) -> bool:
@@ -152,8 +199,16 @@ def _write_locked(engine: sa.Engine) -> Iterator[None]:
     if lock is None:
         yield
         return
-    if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000 * 6):
-        raise StoreError("timed out waiting for the SQLite write lock held by another thread")
+    wait = _busy_timeout_ms.get(engine, DatabaseLimits().sqlite_busy_timeout_ms) / 1000
+    wait *= WRITE_LOCK_WAITS
+    left = watchdog.remaining()
+    bounded = left is not None and left != math.inf
+    if left is not None and bounded:
+        wait = max(0.0, min(wait, left))  # the request's budget
+    if not lock.acquire(timeout=wait, bounded=bounded):
+        raise StoreError(
+            "timed out waiting for the SQLite write lock held by another thread or process"
+        )
     try:
         yield
     finally:
@@ -211,11 +266,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(path: Path, engine_kw: dict[str, Any]) -> sa.Engine:
+def _sqlite_engine(path: Path, engine_kw: dict[str, Any], limits: DatabaseLimits) -> sa.Engine:
     path = path.expanduser().absolute()
     _check_writable(path)
     engine = sa.create_engine(f"sqlite:///{path}", **engine_kw)
-    prepare_sqlite(engine)
+    prepare_sqlite(engine, limits)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1").all()
@@ -261,14 +316,20 @@ def _unwritable(path: Path, exc: BaseException) -> str:
     )
 
 
-def prepare_sqlite(engine: sa.Engine) -> None:
+def prepare_sqlite(engine: sa.Engine, limits: DatabaseLimits | None = None) -> None:
     """Install the SQLite connection settings and BEGIN handling on ``engine`` (idempotent).
 
     :func:`make_engine` does this; the Store also calls it for engines built elsewhere.
     """
     if engine.dialect.name != "sqlite" or event.contains(engine, "begin", _on_begin):
         return
-    event.listen(engine, "connect", _on_connect)
+    busy_ms = (limits or DatabaseLimits()).sqlite_busy_timeout_ms
+    _busy_timeout_ms[engine] = busy_ms
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        _on_connect(dbapi_connection, busy_ms)
+
+    event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _on_begin)
     if engine.url.database not in (None, "", ":memory:"):
         engine.dispose()  # connections opened before now lack the settings
@@ -277,12 +338,12 @@ def prepare_sqlite(engine: sa.Engine) -> None:
         _sqlite_write_locks.setdefault(key, _WriteLock(key))
 
 
-def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_connect(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     # Take BEGIN away from the sqlite3 module; _on_begin emits it instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")

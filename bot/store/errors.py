@@ -20,8 +20,9 @@ class ConversationNotFound(StoreError, KeyError):
 
 def _unavailable() -> tuple[type[BaseException], ...]:
     from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    return (DBAPIError, StoreError, TimeoutError)
+    return (DBAPIError, StoreError, TimeoutError, PoolTimeout)
 
 
 #: Failures meaning the database is not answering now; trying again later can succeed.

@@ -19,6 +19,7 @@ from alembic.util import CommandError
 
 from bot.store.engine import write_transaction
 from bot.store.errors import StoreConfigError
+from bot.store.watchdog import unbounded
 
 FIRST = "0001"
 
@@ -46,8 +47,12 @@ def current(engine: sa.Engine) -> str | None:
 
 def upgrade(engine: sa.Engine) -> str:
     """Take the database to the newest revision; returns it."""
-    with write_transaction(engine) as conn:
+    # DDL may take long and wait for another process's upgrade: no deadline, no
+    # statement or lock timeout (bot.store.limits) for this transaction.
+    with unbounded(), write_transaction(engine) as conn:
         if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
+            conn.execute(sa.text("SET LOCAL lock_timeout = 0"))
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('llm-cost-bot schema'))"))
         at = MigrationContext.configure(conn).get_current_revision()
         if at is None and sa.inspect(conn).has_table("schema_version"):

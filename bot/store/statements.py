@@ -161,8 +161,7 @@ def _insert_outbox_rows(n: int, returning: bool) -> sa.Insert:
     rows = []
     for i in range(n):
         row = {
-            key: sa.bindparam(f"{key}_{i}", type_=outbox.c[key].type)
-            for key in _OUTBOX_INSERT_KEYS
+            key: sa.bindparam(f"{key}_{i}", type_=outbox.c[key].type) for key in _OUTBOX_INSERT_KEYS
         }
         rows.append(row | _workspace_of(row["conversation_id"]))
     stmt = outbox.insert().values(rows)

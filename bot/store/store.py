@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.store.conversations import ConversationStore
 from bot.store.engine import make_engine
+from bot.store.limits import DatabaseLimits
 from bot.store.migrate import upgrade
 from bot.store.people import PeopleStore
 from bot.store.queue import OutboxQueue
@@ -31,10 +32,12 @@ class Store(ConversationStore, OutboxQueue, PeopleStore, WorkspaceStore):
         data_dir: Path,
         *,
         engine_kw: dict[str, Any] | None = None,
+        limits: DatabaseLimits | None = None,
         **kw: Any,
     ) -> Store:
-        """Build the engine (SQLite under ``data_dir`` when ``url`` is empty), create or
-        upgrade the schema, and return a Store; ``kw`` goes to :class:`Store`."""
-        engine = make_engine(url, data_dir, **(engine_kw or {}))
+        """Build the engine (SQLite under ``data_dir`` when ``url`` is empty) with the time
+        ``limits``, create or upgrade the schema, and return a Store; ``kw`` goes to
+        :class:`Store`."""
+        engine = make_engine(url, data_dir, limits, **(engine_kw or {}))
         upgrade(engine)
         return cls(engine, **kw)

@@ -44,6 +44,9 @@ Behaviour worth knowing:
 * A ``delay`` without an error is a *slow success*: the server sleeps, then
   applies the call. A client that timed out meanwhile still gets its message
   posted, as with Slack itself.
+* ``hold_next(method)`` parks the next call of ``method`` before it is applied and
+  returns a `Hold`: its ``arrived`` event says the call is in, ``release()`` lets it
+  go on (a test can break something else while a call is under way, by events).
 * ``Retry-After`` is always an integer string: slack_sdk's
   ``RateLimitErrorRetryHandler`` does ``int(header)``, so "0.5" would raise
   ``ValueError`` there. Computed waits are rounded up with a minimum of 1;
@@ -133,6 +136,23 @@ class _Failure:
     @property
     def fails(self) -> bool:
         return self.status != 200 or self.error is not None
+
+
+class Hold:
+    """One parked call (`FakeSlack.hold_next`)."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def park(self, timeout: float = 60.0) -> None:
+        """In the fake's handler: say the call arrived, wait to be let go."""
+        self.arrived.set()
+        self._released.wait(timeout)
 
 
 def _retry_after_header(value: float | None, computed: float) -> str:
@@ -361,6 +381,7 @@ class FakeSlack:
             self._pins: dict[str, list[str]] = {}
             self._views: dict[str, dict[str, Any]] = {}
             self._failures: list[_Failure] = []
+            self._holds: list[Hold] = []
             self._buckets: dict[str, tuple[float, float]] = {}
             self._not_member: set[str] = set()
             self._archived: set[str] = set()
@@ -501,6 +522,13 @@ class FakeSlack:
         return f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
     # ---------------------------------------------------------------- failures
+    def hold_next(self, method: str) -> Hold:
+        """Park the next call of ``method`` until the returned `Hold` is released."""
+        hold = Hold(method)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
     def fail_next(
         self,
         method: str,
@@ -601,6 +629,12 @@ class FakeSlack:
             token = params["token"]
         channel = params.get("channel") if isinstance(params.get("channel"), str) else None
 
+        with self._lock:
+            hold = next((h for h in self._holds if h.method == method), None)
+            if hold is not None:
+                self._holds.remove(hold)
+        if hold is not None:
+            hold.park()
         failure = self._take_failure(method, channel)
         if failure is not None and failure.delay > 0:
             time.sleep(failure.delay)

@@ -15,7 +15,7 @@ from typing import Any
 from waitress import wasyncore
 
 from bot.settings import Settings
-from bot.slack.http_server import Server, make_server
+from bot.slack.http_server import HttpLimits, Server, make_server
 from bot.slack.runtime import Runtime
 from bot.slack.wsgi import make_wsgi
 from tests.fakes.slack_api import FakeSlack
@@ -72,7 +72,8 @@ class AppServer:
         runtime = Runtime.create(settings, poll_interval=0.05)
         runtime.client.proxy = None  # loopback only, whatever the environment says
         runtime.start()
-        server = make_server(make_wsgi(runtime), "127.0.0.1", 0, settings.http_threads)
+        limits = HttpLimits.from_settings(settings)
+        server = make_server(make_wsgi(runtime), "127.0.0.1", 0, limits)
         thread = threading.Thread(target=server.run, name="waitress", daemon=True)
         thread.start()
         return cls(runtime, server, thread)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from bot.store import Store, StoreConfigError, make_engine, upgrade_schema
 from bot.store.engine import DB_FILENAME, _write_lock_of, write_transaction
+from bot.store.limits import DatabaseLimits
 from tests.store.helpers import new_conversation
 
 
@@ -18,7 +19,7 @@ def test_sqlite_default_file_and_pragmas(tmp_path: Path) -> None:
     assert (data_dir / DB_FILENAME).exists()
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2000  # DB_LOCK_TIMEOUT
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     store.dispose()
@@ -125,7 +126,8 @@ def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
     for url in ("postgres://u:p@db.example/app", "postgresql://u:p@db.example/app"):
         engine = make_engine(url, tmp_path)
         assert engine.url.drivername == "postgresql+psycopg"
-        assert engine.pool._pre_ping  # type: ignore[attr-defined]
+        # A pool wait is bounded; pings before reuse are the watchdog's (bounded too).
+        assert engine.pool.timeout() == DatabaseLimits().request_timeout  # type: ignore[attr-defined]
         engine.dispose()
 
 
