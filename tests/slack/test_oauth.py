@@ -362,3 +362,27 @@ def test_no_token_refresh_token_or_secret_is_logged(
     assert "oauth.v2.access" in text  # slack_sdk did log the exchange, scrubbed
     for secret in (f"xoxb-{A}-1", f"xoxb-{A}-2", f"xoxe-1-{A}-1", fake.oauth.client_secret, SECRET):
         assert secret not in text
+
+
+def test_maintenance_tidies_each_workspace_up_with_its_own_token(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """Expiry (the maintenance schedule) edits each idle thread as its own workspace."""
+    from tests.slack.test_scenarios import _expire_everything_now
+
+    with running(oauth_settings(fake, tmp_path / "data"), fake) as slack:
+        install(slack, A)
+        install(slack, B)
+        for team in (A, B):
+            assert slack.command(team=team, channel=CHANNEL_OF[team])[0] == 200
+            slack.settle()
+        runtime = slack.apps[0].runtime
+        _expire_everything_now(runtime.store)
+        start = len(fake.calls())
+        assert runtime.moves.expire_idle() == 2
+        slack.settle()
+        edits = [c for c in api_calls(fake, start) if c.method == "chat.update"]
+        assert tokens_by_channel(edits) == {
+            CHANNEL_OF[A]: {f"xoxb-{A}-1"},
+            CHANNEL_OF[B]: {f"xoxb-{B}-2"},
+        }
