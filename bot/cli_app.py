@@ -182,11 +182,12 @@ def serve_install_pages(runtime, settings: Settings) -> None:
     /slack/oauth_redirect), so the HTTP server runs beside the socket, in a thread."""
     import threading
 
-    from bot.slack.http_server import make_server
+    from bot.slack.http_server import HttpLimits, make_server
     from bot.slack.wsgi import make_wsgi
 
     try:
-        server = make_server(make_wsgi(runtime), settings.host, settings.port, 2)
+        limits = HttpLimits.from_settings(settings)
+        server = make_server(make_wsgi(runtime), settings.host, settings.port, limits)
     except OSError as exc:
         runtime.stop()
         print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
