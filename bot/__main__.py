@@ -16,6 +16,7 @@ from bot.flow.loader import (
     available_flows,
     load_flow,
 )
+from bot.pricing.cli import add_parser as add_prices_parser
 
 USAGE = """llm-cost-bot: choose how to run LLM workloads on AWS at the lowest cost.
 
@@ -25,6 +26,9 @@ USAGE = """llm-cost-bot: choose how to run LLM workloads on AWS at the lowest co
   python -m bot estimate training --params 70B --tokens 2T [--json]
   python -m bot estimate inference --params 70B --tokens-per-day 500M [--json]
                                 size and price a run or a deployment on every offering
+                                (--region eu-west-1, --purchase spot|savings-plan-1y|...)
+  python -m bot prices refresh [--offer-file FILE]...
+                                store current AWS prices (Price List API or bulk files)
   python -m bot run             run the Slack app (Socket Mode or HTTP; see README.md)
   python -m bot db upgrade      apply database schema migrations (start-up does too)
 """
@@ -55,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     paths = flow_commands.add_parser("paths", help="print every path from start to end")
     paths.add_argument("name", nargs="?", default=DEFAULT_FLOW)
     add_estimate_parser(commands)
+    add_prices_parser(commands)
     run = commands.add_parser("run", help="run the Slack app")
     run.add_argument(
         "--mode",
@@ -97,7 +102,24 @@ def _check(paths: list[Path], flows_dir: Path) -> int:
                 f"{mmd}: ok ({len(flow.graph.nodes)} nodes, {len(flow.questions)} questions, "
                 f"{len(flow.paths())} paths)"
             )
+    if not paths:
+        failed += _check_api_prices(flows_dir)
     return 1 if failed else 0
+
+
+def _check_api_prices(flows_dir: Path) -> int:
+    """The hosted-model prices beside the flows: every price sourced and dated."""
+    from bot.pricing.api_alternative import FILE_NAME, load_api_prices
+    from bot.pricing.model import PriceRefreshError
+
+    try:
+        prices = load_api_prices(flows_dir)
+    except PriceRefreshError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if prices.models:
+        print(f"{flows_dir / FILE_NAME}: ok ({len(prices.models)} hosted-model prices)")
+    return 0
 
 
 def _check_mermaid_only(mmd: Path) -> None:
@@ -137,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.estimate_cli import main_estimate
 
             return main_estimate(args, load_flow(DEFAULT_FLOW, args.flows_dir))
+        if args.command == "prices":
+            from bot.pricing.cli import main as prices_main
+
+            return prices_main(args, load_flow(DEFAULT_FLOW, args.flows_dir).catalogue)
         if args.command == "db" and args.db_command == "upgrade":
             from bot.cli_app import db_upgrade
 

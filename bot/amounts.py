@@ -105,6 +105,17 @@ _TOKENS_EACH = re.compile(
     rf"{_AMOUNT}\s*tokens?(?!{_PER}(?:{_SPAN_WORDS})\b)",
     re.IGNORECASE,
 )
+# Tokens per request split into prompt and generated: "2,000 tokens in, 300 out",
+# "2000 input and 300 output tokens", "2k prompt tokens, 300 generated".
+_N = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?"
+_U = r"k|thousand"
+_IN = r"(?:in|input|prompt|context)"
+_OUT = r"(?:out|output|generated|completion|new)"
+_PROMPT_AND_OUTPUT = re.compile(
+    rf"(?P<prompt_num>{_N})\s*(?P<prompt_unit>{_U})?\s*(?:tokens?\s+)?{_IN}(?:\s+tokens?)?"
+    rf"[\s,;/&+]*(?:and\s+|with\s+)?(?P<output_num>{_N})\s*(?P<output_unit>{_U})?\s*"
+    rf"(?:tokens?\s+)?{_OUT}\b"
+)
 # What follows a number says what it counts.
 _TOKENS_AFTER = re.compile(r"\s*(?:(?:training|of|data|text)\s+){0,3}tokens?\b")
 _RATE_AFTER = re.compile(rf"\s*tokens?(?:{_PER}(?:{_SPAN_WORDS})\b|\s+(?:each|daily)\b)")
@@ -134,10 +145,14 @@ _PRECISIONS: dict[str, Precision] = {
 
 @dataclass(frozen=True)
 class Traffic:
-    """Requested inference traffic as an average rate, and how the person put it."""
+    """Requested inference traffic as an average rate, and how the person put it;
+    ``prompt_tokens_per_second`` when the person split prompt from generated tokens
+    ("2,000 tokens in, 300 out"), else every token counts as generated."""
 
     tokens_per_second: float
     described: str
+    prompt_tokens_per_second: float = 0.0
+    context_tokens: int | None = None  # one request's prompt and output, when split
 
 
 @dataclass(frozen=True)
@@ -210,16 +225,21 @@ def read_traffic(text: str) -> Traffic | None:
     gives no complete rate; never raises."""
     said = _fold(text)[:300]
     requests = _REQUESTS_RATE.search(said)
+    split = _PROMPT_AND_OUTPUT.search(said)
+    if requests is not None and split is not None:
+        rps = _per_second(requests)
+        prompt, output = _amount_of(split, "prompt"), _amount_of(split, "output")
+        if not (rps and prompt and output):
+            return None
+        described = f"{rps:,.4g} requests/s × {prompt:,.0f} prompt + {output:,.0f} generated tokens"
+        context = int(prompt + output) if math.isfinite(prompt + output) else None
+        return Traffic(rps * output, described, rps * prompt, context)
     if requests is not None:
         size = _TOKENS_EACH.search(said)
-        rps = _amount(requests)
         tokens = _amount(size) if size else None
+        rps = _per_second(requests)
         if not (rps and tokens):
             return None
-        if requests.group("rpm"):
-            rps /= 60.0
-        elif not requests.group("rps"):
-            rps /= _span(requests.group("span"))
         return Traffic(rps * tokens, f"{rps:,.4g} requests/s × {tokens:,.0f} tokens")
     rate = _TOKENS_RATE.search(said)
     amount = _amount(rate) if rate else None
@@ -227,6 +247,23 @@ def read_traffic(text: str) -> Traffic | None:
         return None
     span = _SPANS["d"] if rate.group("daily") else _span(rate.group("span"))
     return Traffic(amount / span, f"{short(amount)} tokens per {_SPAN_NAMES[span]}")
+
+
+def _per_second(requests: re.Match[str]) -> float | None:
+    rps = _amount(requests)
+    if rps is None or requests.group("rpm"):
+        return rps / 60.0 if rps else None
+    return rps if requests.group("rps") else rps / _span(requests.group("span"))
+
+
+def _amount_of(match: re.Match[str], name: str) -> float | None:
+    """The amount in the named groups ``name``_num / ``name``_unit of a split pattern."""
+    try:
+        value = number(match.group(f"{name}_num"))
+    except (ValueError, OverflowError):
+        return math.inf
+    value *= SCALES.get((match.group(f"{name}_unit") or "").lower(), 1.0)
+    return value if value > 0 else None
 
 
 def _amount(match: re.Match[str]) -> float | None:

@@ -412,7 +412,7 @@ class Conversation:
     def _estimate_reply(self, asking: EstimateField, text: str) -> EstimateOutcome:
         inputs = self.record.estimate
         assert inputs is not None
-        read = take_reply(inputs, asking, text)
+        read = take_reply(inputs, asking, text, self.flow)
         if read.missing is not None:
             return EstimateAsk(asking, inputs.kind, read.missing, read.kept)
         return self._next_estimate_step(inputs)

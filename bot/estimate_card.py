@@ -44,6 +44,13 @@ class CostCell:
             return f"{money(self.likely)}\n{money(self.low)}–{money(self.high)}"
         return money(self.likely)
 
+    @property
+    def spoken(self) -> str:
+        """In one line for words and screen readers: "likely $4.9M (range $3.8M–$7.4M)"."""
+        if self.likely is None or self.low is None or self.high is None:
+            return self.text
+        return f"likely {money(self.likely)} (range {money(self.low)}–{money(self.high)})"
+
 
 @dataclass(frozen=True)
 class CardRow:
@@ -84,9 +91,12 @@ def header(estimate: Estimate) -> list[str]:
 
 
 def cost_cell(option: OptionEstimate) -> CostCell:
+    """The likely cost, over the range the published runs' MFU band gives (training)."""
     if option.cost is None or not option.fits:
         return CostCell(None, missing=no_cost(option))
-    return CostCell(option.cost)
+    if option.cost_usd_range is None:
+        return CostCell(option.cost)
+    return CostCell(option.cost, *option.cost_usd_range)
 
 
 def card_rows(estimate: Estimate) -> list[CardRow]:
@@ -221,7 +231,7 @@ def chart_title(estimate: Estimate, limit: int = 120) -> str:
 
 def alt_text(estimate: Estimate) -> str:
     """What the chart shows, in words, in its order: every option's cost or why none."""
-    parts = [f"{r.offering} {r.cost.text.replace(chr(10), ' ')}" for r in card_rows(estimate)]
+    parts = [f"{r.offering} {r.cost.spoken}" for r in card_rows(estimate)]
     return (
         f"Bar chart of the estimated cost {unit(estimate)}, cheapest first: "
         + "; ".join(parts)

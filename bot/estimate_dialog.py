@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.amounts import (
     AmountKind,
+    Traffic,
     out_of_range,
     read_method,
     read_precision,
@@ -33,6 +34,7 @@ from bot.estimate import (
     estimate_training,
     largest_model,
 )
+from bot.estimate.sizes import read_model_size
 from bot.flow.compiled import Flow
 from bot.flow.words import EstimateKind
 from bot.quantities import params_text, short
@@ -61,6 +63,13 @@ class EstimateInputs(BaseModel):
     method: Method = "full"
     precision: Precision = "bf16"
     latency_ms: float | None = None
+    # a mixture-of-experts model's active parameters (compute follows them, memory the
+    # total in ``params``); a known model's KV values per token, from its config
+    active_params: float | None = None
+    kv_values_per_token: int | None = None
+    model: str | None = Field(default=None, max_length=100)  # the known model named
+    prompt_tokens_per_second: float = 0.0  # prompt tokens read, besides those generated
+    context_tokens: int | None = None  # one request's prompt and output, when given
 
 
 class AnswerLike(Protocol):
@@ -82,6 +91,7 @@ def inputs_from_answers(
     sizes = read_sizes(texts)
     params = typed_params(flow, answers) or sizes.params
     inputs = EstimateInputs(kind=kind, params=_usable("params", params))
+    _take_model(flow, inputs, texts)
     for answer in answers:
         question = flow.questions.get(answer.decision)
         if question is not None and question.unit == "ms":
@@ -92,11 +102,32 @@ def inputs_from_answers(
     else:
         traffic = read_traffic(texts)
         if traffic is not None and _usable("traffic", traffic.tokens_per_second):
-            inputs.tokens_per_second = traffic.tokens_per_second
-            inputs.traffic = traffic.described
+            _take_traffic(inputs, traffic)
     inputs.method = read_method(texts) or "full"
     inputs.precision = read_precision(texts) or "bf16"
     return inputs
+
+
+def _take_model(flow: Flow, inputs: EstimateInputs, text: str) -> bool:
+    """A mixture-of-experts size ("671B-A37B", "671B total, 37B active", "8x7B") or a
+    model named in flows/models.toml ("DeepSeek-V3"): total and active parameters and,
+    where sourced, its KV shape. False when the text names neither (a dense "70B" is
+    read by `read_sizes`)."""
+    size = read_model_size(text, flow.catalogue.models)
+    if size is None or not (size.moe or size.named) or _usable("params", size.params) is None:
+        return False
+    inputs.params = size.params
+    inputs.active_params = size.active_params
+    inputs.model = size.named
+    inputs.kv_values_per_token = size.shape.values_per_token if size.shape else None
+    return True
+
+
+def _take_traffic(inputs: EstimateInputs, traffic: Traffic) -> None:
+    inputs.tokens_per_second = traffic.tokens_per_second
+    inputs.prompt_tokens_per_second = traffic.prompt_tokens_per_second
+    inputs.context_tokens = traffic.context_tokens
+    inputs.traffic = traffic.described
 
 
 def _usable(kind: AmountKind, value: float | None) -> float | None:
@@ -135,31 +166,42 @@ class ReplyRead:
     kept: tuple[str, ...] = ()
 
 
-def take_reply(inputs: EstimateInputs, field: EstimateField, text: str) -> ReplyRead:
+def take_reply(
+    inputs: EstimateInputs, field: EstimateField, text: str, flow: Flow | None = None
+) -> ReplyRead:
     """Read a reply to the follow-up about ``field`` into ``inputs``: everything it
     gives ("70B on 2T tokens" answers both), each amount by the words beside it. A
     number with a scale and no such word ("2T") answers the field asked. An amount no
     real job has refuses the whole reply, naming the range (``inputs`` unchanged)."""
     sizes = read_sizes(text)
-    params, tokens = sizes.params, sizes.tokens
+    params = sizes.params
+    tokens = sizes.tokens if inputs.kind == "training" else None  # serving: per request
     if field == "params" and params is None:
         params = sizes.unlabelled
     if field == "tokens" and tokens is None:
         tokens = sizes.unlabelled
     traffic = read_traffic(text) if inputs.kind == "inference" else None
     rate = traffic.tokens_per_second if traffic else None
+    prompt = traffic.prompt_tokens_per_second if traffic else 0.0
     amounts: tuple[tuple[AmountKind, float | None], ...] = (
         ("params", params),
         ("tokens", tokens),
         ("traffic", rate),
+        ("traffic", prompt or None),
     )
     for kind, value in amounts:
         far = out_of_range(kind, value)
         if far is not None:
             return ReplyRead(far.reason)
     kept: list[str] = []
-    if params is not None:
+    if flow is not None and _take_model(flow, inputs, text):
+        params = inputs.params
+        inputs.precision = read_precision(text) or inputs.precision
+        if field != "params":
+            kept.append(f"the model's size, {params_text(inputs.params or 0)}")
+    elif params is not None:
         inputs.params = params
+        inputs.active_params = inputs.kv_values_per_token = inputs.model = None
         inputs.precision = read_precision(text) or inputs.precision
         if field != "params":
             kept.append(f"a {params_text(params)}-parameter model")
@@ -168,8 +210,7 @@ def take_reply(inputs: EstimateInputs, field: EstimateField, text: str) -> Reply
         if field != "tokens":
             kept.append(f"{short(tokens)} training tokens")
     if traffic is not None:
-        inputs.tokens_per_second = traffic.tokens_per_second
-        inputs.traffic = traffic.described
+        _take_traffic(inputs, traffic)
         if field != "traffic":
             kept.append(traffic.described)
     inputs.method = read_method(text) or inputs.method
@@ -199,11 +240,20 @@ def compute(flow: Flow, inputs: EstimateInputs, first_node: str | None) -> Estim
     groups = [instances for _, instances in flow.estimate_groups(inputs.kind, first_node)]
     if inputs.kind == "training":
         assert inputs.tokens is not None  # still_needed said so
-        job = TrainingJob(inputs.params, inputs.tokens, inputs.method)
+        job = TrainingJob(
+            inputs.params, inputs.tokens, inputs.method, active_params=inputs.active_params
+        )
         return estimate_training(flow.catalogue, words, job, groups)
     assert inputs.tokens_per_second is not None
     serve = InferenceJob(
-        inputs.params, inputs.tokens_per_second, inputs.precision, inputs.latency_ms
+        inputs.params,
+        inputs.tokens_per_second,
+        inputs.precision,
+        inputs.latency_ms,
+        active_params=inputs.active_params,
+        prompt_tokens_per_second=inputs.prompt_tokens_per_second,
+        kv_values_per_token=inputs.kv_values_per_token,
+        context_tokens=inputs.context_tokens,
     )
     return estimate_inference(flow.catalogue, words, serve, groups)
 

@@ -6,6 +6,7 @@ Pure formatting over `bot.estimate.Estimate`; no Slack, no I/O.
 from __future__ import annotations
 
 from bot.estimate import Estimate, OptionEstimate
+from bot.flow.catalogue import PriceBasis
 from bot.quantities import article, count, duration, money, short
 
 DOES_NOT_FIT = "does not fit"
@@ -27,12 +28,45 @@ def label(option: OptionEstimate) -> str:
     return f"{option.instance} (recommended)" if option.recommended else option.instance
 
 
+def likely_range(option: OptionEstimate) -> str:
+    """A training cost as "likely $4.9M (range $3.8M-$7.4M)"; other costs as they are."""
+    if option.cost_usd_range is None or option.cost_usd is None:
+        return money(option.cost)
+    low, high = option.cost_usd_range
+    if money(low) == money(high):
+        return money(option.cost_usd)
+    return f"likely {money(option.cost_usd)} (range {money(low)}-{money(high)})"
+
+
+def duration_range(option: OptionEstimate) -> str:
+    """Wall-clock time, with its range where the MFU band gives one."""
+    text = duration(option.wall_clock_hours)
+    if option.wall_clock_hours_range is None:
+        return text
+    low, high = (duration(h) for h in option.wall_clock_hours_range)
+    if low == high:
+        return text
+    unit = " " + high.split(" ")[-1]
+    if low.endswith(unit):
+        low = low.removesuffix(unit)
+    return f"{text} ({low}-{high})"
+
+
+def _span(likely: float | None, ends: tuple[float, float] | None) -> str:
+    """ "$5.64M ($5.41M-$6.75M)": a table cell's likely cost with its range."""
+    if ends is None or money(ends[0]) == money(ends[1]):
+        return money(likely)
+    return f"{money(likely)} ({money(ends[0])}-{money(ends[1])})"
+
+
 def cost_cell(option: OptionEstimate) -> str:
-    """The cost at the estimate's price, the Capacity Block's beside it where both
-    exist, and "too slow" when the latency is not met."""
-    text = f"{money(option.cost)} ({option.price_basis})"
+    """The cost at the estimate's price (likely, then its range), the Capacity
+    Block's beside it on the same count where both exist, and "too slow" when the
+    latency is not met."""
+    text = f"{_span(option.cost, option.cost_usd_range)} {option.price_basis}"
     if option.capacity_block_cost_usd is not None:
-        text += f"; {money(option.capacity_block_cost_usd)} as a Capacity Block"
+        cb = _span(option.capacity_block_cost_usd, option.capacity_block_cost_usd_range)
+        text += f"; {cb} as a Capacity Block"
     return text if option.meets_latency else f"{text}, too slow"
 
 
@@ -45,7 +79,7 @@ def row(estimate: Estimate, option: OptionEstimate) -> list[str]:
         return [
             label(option),
             count(option.instances),
-            duration(option.wall_clock_hours),
+            duration_range(option),
             count(option.accelerator_hours),
             cost_cell(option),
         ]
@@ -69,26 +103,63 @@ def headline(estimate: Estimate) -> str:
         return f"{o.instance}: {no_cost(o)}"
     if estimate.kind == "training":
         return (
-            f"{o.instances:,} × {o.instance} for {duration(o.wall_clock_hours)}: "
-            f"{money(o.cost_usd)} per run ({o.price_basis})"
+            f"{o.instances:,} × {o.instance} for {duration_range(o)}: "
+            f"{likely_range(o)} per run ({o.price_basis})"
         )
     return (
         f"{o.instances:,} × {o.instance}: {money(o.monthly_cost_usd)} per month ({o.price_basis})"
     )
 
 
+def cheaper_alternative(estimate: Estimate) -> str | None:
+    """One line when another option of the same decision meets the need for less than
+    the flowchart's pick (which stays first: the flowchart is the source of truth).
+    Serving skips prepaid Capacity-Block-only options, which are no basis for it."""
+    pick = estimate.recommended
+    if not (pick.fits and pick.meets_latency and pick.cost):
+        return None
+    serving = estimate.kind == "inference"
+    rivals = [
+        o
+        for o in estimate.options[1:]
+        if o.fits
+        and o.meets_latency
+        and o.cost is not None
+        and o.cost < pick.cost
+        and not (serving and o.price_basis == PriceBasis.CAPACITY_BLOCK)
+    ]
+    if not rivals:
+        return None
+    best = min(rivals, key=lambda o: o.cost or 0.0)
+    saving = 1 - (best.cost or 0.0) / pick.cost
+    return (
+        f"{best.instance} meets this for {saving:.0%} less ({money(best.cost)}); "
+        f"{pick.instance} may still be the better pick for software maturity or availability"
+    )
+
+
+def serving_line(estimate: Estimate) -> str | None:
+    """The engine settings that make the recommended option's fit real (serving only)."""
+    o = estimate.recommended
+    if estimate.kind != "inference" or not o.fits or o.serving_config is None:
+        return None
+    config = o.serving_config
+    return f"{config.engine} on {o.instance}: {config.flags()}"
+
+
 def job_line(estimate: Estimate) -> str:
     """What was estimated, in the person's terms."""
     a = estimate.assumptions
     params = short(a["params"])
+    model = f"{article(params)} {params}-parameter model"
+    if a.get("active_params"):  # which count is which: compute follows the active ones
+        model = (
+            f"a mixture-of-experts model ({params} parameters, {short(a['active_params'])} active)"
+        )
     if estimate.kind == "training":
         method = {"full": "full training", "lora": "LoRA", "qlora": "QLoRA"}[a["method"]]
-        model = f"{article(params)} {params}-parameter model"
         return f"{method} of {model} on {short(a['tokens'])} tokens"
-    return (
-        f"serving {article(params)} {params}-parameter model at {a['precision']}, "
-        f"{a['tokens_per_second']:,.0f} tokens/s on average"
-    )
+    return f"serving {model} at {a['precision']}, {a['tokens_per_second']:,.0f} tokens/s on average"
 
 
 def bar_chart(estimate: Estimate, width: int = 40) -> list[str]:

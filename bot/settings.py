@@ -53,7 +53,14 @@ class DatabaseSettings(BaseSettings):
         )
 
 
-class Settings(DatabaseSettings):
+class PriceSettings(DatabaseSettings):
+    """What `python -m bot estimate` and `prices refresh` need: the database (for
+    refreshed prices) and the AWS Region prices are for unless one is asked for."""
+
+    aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class Settings(PriceSettings):
     """Every variable is listed in `.env.example`."""
 
     # One workspace: its bot token. Many (OAuth, bot.slack.installations): the app's
@@ -224,6 +231,10 @@ def load_settings(**overrides: object) -> Settings:
 
 def load_database_settings(**overrides: object) -> DatabaseSettings:
     return _load(DatabaseSettings, overrides)
+
+
+def load_price_settings(**overrides: object) -> PriceSettings:
+    return _load(PriceSettings, overrides)
 
 
 def _load(kind: type[_S], overrides: dict[str, object]) -> _S:

@@ -1,7 +1,7 @@
-"""Inference: weights (N × bytes per parameter at the precision) plus KV-cache headroom
-set the accelerators per replica; a decode step takes the longer of streaming the
-weights (memory bound) and the batch's 2·N FLOPs per token (compute bound); replicas
-cover the requested tokens per second; a month is 730 hours."""
+"""Inference: weights (N × bytes per parameter at the precision) plus the KV cache (from
+the model's shape and context where known, else a headroom rule) set the accelerators
+per replica; a decode step's time comes from `bot.estimate.decode`; prompts are read
+apart from generated tokens when given; replicas cover the traffic; a month is 730 h."""
 
 from __future__ import annotations
 
@@ -19,8 +19,18 @@ from bot.estimate.common import (
     price_notes,
     say,
 )
-from bot.estimate.model import BYTES_PER_PARAM, Estimate, InferenceJob, OptionEstimate, Precision
-from bot.flow.catalogue import Accelerator, Catalogue
+from bot.estimate.decode import Replica, prefill_seconds_per_token, replica, step_seconds
+from bot.estimate.model import (
+    BYTES_PER_PARAM,
+    Estimate,
+    EstimateError,
+    InferenceJob,
+    OptionEstimate,
+    Precision,
+)
+from bot.estimate.serving import kv_bytes_per_sequence, kv_note, prompt_note, vllm_config
+from bot.flow.calibration import ServingFit
+from bot.flow.catalogue import Accelerator, Catalogue, Instance
 from bot.flow.words import EstimateWords
 from bot.quantities import params_text
 
@@ -35,8 +45,14 @@ def estimate_inference(
     holds the model (``groups`` as for `estimate_training`)."""
     positive(job.params, "the model size")
     positive(job.tokens_per_second, "the traffic")
+    if job.prompt_tokens_per_second < 0 or not math.isfinite(job.prompt_tokens_per_second):
+        raise EstimateError("The prompt tokens must be zero or a positive number.")
     if job.latency_ms is not None:
         positive(job.latency_ms, "the latency")
+    if job.active_params is not None:
+        positive(job.active_params, "the active parameters")
+        if job.active_params > job.params:
+            raise EstimateError("The active parameters cannot exceed the total.")
     options = [
         best(
             [_serve_on(catalogue, words, job, name) for name in group],
@@ -53,7 +69,9 @@ def estimate_inference(
     )
     assumptions: dict[str, Any] = {
         "params": job.params,
+        "active_params": job.active_params,
         "tokens_per_second": job.tokens_per_second,
+        "prompt_tokens_per_second": job.prompt_tokens_per_second,
         "precision": job.precision,
         "bytes_per_param": BYTES_PER_PARAM[job.precision],
         "kv_cache_headroom": words.kv_cache_headroom.value,
@@ -63,16 +81,17 @@ def estimate_inference(
         "max_batch": words.max_batch.value,
         "hours_per_month": words.hours_per_month.value,
         "latency_ms": job.latency_ms,
+        "context_tokens": job.context_tokens,
+        "kv_values_per_token": job.kv_values_per_token,
     }
     notes = [
-        say("KV cache", words.kv_cache_headroom),
+        kv_note(job, words),
         say("usable memory", words.usable_memory),
         say("memory bandwidth", words.decode_bandwidth_efficiency),
         say("compute", words.compute_efficiency),
         say("batch", words.max_batch),
         "traffic is the average rate; peaks need more replicas",
-        "every token of the traffic is counted as generated; prompt tokens cost less "
-        "(they are processed in parallel), so long prompts make this an overestimate",
+        prompt_note(job, words),
         f"a latency of {job.latency_ms:g} ms is taken as the longest decode step allowed"
         if job.latency_ms
         else "",
@@ -88,34 +107,42 @@ def _serve_on(
     per = instance.accelerators
     notes: list[str] = list(price_notes(instance))
     weights = job.params * BYTES_PER_PARAM[job.precision]
-    need = weights * (1 + words.kv_cache_headroom.value)
+    kv_sequence = kv_bytes_per_sequence(job)
+    if kv_sequence is None:
+        need, kv_said = weights * (1 + words.kv_cache_headroom.value), "KV headroom"
+    else:
+        need, kv_said = weights + kv_sequence, "one sequence's KV cache"
     usable = acc.memory_gb.value * 1e9 * words.usable_memory.value
     accs = _replica_accelerators(math.ceil(need / usable), per)
     spans = math.ceil(accs / per)  # instances one replica spans (pipeline parallel)
     fits = spans == 1 or instance.efa  # a replica across instances needs EFA
+    # sequences whose KV cache fits beside the weights, when the model's shape is known
+    kv_room = None if kv_sequence is None else int((usable * accs - weights) // kv_sequence)
     if not fits:
         largest = largest_model(acc, per, job.precision, words)
         notes.insert(
             0,
             f"does not fit: {params_text(job.params)} at {job.precision} needs {gb(need)} with "
-            f"KV headroom; {name} holds about {params_text(largest)} at {job.precision}",
+            f"{kv_said}; {name} holds about {params_text(largest)} at {job.precision}",
         )
     elif spans > 1:
         notes.insert(0, f"one replica spans {spans} instances")
-    step_memory = weights / (accs * acc.memory_bandwidth_tbps.value * 1e12)
-    step_memory /= words.decode_bandwidth_efficiency.value
-    peak = _peak_tflops(acc, job.precision)
+    fit = catalogue.calibration.serving.get(instance.accelerator)
+    rep = replica(acc, accs, job.precision, words, fit)
+    kv_read = kv_sequence or 0.0
     batch = 1
-    if peak is not None:
+    if rep.peak_tflops is not None:
         top = int(words.max_batch.value)
+        if kv_room is not None:
+            top = max(1, min(top, kv_room))
         while batch * 2 <= top and (
             job.latency_ms is None
-            or _step(step_memory, batch * 2, job.params, accs, peak, words) * 1000 <= job.latency_ms
+            or step_seconds(rep, job, batch * 2, kv_read) * 1000 <= job.latency_ms
         ):
             batch *= 2
     else:
         notes.append("no compute peak in the catalogue: sized at one sequence at a time")
-    step = _step(step_memory, batch, job.params, accs, peak, words)
+    step = step_seconds(rep, job, batch, kv_read)
     meets_latency = job.latency_ms is None or step * 1000 <= job.latency_ms
     if fits and not meets_latency:
         notes.insert(
@@ -123,10 +150,27 @@ def _serve_on(
             f"too slow for {job.latency_ms:g} ms: one decode step takes about "
             f"{step * 1000:.0f} ms here",
         )
-    per_replica = batch / step
+    # Each generated token brings `ratio` prompt tokens to read first: a replica splits
+    # its time between the two, so its rate of generated tokens drops.
+    ratio = job.prompt_tokens_per_second / job.tokens_per_second
+    prefill = ratio * prefill_seconds_per_token(rep, job, step, batch)
+    per_replica = 1 / (step / batch + prefill)
+    share = prefill * per_replica if job.prompt_tokens_per_second else None
     replicas_per_instance = max(1, per // accs) if spans == 1 else 1
     replicas = max(1, math.ceil(job.tokens_per_second / per_replica))
     count = math.ceil(replicas / replicas_per_instance) * spans
+    if instance.on_demand is None and instance.capacity_block is not None:
+        notes.append(
+            "priced on Capacity Blocks, which are paid up front and last at most 182 days: "
+            "not a basis for always-on serving; on-demand (or Savings Plans) is, where sold"
+        )
+    if fit is not None:
+        notes.append(
+            f"decode timing fitted on AWS Neuron's published {acc.name} benchmarks "
+            f"({fit.step_overhead_ms.value:g} ms per step, "
+            f"{fit.decode_bandwidth_efficiency.value:.0%} of bandwidth, "
+            f"{fit.per_sequence_ms.value:g} ms per extra sequence)"
+        )
     price = instance.price
     monthly = count * price.usd_per_hour * words.hours_per_month.value if fits else None
     return OptionEstimate(
@@ -140,13 +184,53 @@ def _serve_on(
         price_basis=instance.price_basis,
         price_where=price.where,
         notes=tuple(notes),
-        sources=instance_sources(catalogue, instance, acc),
+        sources=_sources(catalogue, instance, acc, fit),
         meets_latency=meets_latency,
         accelerators_per_replica=accs,
         replicas=replicas if fits else None,
         tokens_per_second_capacity=per_replica * replicas if fits else None,
+        prefill_share=share if fits else None,
+        batch=batch if fits else None,
+        kv_cache_sequences=kv_room if fits else None,
+        serving_config=vllm_config(words, job, acc, accs, per, batch) if fits else None,
         monthly_cost_usd=monthly,
     )
+
+
+def _whole_instance(
+    catalogue: Catalogue, words: EstimateWords, job: InferenceJob, name: str
+) -> Replica:
+    instance = instance_of(catalogue, name)
+    acc = catalogue.accelerators[instance.accelerator]
+    fit = catalogue.calibration.serving.get(instance.accelerator)
+    return replica(acc, instance.accelerators, job.precision, words, fit)
+
+
+def decode_step_seconds(
+    catalogue: Catalogue, words: EstimateWords, job: InferenceJob, name: str, batch: int
+) -> float:
+    """One decode step of ``batch`` sequences on one replica of ``name`` (its whole
+    instance): what the calibration tests compare with vendors' published TPOT."""
+    return step_seconds(_whole_instance(catalogue, words, job, name), job, batch)
+
+
+def prefill_seconds(
+    catalogue: Catalogue, words: EstimateWords, job: InferenceJob, name: str, tokens: int
+) -> float:
+    """Reading a prompt of ``tokens`` on one replica of ``name`` (its whole instance):
+    what the calibration tests compare with vendors' published time to first token."""
+    rep = _whole_instance(catalogue, words, job, name)
+    return tokens * prefill_seconds_per_token(rep, job, step_seconds(rep, job, 1), 1)
+
+
+def _sources(
+    catalogue: Catalogue, instance: Instance, acc: Accelerator, fit: ServingFit | None
+) -> tuple[str, ...]:
+    urls = instance_sources(catalogue, instance, acc)
+    if fit is None:
+        return urls
+    bench = catalogue.calibration.url(fit.decode_bandwidth_efficiency.source)
+    return tuple(dict.fromkeys((*urls, bench)))
 
 
 def _replica_accelerators(needed: int, per_instance: int) -> int:
@@ -159,27 +243,6 @@ def _replica_accelerators(needed: int, per_instance: int) -> int:
     if per_instance & (per_instance - 1) == 0:
         return min(per_instance, 2 ** math.ceil(math.log2(needed)))
     return needed
-
-
-def _peak_tflops(acc: Accelerator, precision: Precision) -> float | None:
-    if precision != "bf16" and acc.fp8_dense_tflops is not None:
-        return acc.fp8_dense_tflops.value
-    return acc.bf16_dense_tflops.value if acc.bf16_dense_tflops else None
-
-
-def _step(
-    step_memory: float,
-    batch: int,
-    params: float,
-    accs: int,
-    peak_tflops: float | None,
-    words: EstimateWords,
-) -> float:
-    """Seconds for one decode step of ``batch`` sequences: memory or compute bound."""
-    if peak_tflops is None:
-        return step_memory
-    compute = batch * 2 * params / (accs * peak_tflops * 1e12 * words.compute_efficiency.value)
-    return max(step_memory, compute)
 
 
 def largest_model(

@@ -1,8 +1,12 @@
-"""Training: FLOPs = k·N·D (k = 6 for full training, fewer for LoRA); accelerator-hours
-= FLOPs / (peak dense BF16 × MFU); the fewest accelerators that hold the training state
-set the smallest instance count; the count is then raised until the run finishes
-within the assumed number of days, unless the person gave one. Capacity Blocks are
-billed by the day, in their steps."""
+"""Training: FLOPs = k·N_active·D (k = 6 for full training, fewer for LoRA);
+accelerator-hours = FLOPs / (peak dense BF16 × MFU), at the likely MFU and at both
+ends of the band published runs give for that accelerator and model size (see
+`bot.estimate.calibration`); the fewest accelerators that hold the training state
+(all N, not just the active ones) set the smallest instance count; the count is then
+raised until the run finishes within the assumed number of days, unless the person
+gave one. Capacity Blocks are billed by the day, in their steps, so where a block
+exists the days are the longest block within the assumed days, and both prices use
+that one count."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from bot.estimate.calibration import MfuBand, band_for
 from bot.estimate.common import (
     accelerator_key,
     best,
@@ -25,6 +30,11 @@ from bot.estimate.common import (
 from bot.estimate.model import Estimate, EstimateError, Method, OptionEstimate, TrainingJob
 from bot.flow.catalogue import Catalogue, Instance
 from bot.flow.words import Assumption, EstimateWords
+from bot.quantities import params_text
+
+MAX_INSTANCES = 100_000  # beyond any fleet AWS sells; a larger count is a typo
+QLORA_FROZEN_BYTES = 4.127 / 8  # NF4 plus double-quantised constants (QLoRA paper, 4.127 bits)
+QLORA_ADAPTER_BYTES = 4.0  # BF16 adapter weights and gradients; paged optimizer states on host
 
 
 def estimate_training(
@@ -37,8 +47,15 @@ def estimate_training(
     one group per recommendation node, the recommended node's first."""
     positive(job.params, "the model size")
     positive(job.tokens, "the number of training tokens")
-    if job.instances is not None and job.instances < 1:
-        raise EstimateError("The number of instances must be 1 or more.")
+    if job.active_params is not None:
+        positive(job.active_params, "the active parameters")
+        if job.active_params > job.params:
+            raise EstimateError(
+                "The active parameters cannot exceed the total: give the total first, "
+                "such as 671B total, 37B active."
+            )
+    if job.instances is not None and not 1 <= job.instances <= MAX_INSTANCES:
+        raise EstimateError(f"The number of instances must be from 1 to {MAX_INSTANCES:,}.")
     options = [
         best(
             [_train_on(catalogue, words, job, name) for name in group],
@@ -48,12 +65,15 @@ def estimate_training(
         if group
     ]
     k = _flops_per_param_token(words, job.method)
+    n = "N_active" if job.active_params else "N"
     formula = (
-        f"FLOPs = {k:g} × N × D; accelerator-hours = FLOPs ÷ (peak dense BF16 × MFU) ÷ 3600; "
+        f"FLOPs = {k:g} × {n} × D; accelerator-hours = FLOPs ÷ (peak dense BF16 × MFU) ÷ 3600, "
+        "at the likely MFU and at both ends of the published runs' band; "
         "cost = instance-hours × price per hour"
     )
     assumptions: dict[str, Any] = {
         "params": job.params,
+        "active_params": job.active_params,
         "tokens": job.tokens,
         "method": job.method,
         "flops_per_param_token": k,
@@ -65,19 +85,12 @@ def estimate_training(
     }
     used = dict.fromkeys(accelerator_key(catalogue, o.instance) for o in options)
     notes = [
-        *(
-            f"MFU {words.mfu[key].value:.0%} on {catalogue.accelerators[key].name}: "
-            f"{words.mfu[key].why}"
-            for key in used
-            if key in words.mfu
-        ),
+        *(_mfu_note(catalogue, words, key, job.active) for key in used),
+        _moe_note(job),
         say(f"{k:g} FLOPs per parameter per token", _flops_assumption(words, job.method)),
         say("activation memory", words.activation_headroom),
         say("usable memory", words.usable_memory),
-        say("memory", words.bytes_per_param_full)
-        if job.method == "full"
-        else f"memory: frozen weights at {_frozen_bytes(job.method):g} bytes per parameter plus "
-        f"adapters ({words.lora_trainable_fraction.why})",
+        _memory_note(words, job.method),
         say("instances", words.training_days) if job.instances is None else "",
         "scaling is taken as linear in the number of instances",
     ]
@@ -91,20 +104,21 @@ def _train_on(
     acc = catalogue.accelerators[instance.accelerator]
     per = instance.accelerators
     notes: list[str] = list(price_notes(instance))
-    mfu = words.mfu.get(instance.accelerator)
-    if acc.bf16_dense_tflops is None or mfu is None:
+    band = _band(catalogue, words, instance.accelerator, job.active)
+    if acc.bf16_dense_tflops is None or band is None:
         why = "no training figures for this offering (no BF16 peak or MFU in the catalogue)"
         return unpriced(instance, name, acc, per, why)
-    flops = _flops_per_param_token(words, job.method) * job.params * job.tokens
-    accelerator_hours = flops / (acc.bf16_dense_tflops.value * 1e12 * mfu.value) / 3600
+    flops = _flops_per_param_token(words, job.method) * job.active * job.tokens
+    peak = acc.bf16_dense_tflops.value * 1e12
+    accelerator_hours = flops / (peak * band.likely) / 3600
+    hours_range = (flops / (peak * band.high) / 3600, flops / (peak * band.low) / 3600)
     instance_hours = accelerator_hours / per
-    need = job.params * _train_bytes_per_param(words, job.method)
-    need *= 1 + words.activation_headroom.value
+    need = training_state_bytes(words, job)
     fewest_accs = math.ceil(need / (acc.memory_gb.value * 1e9 * words.usable_memory.value))
     fewest = max(1, math.ceil(fewest_accs / per))
     if job.instances is None:
         days = words.training_days.value
-        if instance.on_demand is None and catalogue.capacity_blocks is not None:
+        if instance.capacity_block is not None and catalogue.capacity_blocks is not None:
             days = catalogue.capacity_blocks.longest_within(days)  # no day bought unused
         count = max(fewest, math.ceil(instance_hours / (days * 24)))
     else:
@@ -121,7 +135,11 @@ def _train_on(
         notes.insert(0, f"does not fit: {name} has no EFA networking to train across instances")
     wall_clock = instance_hours / count
     cost, cb_cost = _training_costs(catalogue, instance, count, instance_hours, wall_clock)
+    ends = [
+        _training_costs(catalogue, instance, count, h / per, h / per / count) for h in hours_range
+    ]
     notes += _capacity_block_notes(catalogue, instance, count, wall_clock)
+    notes += _fleet_notes(catalogue, instance, count)
     price = instance.price
     priced = fits  # a count that cannot hold the model has no meaningful cost
     return OptionEstimate(
@@ -135,14 +153,112 @@ def _train_on(
         price_basis=instance.price_basis,
         price_where=price.where,
         notes=tuple(notes),
-        sources=instance_sources(catalogue, instance, acc, extra=(mfu.source,)),
-        mfu=mfu.value,
+        sources=(*instance_sources(catalogue, instance, acc), *band.sources),
+        mfu=band.likely,
         accelerator_hours=accelerator_hours,
         instance_hours=instance_hours,
         wall_clock_hours=wall_clock if priced else None,
         cost_usd=cost if priced else None,
         capacity_block_cost_usd=cb_cost if priced else None,
+        mfu_range=(band.low, band.high),
+        accelerator_hours_range=hours_range,
+        wall_clock_hours_range=(hours_range[0] / per / count, hours_range[1] / per / count)
+        if priced
+        else None,
+        cost_usd_range=(ends[0][0], ends[1][0]) if priced else None,
+        capacity_block_cost_usd_range=_cb_range(ends) if priced else None,
+        training_state_gb=need / 1e9,
     )
+
+
+def _cb_range(
+    ends: list[tuple[float, float | None]],
+) -> tuple[float, float] | None:
+    low, high = ends[0][1], ends[1][1]
+    return None if low is None or high is None else (low, high)
+
+
+def _band(
+    catalogue: Catalogue, words: EstimateWords, accelerator: str, active: float
+) -> MfuBand | None:
+    """The published runs' band for this accelerator and size, else the flow's single
+    assumed MFU as a band of one point (said so in the notes)."""
+    band = band_for(catalogue.calibration, accelerator, active)
+    if band is not None:
+        return band
+    mfu = words.mfu.get(accelerator)
+    if mfu is None:
+        return None
+    url = catalogue.url(mfu.source) if mfu.source in catalogue.sources else None
+    return MfuBand(mfu.value, mfu.value, mfu.value, mfu.why, (), (url,) if url else ())
+
+
+def _mfu_note(catalogue: Catalogue, words: EstimateWords, key: str, active: float) -> str:
+    name = catalogue.accelerators[key].name
+    band = band_for(catalogue.calibration, key, active)
+    if band is None:
+        mfu = words.mfu.get(key)
+        return (
+            f"MFU {mfu.value:.0%} on {name}: {mfu.why} (no published runs to give a range)"
+            if mfu
+            else ""
+        )
+    text = (
+        f"MFU likely {band.likely:.0%} (range {band.low:.0%}-{band.high:.0%}) on {name}: "
+        f"{band.label}, from {len(band.runs)} published runs ({', '.join(band.runs)})"
+    )
+    if band.borrowed:
+        text += f"; no published run on {name}, so this band is applied at its own peak"
+    return text
+
+
+def _moe_note(job: TrainingJob) -> str:
+    if job.active_params is None:
+        return ""
+    return (
+        f"mixture of experts: compute follows the {params_text(job.active_params)} active "
+        f"parameters (6 × N_active × D); memory holds all {params_text(job.params)}"
+    )
+
+
+def _memory_note(words: EstimateWords, method: Method) -> str:
+    if method == "full":
+        return say("memory", words.bytes_per_param_full)
+    if method == "qlora":
+        return (
+            "memory (QLoRA paper, arXiv 2305.14314): frozen weights in 4-bit NF4 with "
+            "double-quantised constants (4.127 bits per parameter), adapters in BF16 with "
+            "their gradients, optimizer states paged to host memory; activation headroom on "
+            f"the 4-bit weights ({words.lora_trainable_fraction.why})"
+        )
+    return (
+        f"memory: frozen weights at {_frozen_bytes(method):g} bytes per parameter plus "
+        f"adapters ({words.lora_trainable_fraction.why})"
+    )
+
+
+def training_state_bytes(words: EstimateWords, job: TrainingJob) -> float:
+    """What the accelerators must hold: every parameter's training state plus headroom
+    for activations. QLoRA follows its paper: the 4-bit base with headroom, then the
+    adapters' BF16 weights and gradients (paged optimizer states live on the host)."""
+    headroom = 1 + words.activation_headroom.value
+    if job.method == "qlora":
+        adapters = job.params * words.lora_trainable_fraction.value * QLORA_ADAPTER_BYTES
+        return job.params * QLORA_FROZEN_BYTES * headroom + adapters
+    return job.params * _train_bytes_per_param(words, job.method) * headroom
+
+
+def _fleet_notes(catalogue: Catalogue, instance: Instance, count: int) -> list[str]:
+    """On-demand fleets beyond what Capacity Blocks sell need a conversation with AWS."""
+    rules = catalogue.capacity_blocks
+    if instance.on_demand is None or rules is None or count <= rules.max_instances:
+        return []
+    return [
+        f"{count:,} instances on demand is beyond what AWS sells without a conversation: "
+        f"Capacity Blocks stop at {rules.max_instances} instances, and on-demand quotas for "
+        "accelerated instances are per account and far smaller by default; ask AWS for "
+        "a quota increase or reserved capacity"
+    ]
 
 
 def _training_costs(

@@ -6,42 +6,14 @@ known source with a URL and a read date, so nothing reaches a person unsourced.
 
 from __future__ import annotations
 
-import datetime as dt
-import tomllib
 from collections.abc import Iterator
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from bot.flow.calibration import Calibration, Models
 from bot.flow.errors import FlowError, Problem
-
-SourceKey = str
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(_Strict):
-    """A page a number was read from, and when."""
-
-    title: str = Field(min_length=1, max_length=200)
-    url: str = Field(pattern=r"^https://[^\s<>|]+$", max_length=300)
-    read_on: dt.date
-
-
-class Number(_Strict):
-    """A number and the source that states it."""
-
-    value: float = Field(gt=0)
-    source: SourceKey
-
-
-class Text(_Strict):
-    """A short fact in words and the source that states it."""
-
-    text: str = Field(min_length=1, max_length=200)
-    source: SourceKey
+from bot.flow.sourced import Number, Source, SourceKey, Text, _Strict, parse_toml
 
 
 class PriceBasis(StrEnum):
@@ -147,11 +119,14 @@ class Service(_Strict):
 class Catalogue(_Strict):
     """The whole offerings file."""
 
-    sources: dict[SourceKey, Source] = {}
-    accelerators: dict[str, Accelerator] = {}
-    instances: dict[str, Instance] = {}
-    services: dict[str, Service] = {}
+    sources: dict[SourceKey, Source] = Field(default_factory=dict)
+    accelerators: dict[str, Accelerator] = Field(default_factory=dict)
+    instances: dict[str, Instance] = Field(default_factory=dict)
+    services: dict[str, Service] = Field(default_factory=dict)
     capacity_blocks: CapacityBlockRules | None = None
+    # from flows/calibration.toml and flows/models.toml, joined by the loader
+    calibration: Calibration = Calibration()
+    models: Models = Models()
 
     def accelerator_of(self, instance: str) -> Accelerator:
         return self.accelerators[self.instances[instance].accelerator]
@@ -190,19 +165,7 @@ EMPTY = Catalogue()
 
 def load_catalogue(text: str, path: str) -> Catalogue:
     """Parse and check an offerings file; every problem is reported with its TOML key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FlowError([Problem(path, f"not valid TOML: {exc}")]) from exc
-    try:
-        catalogue = Catalogue.model_validate(data)
-    except ValidationError as exc:
-        raise FlowError(
-            [
-                Problem(path, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
-                for err in exc.errors()
-            ]
-        ) from exc
+    catalogue = parse_toml(Catalogue, text, path)
     problems = [
         Problem(path, f"{where}: unknown source {key!r}; add it under [sources]")
         for where, key in catalogue.cited()

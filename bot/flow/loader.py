@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
-from bot.flow.catalogue import EMPTY, load_catalogue
+from bot.flow.calibration import load_calibration, load_models
+from bot.flow.catalogue import EMPTY, Catalogue, load_catalogue
 from bot.flow.compiled import Flow, compile_flow, flow_hash
 from bot.flow.errors import FlowError, Problem
 from bot.flow.mermaid import parse_mermaid
@@ -15,6 +17,8 @@ from bot.flow.words import check_words, load_words
 DEFAULT_FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 DEFAULT_FLOW = "llm_cost"
 CATALOGUE_FILE = "offerings.toml"
+CALIBRATION_FILE = "calibration.toml"
+MODELS_FILE = "models.toml"
 
 
 def flow_from_text(
@@ -26,31 +30,69 @@ def flow_from_text(
     mermaid_path: str = "<mmd>",
     words_path: str = "<toml>",
     catalogue_path: str = "<offerings>",
+    calibration: str = "",
+    models: str = "",
+    calibration_path: str = "<calibration>",
+    models_path: str = "<models>",
 ) -> Flow:
     """Parse, validate and compile a flow from its texts (the offerings catalogue is
-    optional: a flow without one names no offerings); raises `FlowError`."""
+    optional: a flow without one names no offerings; so are the calibration and the
+    known models, which join the catalogue); raises `FlowError`."""
     graph = parse_mermaid(mermaid, mermaid_path)
     start = validate_graph(graph)
     said = load_words(words, words_path)
     offerings = load_catalogue(catalogue, catalogue_path) if catalogue else EMPTY
+    offerings = _with_calibration(offerings, calibration, calibration_path, models, models_path)
     check_words(said, graph, words_path, offerings)
-    source_hash = flow_hash(mermaid, words, *([catalogue] if catalogue else []))
+    extra = [text for text in (catalogue, calibration, models) if text]
+    source_hash = flow_hash(mermaid, words, *extra)
     flow = compile_flow(name, graph, said, start, source_hash, offerings)
     flow.machine  # noqa: B018 - build the one Machine now, at start-up, not on a request
     return flow
 
 
+def _with_calibration(
+    offerings: Catalogue, calibration: str, calibration_path: str, models: str, models_path: str
+) -> Catalogue:
+    """The catalogue with the published runs and known models joined, each band's
+    accelerators checked against the catalogue's."""
+    update: dict[str, Any] = {}
+    if calibration:
+        cal = load_calibration(calibration, calibration_path)
+        problems = [
+            Problem(calibration_path, f"bands.{band.key}: unknown accelerator {name!r}")
+            for band in cal.bands
+            for name in band.applies_to
+            if name not in offerings.accelerators
+        ]
+        if problems:
+            raise FlowError(problems)
+        update["calibration"] = cal
+    if models:
+        update["models"] = load_models(models, models_path)
+    if not update:
+        return offerings
+    # Their sources join the catalogue's (which wins on a shared key), so a link to
+    # any of them shows its title wherever the catalogue names sources by URL.
+    joined = {k: v for part in update.values() for k, v in part.sources.items()}
+    update["sources"] = {**joined, **offerings.sources}
+    return offerings.model_copy(update=update)
+
+
 def load_flow(name: str = DEFAULT_FLOW, flows_dir: Path = DEFAULT_FLOWS_DIR) -> Flow:
     """Load `<flows_dir>/<name>.mmd` with its `<name>.toml`, and the folder's
-    `offerings.toml` catalogue when there is one."""
-    mmd, toml, offerings = (
+    `offerings.toml` catalogue, `calibration.toml` and `models.toml` when there are."""
+    mmd, toml, offerings, calibration, models = (
         flows_dir / f"{name}.mmd",
         flows_dir / f"{name}.toml",
         flows_dir / CATALOGUE_FILE,
+        flows_dir / CALIBRATION_FILE,
+        flows_dir / MODELS_FILE,
     )
+    optional = (offerings, calibration, models)
     texts = []
-    for path in (mmd, toml, offerings):
-        if path is offerings and not path.exists():
+    for path in (mmd, toml, offerings, calibration, models):
+        if path in optional and not path.exists():
             texts.append("")
             continue
         try:
@@ -59,10 +101,14 @@ def load_flow(name: str = DEFAULT_FLOW, flows_dir: Path = DEFAULT_FLOWS_DIR) -> 
             raise FlowError([Problem(str(path), f"cannot read the file: {exc.strerror}")]) from exc
     return flow_from_text(
         name,
-        *texts,
+        *texts[:3],
         mermaid_path=str(mmd),
         words_path=str(toml),
         catalogue_path=str(offerings),
+        calibration=texts[3],
+        models=texts[4],
+        calibration_path=str(calibration),
+        models_path=str(models),
     )
 
 

@@ -95,37 +95,79 @@ HINT = (
     "Or type the answer in this thread (a number, a name, or e.g. `70B`, `80 ms`), "
     "or `back`, `restart`, `cancel`, `help`."
 )
+DM_HINT = (
+    "Or type the answer here (a number, a name, or e.g. `70B`, `80 ms`), "
+    "or `back`, `restart`, `cancel`, `help`."
+)
+START_NEW_ACTION = ACTION_PREFIX + "start_new"
+RESUME_ACTION = ACTION_PREFIX + "resume"
 
 
-def root_message(user: str, flow_title: str) -> dict:
-    """The channel message that starts the thread."""
-    text = f"{mention(user)} is planning an LLM workload with the *{escape(flow_title)}* flowchart."
+def root_message(user: str, flow_title: str, *, dm: bool = False) -> dict:
+    """The message that starts a conversation. It mentions nobody: a new post with a
+    mention would ping the person who just typed the command (the result's copy, an
+    edit, names them later). In a direct message it speaks to the person."""
+    title = escape(flow_title)
+    if dm:
+        return {
+            "text": "Let's plan your LLM workload",
+            "blocks": [
+                section(f"Let's plan your LLM workload with the *{title}* flowchart."),
+                context("Answer the questions below; your result comes at the end."),
+            ],
+        }
     return {
-        "text": f"{mention(user)} is planning an LLM workload",
+        "text": "Planning an LLM workload",
         "blocks": [
-            section(text),
+            section(f"Planning an LLM workload with the *{title}* flowchart."),
             context("Answer in the thread :thread: — the result will be pinned here."),
         ],
     }
 
 
-def ended_root_message(user: str, flow_title: str, what: str) -> dict:
+def ended_root_message(user: str, flow_title: str, what: str, *, dm: bool = False) -> dict:
     """The channel message of a conversation that ended without a result standing:
-    what happened (`what`: safe mrkdwn) and how to start again."""
-    text = (
-        f"{mention(user)} was planning an LLM workload with the *{escape(flow_title)}* flowchart."
-    )
+    what happened (`what`: safe mrkdwn) and how to start again. An edit: the mention
+    pings nobody."""
+    who = "You were" if dm else f"{mention(user)} was"
+    text = f"{who} planning an LLM workload with the *{escape(flow_title)}* flowchart."
     return {
         "text": plain(f"{text} {what}"),
         "blocks": [section(text), context(what)],
     }
 
 
+def answers_line(answers: Sequence[tuple[int, str, str]]) -> str:
+    """Numbered answers on one line: "1. Training or Inference? → *Inference* · 2. …"
+    (number, question title, option)."""
+    return " · ".join(f"{n}. {escape(title)} → *{escape(option)}*" for n, title, option in answers)
+
+
+def taken_text(
+    answers: Sequence[tuple[int, str, str]], typed: str | None, notes: Sequence[str] = ()
+) -> str:
+    """What a step took, said after the reply that gave it (safe mrkdwn): with typed
+    text, "Took from “…”: 2. Model Size? → *10-100B params*"; every number shown, so
+    questions one reply answered together leave no gap in the numbering."""
+    line = answers_line(answers)
+    text = f"Took from {quote(typed)}: {line}" if typed else f":white_check_mark: {line}"
+    if typed and len(answers) > 1:  # a sentence answered more than it was asked
+        text += " (*Back* or *Change an answer* undoes a misread)"
+    return "\n".join([text, *(f"_{escape(note)}_" for note in notes if note)])
+
+
 def question_message(
-    question: Question, conversation_id: str, step: int, progress: Progress
+    question: Question,
+    conversation_id: str,
+    step: int,
+    progress: Progress,
+    *,
+    taken: str | None = None,
+    dm: bool = False,
 ) -> dict:
     """A question with one button per option, where it stands, and Back (from the
-    second question on) and Cancel."""
+    second question on) and Cancel. ``taken`` (safe mrkdwn, see `taken_text`) comes
+    first: what the reply before it answered, so the conversation reads top-down."""
     buttons = [
         button(
             option.label,
@@ -142,41 +184,11 @@ def question_message(
         context(f"{progress} · {escape(question.help)}"),
         {"type": "actions", "block_id": f"q{step}", "elements": buttons[:25]},
         {"type": "actions", "block_id": f"m{step}", "elements": moves},
-        context(HINT),
+        context(DM_HINT if dm else HINT),
     ]
+    if taken:
+        blocks.insert(0, context(taken))
     return {"text": escape(f"{progress}: {question.text}"), "blocks": blocks}
-
-
-def answered_message(
-    question: Question,
-    number: int,
-    user: str,
-    option: str,
-    typed: str | None = None,
-    note: str | None = None,
-    also: Sequence[tuple[str, str, str | None]] = (),
-) -> dict:
-    """A question once answered: who chose what; no buttons. `also`: (question title,
-    option, note) for the questions after it that the same reply answered."""
-    line = f"*{number}. {escape(question.text)}*\n{mention(user)} chose *{escape(option)}*"
-    if typed and typed.strip().casefold() != option.casefold():
-        line += f" (from {quote(typed)})"
-    if also:
-        line += f"\n{_took(also)}"
-    blocks = [section(line)]
-    notes = [note, *(n for _, _, n in also)]
-    if any(notes):
-        blocks.append(context(*(escape(n) for n in notes if n)))
-    return {"text": escape(f"{number}. {question.text} — chose {option}"), "blocks": blocks}
-
-
-def _took(taken: Sequence[tuple[str, str, str | None]]) -> str:
-    """What one reply answered beyond the question asked, so a misread can be undone."""
-    return (
-        "Took from the same reply: "
-        + "; ".join(f"{escape(title)} *{escape(chosen)}*" for title, chosen, _ in taken)
-        + " (*Back* or *Change an answer* undoes a misread)."
-    )
 
 
 def took_message(user: str, typed: str, taken: Sequence[tuple[str, str, str | None]]) -> dict:
@@ -191,12 +203,71 @@ def took_message(user: str, typed: str, taken: Sequence[tuple[str, str, str | No
     return {"text": plain(f"I took: {answers}."), "blocks": blocks}
 
 
-def closed_message(question_text: str, number: int | None, what: str) -> dict:
-    """A question or result whose buttons no longer apply (went back, restarted, cancelled)."""
+def closed_message(
+    question_text: str, number: int | None, what: str, before: str | None = None
+) -> dict:
+    """A question or result whose buttons no longer apply (answered, went back,
+    restarted, cancelled); ``before`` (safe mrkdwn): the answers it was asked after."""
     prefix = f"{number}. " if number is not None else ""
+    found = [section(f"*{prefix}{escape(question_text)}*"), context(what)]
+    if before:
+        found.insert(0, context(before))
+    return {"text": f"{prefix}{escape(question_text)} — {plain(what)}", "blocks": found}
+
+
+def superseded_result_message(rec: Recommendation, what: str) -> dict:
+    """A result that no longer stands (an answer changed, or Start over), collapsed to
+    one line so the thread's current result is the only full card. `what`: safe mrkdwn."""
+    line = f"~Recommendation: {escape(rec.headline)}~"
     return {
-        "text": f"{prefix}{escape(question_text)} — {plain(what)}",
-        "blocks": [section(f"*{prefix}{escape(question_text)}*"), context(what)],
+        "text": plain(f"Superseded: Recommendation: {rec.headline}. {what}"),
+        "blocks": [section(f"*Superseded:* {line}"), context(what)],
+    }
+
+
+def superseded_estimate_message(rec: Recommendation, what: str) -> dict:
+    """An estimate made for answers that changed, collapsed; its chart, where it is an
+    uploaded file (which cannot be edited) below the card, is marked by this note."""
+    text = (
+        f"*Superseded estimate* for {escape(rec.headline)}: the answers changed, so this "
+        "estimate and its chart no longer apply."
+    )
+    return {"text": plain(text), "blocks": [section(text), context(what)]}
+
+
+def revising_root_message(rec: Recommendation, user: str, permalink: str | None) -> dict:
+    """The pinned channel copy while its result is being revised: it says the earlier
+    headline no longer stands, so the pin never shows an answer that changed."""
+    title = f"Being revised (was: {rec.headline})"
+    where = f"<{permalink}|the thread>" if permalink else "this message's thread"
+    return {
+        "text": escape(title),
+        "blocks": [
+            header(title),
+            context(f"For {mention(user)} · an answer is being changed in {where}."),
+        ],
+    }
+
+
+def resume_or_new_message(
+    conversation_id: str, step: int, permalink: str | None, question: str | None
+) -> dict:
+    """A second start while a plan is open in this channel: resume it or start anew
+    (which ends it). Only the person sees it."""
+    waiting = f" It is waiting on *{escape(question)}*" if question else ""
+    text = f"You have a plan open in this channel.{waiting} Resume it or start a new one?"
+    value = button_value(conversation_id, step)
+    elements = []
+    if permalink:
+        resume = button("Resume", RESUME_ACTION, value, style="primary")
+        resume["url"] = permalink
+        elements.append(resume)
+    elements.append(button("Start new", START_NEW_ACTION, value))
+    if not permalink:
+        text += " (Its thread is in this channel, under “Planning an LLM workload”.)"
+    return {
+        "text": "Resume or start new?",
+        "blocks": [section(text), {"type": "actions", "elements": elements}],
     }
 
 
@@ -325,15 +396,24 @@ def recommendation_message(
     return {"text": escape(f"Recommendation: {rec.headline}"), "blocks": blocks[:50]}
 
 
-def result_root_message(rec: Recommendation, user: str, permalink: str | None = None) -> dict:
+def result_root_message(
+    rec: Recommendation, user: str, permalink: str | None = None, *, expired: bool = False
+) -> dict:
     """The channel's copy of a result (the pinned message): the headline, whose it is and
-    what they answered, and a link to the thread, where the full card lives."""
+    what they answered, and a link to the thread, where the full card lives. It
+    promises an estimate only where one is or can still be made (not once expired)."""
     answers = " · ".join(escape(a.answer.option) for a in rec.answers)
+    if rec.estimate is not None:
+        what = "Details, sources and the estimate are"
+    elif expired or not rec.estimate_kind:
+        what = "Details and sources are"
+    else:
+        what = "Details and sources (and an estimate, on request) are"
     details = (
-        f"<{permalink}|Details, sources and the estimate are in the thread>"
-        if permalink
-        else "Details, sources and the estimate are in this message's thread."
+        f"<{permalink}|{what} in the thread>" if permalink else f"{what} in this message's thread."
     )
+    if expired and rec.estimate is None:
+        details += " This plan expired; for an estimate, start a new one."
     title = f"Recommendation: {rec.headline}"
     return {
         "text": escape(title),

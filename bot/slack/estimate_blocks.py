@@ -12,7 +12,7 @@ from bot import estimate_card as card
 from bot.chart import Bar, CostChart
 from bot.conversation import EstimateAsk
 from bot.estimate import Estimate
-from bot.estimate_view import headline, job_line
+from bot.estimate_view import cheaper_alternative, headline, job_line, serving_line
 from bot.flow.words import FollowUp
 from bot.recommendation import Recommendation
 from bot.slack import native_chart as charts
@@ -65,11 +65,15 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
         ]
     ).strip()
     chart = charts.native_chart(estimate) if native_chart else None
+    cheaper = cheaper_alternative(estimate)
+    serving = serving_line(estimate)
     blocks: list[dict[str, Any]] = [
         header(f"Estimate: {job_line(estimate)}"),
         {**section(f"*{escape(top)}*"), "expand": True},  # never folded: it is the answer
+        *([context(escape(cheaper))] if cheaper else []),
         _table(estimate),
         context(price),
+        *([context(f"*Serving configuration:* `{escape(serving)}`")] if serving else []),
         *([chart] if chart else []),
         *how_calculated(estimate, rec),
     ]

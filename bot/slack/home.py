@@ -69,8 +69,14 @@ def _open_blocks(item: OpenItem) -> list[dict]:
     ]
 
 
-def home_view(open_items: Sequence[OpenItem], results: Sequence[HistoryRow], command: str) -> dict:
-    """The Home view (at most 100 blocks: at most 20 open conversations, 10 results)."""
+def home_view(
+    open_items: Sequence[OpenItem],
+    results: Sequence[HistoryRow],
+    command: str,
+    notice: str | None = None,
+) -> dict:
+    """The Home view (at most 100 blocks: at most 20 open conversations, 10 results);
+    ``notice`` (safe mrkdwn) under its title."""
     new_plan = button("New plan", NEW_PLAN_ACTION, "new", style="primary")
     blocks: list[dict] = [
         _header("LLM Cost Advisor"),
@@ -91,6 +97,8 @@ def home_view(open_items: Sequence[OpenItem], results: Sequence[HistoryRow], com
         {"type": "divider"},
         _header("Your open conversations"),
     ]
+    if notice:
+        blocks.insert(1, section(notice))
     if open_items:
         for item in open_items[:MAX_OPEN]:
             blocks += _open_blocks(item)

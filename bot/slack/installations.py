@@ -1,7 +1,7 @@
 """Many workspaces (OAuth v2): their installations and tokens in the app's database.
 
 slack_sdk's SQLAlchemy stores keep installations, bot tokens and OAuth states in the
-app's own database (tables made by migration 0004_oauth). Bolt finds a request's
+app's own database (tables made by migration 0006). Bolt finds a request's
 token through them (`authorize`, below); the sender finds each outbox row's token
 through `InstalledWorkspaces`, at send time, so a rotated token is picked up and an
 uninstalled workspace's token is never used again. A workspace's token is found by
@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from slack_bolt import BoltContext
@@ -227,6 +227,12 @@ class Access:
 
     token: str | None
     health: TokenHealth
+
+
+class Workspaces(Protocol):
+    """Which token a row goes with: `OneWorkspace` or `InstalledWorkspaces`."""
+
+    def access(self, team: str | None, enterprise: str | None) -> Access: ...
 
 
 class OneWorkspace:

@@ -6,17 +6,16 @@ messages to send (`Store.apply_step`). Nothing here calls Slack: the outbox
 deliverer does, after the ack.
 
 Message names inside a conversation: `root` is the channel message; `q<step>`
-is the question asked at that step and `r<step>` the recommendation shown at
-that step. A move from step s closes the message of step s (its buttons go)
-and posts the message of step s + 1, except the answer that finishes: its
-question is edited into the result, which then goes by `r<step>`.
+is the question asked at that step, `r<step>` the recommendation shown at that
+step and `e<step>` its estimate. A click edits the question it answered into
+what comes next (the next question, or the result), which then goes by the new
+name; a typed reply gets what comes next posted under it (see `bot.slack.showing`).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Literal
 
 from bot.answers import CommandName
 from bot.conversation import (
@@ -31,51 +30,23 @@ from bot.conversation import (
     Reprompt,
     Status,
 )
-from bot.flow.loader import FlowRegistry
-from bot.slack import blocks, estimate_blocks
+from bot.slack import blocks, estimate_blocks, showing
 from bot.slack.blocks import mention
+from bot.slack.endings import Endings
 from bot.slack.inputs import parse_button_value
+from bot.slack.move_base import ENDED, REPLACED, Policy
 from bot.slack.native_chart import has_native_chart
 from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
-from bot.store import OutboxMessage, Store
-from bot.store.models import (
-    NOTIFY_RESPONSE_URL,
-    NOTIFY_USER,
-    Claims,
-    ConversationRow,
-    Outcome,
-    utcnow,
-)
+from bot.store import OutboxMessage
+from bot.store.models import Claims, ConversationRow
 
 log = logging.getLogger(__name__)
 
-Policy = Literal["starter", "anyone"]
-REPLACED = "Replaced by a newer conversation."
-ENDED = {
-    Status.CANCELLED: "This conversation was cancelled.",
-    Status.EXPIRED: "This conversation expired after being idle.",
-}
+__all__ = ["ENDED", "REPLACED", "Moves", "Policy"]
 
 
-class Moves:
+class Moves(Endings):
     """The app's behaviour, independent of how requests arrive."""
-
-    def __init__(
-        self,
-        store: Store,
-        flows: FlowRegistry,
-        *,
-        flow_name: str,
-        command: str,
-        policy: Policy = "starter",
-        native_charts: bool = False,
-    ):
-        self.store = store
-        self.native_charts = native_charts
-        self.flows = flows
-        self.flow_name = flow_name
-        self.command = command
-        self.policy = policy
 
     # -- slash command ------------------------------------------------------------------
 
@@ -101,7 +72,9 @@ class Moves:
     def start_in_dm(self, opened: DirectMessage, claims: Claims | None = None) -> str | None:
         """The normal start, in the direct message opened for a plan asked for from the
         App Home or the shortcut; once per opening (``opened.key``)."""
-        return self._start(opened.team, opened.channel, opened.user, None, opened.key, claims)
+        return self._start(
+            opened.team, opened.channel, opened.user, None, opened.key, claims, home=True
+        )
 
     def _start(
         self,
@@ -112,7 +85,11 @@ class Moves:
         once: str | None,
         claims: Claims | None,
         first_reply: str | None = None,
+        *,
+        home: bool = False,
     ) -> str | None:
+        """``first_reply``: see `start`. ``home``: the person asked from the App Home (or
+        the shortcut), which is published again once the thread's link is known."""
         # Marked seen with the new conversation, in one transaction: a start that fails
         # half-way (and is retried, as a New plan's outbox row is) starts afresh.
         if once and self.store.was_seen(once):
@@ -123,7 +100,8 @@ class Moves:
         # The earlier conversation's channel message is edited to say it was replaced, by
         # this conversation, with this thread's link once that exists (the permalink
         # row below). Only an edit the earlier one had queued and not yet sent (a
-        # backlog) could land after it; the earlier queue unpins that message.
+        # backlog) could land after it; the earlier queue unpins that message if a
+        # result of it was pinned there.
         replaces = None
         if previous is not None:
             root_ts = previous.thread_ts
@@ -133,17 +111,26 @@ class Moves:
         conversation = Conversation.start(flow)
         conversation_id = uuid.uuid4().hex
         plan = self._plan(channel, user, turn)
-        root = {"channel": channel, **blocks.root_message(user, flow.title), **plan.notify}
+        greeting = blocks.root_message(user, flow.title, dm=plan.dm)
+        root = {"channel": channel, **greeting, **plan.notify}
         plan.messages.append(OutboxMessage("post", root, ref="root", sets_thread=True))
         if first_reply:
             self._first_reply(plan, conversation, user, first_reply)
-        self._open(plan, conversation, conversation_id, user)
+        showing.ask(plan, conversation, conversation_id)
+        recommendation = conversation.recommendation()  # the first reply answered it all
+        change = None
+        if recommendation is not None:
+            pinned = None if plan.dm else self.store.pinned_result(team, channel, user)
+            where = showing.Where(conversation_id, user, None)
+            change = showing.show_result(plan, where, recommendation, conversation.step, pinned)
         # The thread's link, for history and the App Home; after the first question so
         # that it never delays that one (the next question may wait behind it).
         link: dict = {"channel": channel, "message_ts": ROOT}
         if replaces is not None:
             link[REPLACES] = {"ts": replaces, "user": user, "title": flow.title}
         plan.messages.append(OutboxMessage("permalink", link))
+        if home:  # built when sent, after the link: the newest state, with the link
+            plan.messages.append(OutboxMessage("publish", {"user_id": user, "_team": team}))
         created = self.store.create_conversation(
             conversation_id=conversation_id,
             team=team,
@@ -152,6 +139,7 @@ class Moves:
             flow_name=flow.name,
             flow_hash=flow.source_hash,
             record=conversation.to_dict(),
+            status=conversation.status.value,
             outbox=plan.messages,
             claims=claims,
             seen=once,
@@ -159,6 +147,14 @@ class Moves:
         if created is None:
             log.warning("ignoring a replayed start (%s)", str(once).split(":", 1)[0])
             return None
+        if recommendation is not None:  # history and the pin learn of the result
+            self.store.apply_step(
+                conversation_id,
+                created.version,
+                conversation.to_dict(),
+                recommendation=recommendation.summary(),
+                result=change,
+            )
         return conversation_id
 
     def _first_reply(self, plan: Plan, conversation: Conversation, user: str, text: str) -> None:
@@ -175,25 +171,6 @@ class Moves:
         elif isinstance(result, Reprompt) and question is not None:
             plan.ephemeral(user, blocks.reprompt_message(question, result.reason, text))
 
-    def cancel_open(
-        self, *, team: str, channel: str, user: str, claims: Claims | None = None
-    ) -> bool:
-        """`/llm-cost cancel`: end the caller's open conversation here; False if none."""
-        row = self.store.find_open_for_user(team, channel, user)
-        if row is None:
-            return False
-        return self._end(row, Turn(user, claims=claims), f"Cancelled by {mention(user)}.")
-
-    def cancel_own(
-        self, *, team: str, user: str, conversation_id: str, claims: Claims | None = None
-    ) -> bool:
-        """Cancel one of the caller's own open conversations by its id (the App Home's
-        Cancel); False when it is not theirs or no longer open."""
-        row = self.store.get(conversation_id)
-        if row is None or row.team != team or row.user != user or row.status != Status.ACTIVE:
-            return False
-        return self._end(row, Turn(user, claims=claims), f"Cancelled by {mention(user)}.")
-
     def plan_in_dm(self, *, team: str, user: str, key: str, claims: Claims | None = None) -> None:
         """*New plan* (App Home) or the shortcut: open a direct message with the person
         and start there. Opening it is a Slack call, so it goes through the person's own
@@ -202,11 +179,6 @@ class Moves:
         message = OutboxMessage("open_dm", {"user": user, "_team": team})
         if not self.store.enqueue(queue, [message], seen=key, claims=claims):
             log.warning("ignoring a replayed request for a new plan")
-
-    def end_workspace(self, team: str, reason: str) -> int:
-        """The app was uninstalled from ``team`` (or its tokens revoked): nothing more
-        can be posted there, so its conversations end and their queue is dropped."""
-        return self.store.end_workspace(team, reason)
 
     # -- buttons ------------------------------------------------------------------------
 
@@ -222,6 +194,9 @@ class Moves:
             log.warning("ignoring a button that points at no conversation of this channel")
             return
         turn = Turn(click.user, click.response_url, claims=claims)
+        if click.action_id in (blocks.START_NEW_ACTION, blocks.RESUME_ACTION):
+            self._resume_or_new(row, click, step, claims)
+            return
         if not self._may_answer(row, click.user):
             self._note(row, turn, self._only_starter(row))
             return
@@ -241,13 +216,13 @@ class Moves:
             result = conversation.answer(choice, user=click.user)
             self._after_answer(row, conversation, result, turn, typed=None)
         elif click.action_id == blocks.RESTART_ACTION:
-            self._move(row, conversation, turn, "restart")
+            self._move(row, conversation, turn, "restart", in_place=True)
         elif click.action_id == blocks.BACK_ACTION:
-            self._move(row, conversation, turn, "back")
+            self._move(row, conversation, turn, "back", in_place=True)
         elif click.action_id == blocks.CHANGE_ACTION and choice is not None:
-            self._move(row, conversation, turn, "back", to=choice)
+            self._move(row, conversation, turn, "back", to=choice, in_place=True)
         elif click.action_id == blocks.CANCEL_ACTION:
-            self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
+            self._end(row, turn, self._cancelled(row, turn.user), conversation)
         elif click.action_id == blocks.ESTIMATE_ACTION:
             self._estimate(row, conversation, turn, conversation.run("estimate"))
 
@@ -258,16 +233,21 @@ class Moves:
         *,
         team: str,
         channel: str,
-        thread_ts: str,
+        thread_ts: str | None,
         user: str,
         text: str,
         event_key: str,
         claims: Claims | None = None,
     ) -> None:
-        """A person's reply in a thread. Unrelated threads cost one indexed read. The
-        event is marked seen by the transaction that commits (or refuses) its step, so
-        a Slack retry after a failure is still handled."""
-        row = self.store.find_by_thread(team, channel, thread_ts)
+        """A person's reply in a thread, or (``thread_ts`` None) in the main stream of
+        their direct message with the app, where it answers their latest conversation.
+        Unrelated threads cost one indexed read. The event is marked seen by the
+        transaction that commits (or refuses) its step, so a Slack retry after a
+        failure is still handled."""
+        if thread_ts is None:
+            row = self.store.latest_in_channel(team, channel, user)
+        else:
+            row = self.store.find_by_thread(team, channel, thread_ts)
         if row is None:
             return
         turn = Turn(user, seen=event_key, claims=claims)
@@ -286,29 +266,6 @@ class Moves:
         self._after_answer(row, conversation, result, turn, typed=text)
 
     # -- shared ---------------------------------------------------------------------------
-
-    def _plan(self, channel: str, starter: str, turn: Turn) -> Plan:
-        notify = {NOTIFY_USER: starter}
-        if turn.response_url:
-            notify[NOTIFY_RESPONSE_URL] = turn.response_url
-        closes_until = (utcnow() + self.store.idle_timeout).isoformat()
-        return Plan(channel, notify, closes_until)
-
-    def _ended(self, status: Status) -> str:
-        """What to tell someone acting on a conversation that has ended."""
-        return f"{ENDED[status]} Start a new one with `{self.command}`."
-
-    def _only_starter(self, row: ConversationRow) -> str:
-        return (
-            f"Only {mention(row.user)} can answer this one. Start your own with `{self.command}`."
-        )
-
-    def _tell(self, row: ConversationRow, turn: Turn, message: dict) -> None:
-        """A message for the person who typed only (a reprompt, help): the thread stays
-        for questions and answers."""
-        plan = self._plan(row.channel, row.user, turn)
-        plan.ephemeral(turn.user, message)
-        self._enqueue(row, plan.messages, turn)
 
     def _after_answer(
         self,
@@ -329,32 +286,32 @@ class Moves:
                 self._tell(row, turn, blocks.help_message(conversation.question(), self.command))
             elif result.name == "cancel":
                 if conversation.status is Status.ACTIVE:
-                    self._end(row, turn, f"Cancelled by {mention(turn.user)}.", conversation)
+                    self._end(row, turn, self._cancelled(row, turn.user), conversation)
             else:
-                self._move(row, conversation, turn, result.name)
+                self._move(row, conversation, turn, result.name, in_place=False)
         elif isinstance(result, Advanced):
             plan = self._plan(row.channel, row.user, turn)
             asked = f"q{conversation.step - 1 - len(result.more)}"
-            if conversation.recommendation() is not None:
-                # The last answer: its question becomes the result (one edit, no new post).
-                self._open(plan, conversation, row.id, row.user, asked, permalink=row.permalink)
-                self._commit(row, conversation, plan, turn)
+            # A click: what comes next replaces the question. A typed reply sits under
+            # the question: that loses its buttons, and what comes next goes under the reply.
+            in_place = asked if typed is None else None
+            if typed is not None:
+                number = len(conversation.record.answers) - len(result.more)
+                before = blocks.answers_line(showing.answered(conversation)[: number - 1])
+                closed = blocks.closed_message(
+                    result.question.text, number, showing.ANSWERED_BELOW, before
+                )
+                plan.close(asked, closed)
+            recommendation = conversation.recommendation()
+            if recommendation is not None:
+                pinned = None if plan.dm else self._pinned(row)
+                change = showing.show_result(
+                    plan, row, recommendation, conversation.step, pinned, in_place=in_place
+                )
+                self._commit(row, conversation, plan, turn, change)
                 return
-            # The question asked, and any after it the same reply answered too.
-            number = len(conversation.record.answers) - len(result.more)
-            plan.close(
-                asked,
-                blocks.answered_message(
-                    result.question,
-                    number,
-                    turn.user,
-                    result.answer.option,
-                    typed,
-                    result.answer.note,
-                    also=[(a.question.title, a.answer.option, a.answer.note) for a in result.more],
-                ),
-            )
-            self._open(plan, conversation, row.id, row.user, permalink=row.permalink)
+            taken = showing.taken(conversation, result, typed)
+            showing.ask(plan, conversation, row.id, in_place=in_place, taken=taken)
             self._commit(row, conversation, plan, turn)
 
     def _move(
@@ -364,8 +321,11 @@ class Moves:
         turn: Turn,
         move: CommandName,
         to: int | None = None,
+        *,
+        in_place: bool,
     ) -> None:
-        """`back` or `restart`: close the current message, post the new current one."""
+        """`back` or `restart`: the question asked again replaces the open one (a click)
+        or goes under the reply (typed); a result it leaves is marked superseded."""
         before_step = conversation.step
         before_status = conversation.status
         question = conversation.question()
@@ -376,17 +336,20 @@ class Moves:
             self._note(row, turn, outcome.reason)
             return
         plan = self._plan(row.channel, row.user, turn)
-        what = (
-            f"{mention(turn.user)} went back to change an answer."
-            if move == "back"
-            else f"{mention(turn.user)} started over."
-        )
+        who = "You" if plan.dm else mention(turn.user)
+        what = f"{who} went back to change an answer." if move == "back" else f"{who} started over."
+        replacing = None
         if before_status is Status.FINISHED and recommendation is not None:
-            closed = blocks.recommendation_message(recommendation, user=row.user, footer=what)
-            plan.close(f"r{before_step}", closed)
+            showing.supersede(plan, row, recommendation, before_step, what)
+        elif question is not None and in_place:
+            replacing = f"q{before_step}"
         elif question is not None:
             plan.close(f"q{before_step}", blocks.closed_message(question.text, number, what))
-        self._open(plan, conversation, row.id, row.user, permalink=row.permalink)
+        # The question's head names nobody: posted under a typed reply, a mention would
+        # ping the person who typed it.
+        head = "Went back to change an answer." if move == "back" else "Started over."
+        taken = f"{head} {blocks.answers_line(showing.answered(conversation))}".strip()
+        showing.ask(plan, conversation, row.id, in_place=replacing, taken=taken)
         self._commit(row, conversation, plan, turn)
 
     def _estimate(
@@ -425,136 +388,39 @@ class Moves:
         card = estimate_blocks.estimate_message(
             outcome.estimate, recommendation, native_chart=self.native_charts
         )
-        plan.post(card)
+        plan.post(card, ref=f"e{step}")
         # The result's headline now carries the count and the cost.
-        plan.update(
-            f"r{step}", blocks.recommendation_message(recommendation, row.id, step, row.user)
-        )
-        plan.update("root", blocks.result_root_message(recommendation, row.user, row.permalink))
+        user = None if plan.dm else row.user
+        plan.update(f"r{step}", blocks.recommendation_message(recommendation, row.id, step, user))
+        if not plan.dm:
+            root = blocks.result_root_message(recommendation, row.user, row.permalink)
+            plan.update("root", root)
         if not has_native_chart(card):  # Slack draws its own chart in the card
             plan.chart(estimate_blocks.chart_payload(outcome.estimate))  # last: the slowest
         self._commit(row, conversation, plan, turn)
 
-    def _open(
-        self,
-        plan: Plan,
-        conversation: Conversation,
-        conversation_id: str,
-        starter: str,
-        replacing: str | None = None,
-        permalink: str | None = None,
-    ) -> None:
-        """Post what the current step shows: the next question, or the result (pinned).
-        With ``replacing`` (the question just answered), the result is that message
-        edited rather than a new post: the thread stays one message shorter. The
-        channel's copy links to the thread (``permalink``) once Slack gave the link."""
-        step = conversation.step
+    # -- a second start while a plan is open ----------------------------------------------
+
+    def ask_resume_or_new(self, *, team: str, channel: str, user: str) -> dict | None:
+        """`/llm-cost` while the person has a plan open here: the private "Resume or
+        start new?" message (its *Start new* ends the open plan, see `_resume_or_new`);
+        None when nothing is open, and the caller starts as usual."""
+        row = self.store.find_open_for_user(team, channel, user)
+        if row is None:
+            return None
+        conversation = Conversation.restore(self.flows, row.record)
         question = conversation.question()
-        if question is not None:
-            message = blocks.question_message(
-                question, conversation_id, step, conversation.progress()
-            )
-            plan.post(message, ref=f"q{step}")
-            return
-        recommendation = conversation.recommendation()
-        if recommendation is None:
-            return
-        result = blocks.recommendation_message(recommendation, conversation_id, step, starter)
-        if replacing is None:
-            plan.post(result, ref=f"r{step}")
-        else:
-            plan.update(replacing, result, becomes=f"r{step}")
-        plan.update("root", blocks.result_root_message(recommendation, starter, permalink))
-        plan.pin_root()
-
-    def _end(
-        self,
-        row: ConversationRow,
-        turn: Turn,
-        what: str,
-        conversation: Conversation | None = None,
-        *,
-        edit_root: bool = True,
-    ) -> bool:
-        """Cancel: close the current message and say so in the thread (and in the
-        channel message, unless the newer conversation does: ``edit_root``)."""
-        conversation = conversation or Conversation.restore(self.flows, row.record)
-        question = conversation.question()
-        number = len(conversation.record.answers) + 1
-        step = conversation.step
-        if isinstance(conversation.run("cancel"), Refused):
-            return False
-        plan = self._plan(row.channel, row.user, turn)
-        if question is not None:
-            plan.close(f"q{step}", blocks.closed_message(question.text, number, what))
-        again = f"Start again any time with `{self.command}`."
-        plan.post(blocks.note_message(f"{what} {again}"))
-        self._tidy_root(plan, row, f"{what} {again}", edit=edit_root)
-        return self._commit(row, conversation, plan, turn)
-
-    def _tidy_root(self, plan: Plan, row: ConversationRow, what: str, edit: bool = True) -> None:
-        """The channel message says how the conversation ended; a result that was
-        pinned there before a Start over comes down (unpinning nothing does nothing)."""
-        if edit:
-            flow = self.flows.current(row.flow_name)
-            plan.update("root", blocks.ended_root_message(row.user, flow.title, what))
-        plan.unpin_root()
-
-    def expire_idle(self, limit: int = 100) -> int:
-        """Expire conversations idle past their time, tidying each thread up: the open
-        question loses its buttons, a result its Start over / Change an answer, and the
-        channel message says so. Runs on the deliverer's maintenance schedule."""
-        expired = 0
-        rows = self.store.idle_conversations(limit)
-        for row in rows:
-            conversation = Conversation.restore(self.flows, row.record)
-            plan = Plan(row.channel, {NOTIFY_USER: row.user})
-            what = self._ended(Status.EXPIRED)
-            question = conversation.question()
-            recommendation = conversation.recommendation()
-            if question is not None:
-                number = len(conversation.record.answers) + 1
-                closed = blocks.closed_message(question.text, number, what)
-                plan.update(f"q{conversation.step}", closed)
-                self._tidy_root(plan, row, what)
-            elif recommendation is not None:
-                closed = blocks.recommendation_message(recommendation, user=row.user, footer=what)
-                plan.update(f"r{conversation.step}", closed)
-            expired += self.store.expire(row.id, row.version, plan.messages)
-        return expired
-
-    def _commit(
-        self, row: ConversationRow, conversation: Conversation, plan: Plan, turn: Turn
-    ) -> bool:
-        recommendation = conversation.recommendation()
-        result = self.store.apply_step(
-            row.id,
-            row.version,
-            conversation.to_dict(),
-            plan.messages,
-            status=conversation.status.value,
-            recommendation=recommendation.summary() if recommendation else None,
-            seen=turn.seen,
-            claims=turn.claims,
+        return blocks.resume_or_new_message(
+            row.id, conversation.step, row.permalink, question.text if question else None
         )
-        if result.outcome is Outcome.APPLIED:
-            return True
-        refusal = Turn(turn.user, turn.response_url, claims=turn.claims)  # seen by now
-        if result.outcome is Outcome.EXPIRED:
-            self._note(row, refusal, self._ended(Status.EXPIRED))
-        elif result.outcome is Outcome.STALE:
-            self._note(
-                row,
-                refusal,
-                "Someone answered at the same moment; the thread shows the current question.",
-            )
-        return False
 
-    def _may_answer(self, row: ConversationRow, user: str) -> bool:
-        return self.policy == "anyone" or user == row.user
-
-    def _note(self, row: ConversationRow, turn: Turn, text: str) -> None:
-        self._tell(row, turn, blocks.note_message(text))
-
-    def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
-        self.store.enqueue(row.id, messages, seen=turn.seen, claims=turn.claims)
+    def _resume_or_new(
+        self, row: ConversationRow, click: Click, step: int, claims: Claims | None
+    ) -> None:
+        """The buttons of "Resume or start new?": *Resume* is a link (nothing to do);
+        *Start new* starts afresh, ending the open plan, once however often it is
+        clicked."""
+        if click.action_id != blocks.START_NEW_ACTION or click.user != row.user:
+            return
+        once = f"start_new:{row.id}:{step}"
+        self._start(row.team, row.channel, row.user, click.response_url, once, claims)

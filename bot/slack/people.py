@@ -34,10 +34,11 @@ class People:
     def show_home(
         self, *, team: str, user: str, seen: str | None = None, claims: Claims | None = None
     ) -> None:
-        """Queue the person's Home view, as it stands now, for views.publish. ``seen``:
-        the Slack event it answers (a retry of it publishes nothing more)."""
-        view = self.home_view(team, user)
-        message = OutboxMessage("publish", {"user_id": user, "view": view})
+        """Queue a views.publish of the person's Home view. The view is built when it is
+        sent (`SlackSender` calls `home_view`), so of two opens at once the later
+        publish shows the newest state. ``seen``: the Slack event it answers (a retry
+        of it publishes nothing more)."""
+        message = OutboxMessage("publish", {"user_id": user, "_team": team})
         self.store.enqueue(self.store.person_queue(team, user), [message], seen=seen, claims=claims)
 
     def cancel_from_home(
@@ -48,7 +49,17 @@ class People:
         self.moves.cancel_own(team=team, user=user, conversation_id=conversation_id, claims=claims)
         self.show_home(team=team, user=user, claims=claims)
 
-    def home_view(self, team: str, user: str) -> dict:
+    def home_view(
+        self,
+        team: str,
+        user: str,
+        notice: str | None = None,
+        links: dict[str, str] | None = None,
+    ) -> dict:
+        """The person's Home view now; ``notice`` (safe mrkdwn): something to tell them
+        first, such as why a plan could not be started; ``links``: thread links Slack
+        just gave, by conversation, that the store may not hold yet."""
+        links = links or {}
         items = []
         for row in self.store.open_conversations(team, user, MAX_OPEN):
             question = Conversation.restore(self.flows, row.record).question()
@@ -58,8 +69,8 @@ class People:
                     channel=row.channel,
                     started=row.created_at,
                     question=question.text if question else None,
-                    permalink=row.permalink,
+                    permalink=row.permalink or links.get(row.id),
                 )
             )
         results = self.store.history(team, user=user, page=Page(1, MAX_RESULTS)).rows
-        return home_view(items, results, self.command)
+        return home_view(items, results, self.command, notice)

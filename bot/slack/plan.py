@@ -29,8 +29,19 @@ class Plan:
     closes_until: str | None = None
     messages: list[OutboxMessage] = field(default_factory=list)
 
+    @property
+    def dm(self) -> bool:
+        """A direct message: the conversation speaks to the person, in the main stream
+        (no thread), and pins nothing."""
+        return self.channel.startswith("D")
+
+    def _where(self) -> dict:
+        return (
+            {"channel": self.channel} if self.dm else {"channel": self.channel, "thread_ts": ROOT}
+        )
+
     def post(self, message: dict, ref: str | None = None) -> None:
-        payload = {"channel": self.channel, "thread_ts": ROOT, **message, **self.notify}
+        payload = {**self._where(), **message, **self.notify}
         self.messages.append(OutboxMessage("post", payload, ref=ref))
 
     def update(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
@@ -39,26 +50,28 @@ class Plan:
         payload = {"channel": self.channel, "ts": {"$ref": ref}, **message, **self.notify}
         self.messages.append(OutboxMessage("update", payload, ref=becomes))
 
-    def close(self, ref: str, message: dict) -> None:
-        """An edit that takes a question's buttons away."""
-        self.update(ref, message)
+    def close(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
+        """An edit that takes a question's buttons away (``becomes``: see `update`)."""
+        self.update(ref, message, becomes=becomes)
         if self.closes_until:
             self.messages[-1].payload[RETRY_UNTIL] = self.closes_until
 
     def pin_root(self) -> None:
         self.messages.append(OutboxMessage("pin", {"channel": self.channel, "timestamp": ROOT}))
 
-    def unpin_root(self) -> None:
-        """Take down a result that no longer stands (a no-op when nothing is pinned)."""
-        self.messages.append(OutboxMessage("unpin", {"channel": self.channel, "timestamp": ROOT}))
+    def unpin(self, timestamp: str | dict = ROOT) -> None:
+        """Take down a result that no longer stands: this conversation's channel message,
+        or another's (``timestamp``: an older result of the same person)."""
+        payload = {"channel": self.channel, "timestamp": timestamp}
+        self.messages.append(OutboxMessage("unpin", payload))
 
     def chart(self, chart: dict) -> None:
         """The estimate's chart: drawn and uploaded into the thread by the sender."""
-        payload = {"channel": self.channel, "thread_ts": ROOT, **chart, **self.notify}
+        payload = {**self._where(), **chart, **self.notify}
         self.messages.append(OutboxMessage("chart", payload))
 
     def ephemeral(self, user: str, message: dict) -> None:
-        payload = {"channel": self.channel, "user": user, "thread_ts": ROOT, **message}
+        payload = {**self._where(), "user": user, **message}
         self.messages.append(OutboxMessage("ephemeral", payload))
 
 

@@ -122,6 +122,7 @@ class Runtime:
             finally:  # whatever was claimed before a failure is sent now, not at lease end
                 deliverer.send_claimed(claims)
 
+        people = People(store, flows, moves)
         sender = SlackSender(
             client,
             command=settings.slack_command,
@@ -131,6 +132,7 @@ class Runtime:
             policy=policy,
             on_dm_opened=start_in_dm,
             workspaces=workspaces,
+            home_view=people.home_view,
         )
 
         def maintenance() -> None:
@@ -150,7 +152,7 @@ class Runtime:
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             moves=moves,
-            people=People(store, flows, moves),
+            people=people,
             token=token,
             installations=installations,
             scopes=_scopes(settings.slack_scopes),

@@ -11,8 +11,9 @@ instead of posting a second one. Edits and pins are safe to repeat as they are.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -27,8 +28,8 @@ from bot.delivery import (
     RetryLater,
     RetryPolicy,
 )
-from bot.slack import blocks
-from bot.slack.installations import NOT_INSTALLED, Access, OneWorkspace
+from bot.slack import blocks, person_notices
+from bot.slack.installations import NOT_INSTALLED, Access, OneWorkspace, Workspaces
 from bot.slack.pacing import ChannelPacer
 from bot.slack.plan import REPLACES, DirectMessage
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
@@ -49,6 +50,9 @@ def chart_filename(row: OutboxRow) -> str:
     """A chart's file name, unique per outbox row: the marker that finds it again."""
     return f"llm-cost-estimate-{row.conversation_id[:12]}-{row.seq}.png"
 
+
+#: Builds a person's Home view: (team, user, notice, fresh thread links) -> view.
+HomeView = Callable[[str, str, str | None, dict[str, str]], dict]
 
 #: Slack's error codes worth trying again (with any 5xx): the retry policy's ``transient``.
 TRANSIENT = {
@@ -72,12 +76,6 @@ PIN_REASONS = {
 }
 
 
-class Workspaces(Protocol):
-    """Which token a row goes with (`bot.slack.installations`)."""
-
-    def access(self, team: str | None, enterprise: str | None) -> Access: ...
-
-
 class SlackSender:
     """Implements the store's `Sender` with a slack_sdk `WebClient`."""
 
@@ -98,14 +96,20 @@ class SlackSender:
         token: TokenHealth | None = None,
         policy: RetryPolicy | None = None,
         on_dm_opened: Callable[[DirectMessage], None] | None = None,
+        home_view: HomeView | None = None,
         workspaces: Workspaces | None = None,
     ):
         """``on_dm_opened``: starts a conversation in a direct message opened for a person
         who asked for one outside any channel (the App Home, the shortcut).
+        ``home_view(team, user, notice, links)``: a person's Home view, built when it is
+        sent (``links``: thread links just given, by conversation, not yet recorded).
         ``workspaces``: each row's token (OAuth mode: its workspace's, looked up at send
         time; ``client`` must then be a `WorkspaceClient`). Default: the client's own."""
         self.client = client
         self.on_dm_opened = on_dm_opened
+        self.home_view = home_view
+        self._publishing = threading.Lock()
+        self._fresh_links: dict[str, str] = {}
         self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
         self.pacer = pacer or ChannelPacer()
         self.command = command
@@ -165,9 +169,9 @@ class SlackSender:
                 self._upload_chart(row, args)
                 return None
             if row.kind == "permalink":
-                return self._permalink(args, payload)
+                return self._permalink(row, args, payload)
             if row.kind == "publish":
-                self.client.views_publish(**args)
+                self._publish(args, payload)
                 return None
             if row.kind == "open_dm":
                 return self._open_dm(row, payload)
@@ -191,7 +195,9 @@ class SlackSender:
             raise RetryLater(error, unanswered=row.kind in POSTS) from None
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
 
-    def _permalink(self, args: dict[str, Any], payload: dict[str, Any]) -> Delivered | None:
+    def _permalink(
+        self, row: OutboxRow, args: dict[str, Any], payload: dict[str, Any]
+    ) -> Delivered | None:
         """A link to the thread, for history and the App Home. Nice to have: when Slack
         will not give one (the message is gone), there is just no link. The channel
         message of a conversation this one replaced then says so, with the link."""
@@ -205,6 +211,10 @@ class SlackSender:
             found = {}
         link = found.get("permalink")
         link = link if isinstance(link, str) and link else None
+        if link:  # a Home view built before the deliverer records it still shows it
+            self._fresh_links[row.conversation_id] = link
+            while len(self._fresh_links) > 1000:
+                self._fresh_links.pop(next(iter(self._fresh_links)))
         replaced = payload.get(REPLACES)
         if isinstance(replaced, dict):
             self._point_to_newer(str(args["channel"]), replaced, link)
@@ -223,6 +233,18 @@ class SlackSender:
             if not isinstance(problem, PermanentFailure) or problem.code in DEAD_TOKEN:
                 raise
             log.info("the replaced conversation's channel message was not edited: %s", problem.code)
+
+    def _publish(self, args: dict[str, Any], payload: dict[str, Any]) -> None:
+        """A Home view, built now from what the store holds (a queued view could be
+        older than one published before it): whichever publish goes last shows the
+        newest state. One at a time in this process, so two cannot cross."""
+        with self._publishing:
+            if "view" not in args and self.home_view is not None:
+                notice = payload.get("_notice")
+                team, user = str(payload.get("_team", "")), str(args["user_id"])
+                notice = notice if isinstance(notice, str) else None
+                args["view"] = self.home_view(team, user, notice, dict(self._fresh_links))
+            self.client.views_publish(**args)
 
     def _open_dm(self, row: OutboxRow, payload: dict[str, Any]) -> str:
         """Open the person's direct message with the app and start a conversation there.
@@ -283,9 +305,12 @@ class SlackSender:
         A file that was uploaded but never completed is not shared, and Slack drops it."""
         name = chart_filename(row)
         try:
-            found = self.client.conversations_replies(
-                channel=args["channel"], ts=args["thread_ts"], limit=1000
-            )
+            if args.get("thread_ts"):
+                found = self.client.conversations_replies(
+                    channel=args["channel"], ts=args["thread_ts"], limit=1000
+                )
+            else:  # a direct message's main stream
+                found = self.client.conversations_history(channel=args["channel"], limit=200)
         except SlackApiError as exc:
             problem = _classify(exc, self.policy)
             if isinstance(problem, RetryLater):
@@ -341,6 +366,8 @@ class SlackSender:
     def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Tell people what went wrong where it matters; never lose the result silently."""
         code = failure.code
+        if row.kind in ("open_dm", "publish", "dm") and code not in DEAD_TOKEN:
+            return person_notices.refused(row, code or failure.error, self.command)
         if row.kind in self.quiet:
             return ()  # nobody else to tell
         if failure.ends_conversation:

@@ -20,6 +20,7 @@ from bot.store.models import (
     Outcome,
     Page,
     PurgeCounts,
+    ResultChange,
     StepResult,
     utcnow,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Outcome",
     "Page",
     "PurgeCounts",
+    "ResultChange",
     "StepResult",
     "Store",
     "StoreConfigError",

@@ -31,6 +31,7 @@ from bot.store.models import (
     OutboxMessage,
     Outcome,
     PurgeCounts,
+    ResultChange,
     StepResult,
 )
 from bot.store.schema import conversations, outbox, seen_events
@@ -137,6 +138,7 @@ class ConversationStore(StoreBase):
         recommendation: dict[str, Any] | None = None,
         seen: str | None = None,
         claims: Claims | None = None,
+        result: ResultChange | None = None,
     ) -> StepResult:
         """Compare-and-set the record on ``expected_version``; all or nothing.
 
@@ -146,7 +148,8 @@ class ConversationStore(StoreBase):
         changes except that an active conversation past its expiry is marked expired.
         ``seen`` (a Slack event's key) is marked seen in the same transaction, whether
         the step applies or is refused; if it was seen before, nothing changes and the
-        outcome is ``DUPLICATE``.
+        outcome is ``DUPLICATE``. ``result`` says what the step does to the result in
+        history beyond that: keep its time, drop it, pin or unpin it (`ResultChange`).
         """
         if status is not None:
             _check_status(status)
@@ -176,8 +179,13 @@ class ConversationStore(StoreBase):
                 first_seq=first_seq,
                 claim_for=claims and claims.lease,
             )
-            if recommendation is not None:
+            change = result or ResultChange()
+            if recommendation is not None and change.keeps_time:
+                params = {"conversation_id": conversation_id, "summary": recommendation}
+                self._hot.update_summary.run(conn, params)
+            elif recommendation is not None:
                 self._upsert_recommendation(conn, conversation_id, updated, recommendation, now)
+            self._change_result(conn, conversation_id, updated, change)
         if claims is not None:
             claims.add(conversation_id, claimed)
         return StepResult(Outcome.APPLIED, updated.version)
@@ -247,10 +255,16 @@ class ConversationStore(StoreBase):
             return [ConversationRow(*found) for found in conn.execute(query)]
 
     def expire(
-        self, conversation_id: str, expected_version: int, outbox: Sequence[OutboxMessage]
+        self,
+        conversation_id: str,
+        expected_version: int,
+        outbox: Sequence[OutboxMessage],
+        *,
+        unpinned: bool = False,
     ) -> bool:
         """Mark an idle conversation expired (version + 1) and queue ``outbox`` (the
-        messages that tidy its thread up), atomically; False when it moved meanwhile."""
+        messages that tidy its thread up), atomically; False when it moved meanwhile.
+        ``unpinned``: the outbox takes its result's pin down (see `ResultChange`)."""
         now = self._now()
         with write_transaction(self.engine) as conn:
             updated = conn.execute(
@@ -272,7 +286,10 @@ class ConversationStore(StoreBase):
             if updated is None:
                 return False
             first_seq = updated.outbox_seq - len(outbox) + 1
-            self._insert_outbox(driver_of(conn), conversation_id, outbox, now, first_seq=first_seq)
+            driver = driver_of(conn)
+            self._insert_outbox(driver, conversation_id, outbox, now, first_seq=first_seq)
+            if unpinned:
+                self._hot.unpin_one.run(driver, {"conversation_id": conversation_id})
         return True
 
     def end_workspace(self, team: str, reason: str) -> int:
@@ -360,6 +377,19 @@ class ConversationStore(StoreBase):
             "created_at": now,
         }
         self._hot.upsert_recommendation.run(conn, params)
+
+    def _change_result(
+        self, conn: Any, conversation_id: str, conv: Any, change: ResultChange
+    ) -> None:
+        """A step's effect on its result beyond the summary (see `ResultChange`)."""
+        of_it = {"conversation_id": conversation_id}
+        if change.drop:
+            self._hot.drop_recommendation.run(conn, of_it)
+        elif change.pinned:
+            who = {"team": conv.team, "channel": conv.channel, "user": conv.user}
+            self._hot.pin_only.run(conn, {**of_it, **who})
+        elif change.pinned is False:
+            self._hot.unpin_one.run(conn, of_it)
 
 
 class _Stepped(NamedTuple):

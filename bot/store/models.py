@@ -147,6 +147,27 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ResultChange:
+    """What a step does to its conversation's result in history, beyond storing the
+    summary it passes: ``keeps_time`` (an estimate added: the result keeps the moment
+    it was reached), ``drop`` (a cancelled result leaves history and the App Home),
+    ``pinned`` (True: it is now its person's one pinned result in the channel, any
+    other is not; False: it was taken down; None: no change)."""
+
+    keeps_time: bool = False
+    drop: bool = False
+    pinned: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedResult:
+    """A person's pinned result in a channel: its conversation and channel message."""
+
+    conversation_id: str
+    thread_ts: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryRow:
     """A finished result as history shows it: when, whose, what, and its thread link
     (None until Slack gave one)."""

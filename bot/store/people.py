@@ -24,9 +24,10 @@ from bot.store.models import (
     HistoryPage,
     HistoryRow,
     Page,
+    PinnedResult,
 )
 from bot.store.schema import conversations, recommendations
-from bot.store.statements import CONV_COLUMNS
+from bot.store.statements import CONV_COLUMNS, MOVABLE
 
 _conv = conversations.c
 _rec = recommendations.c
@@ -88,6 +89,44 @@ class PeopleStore(StoreBase):
         with self.engine.connect() as conn:
             rows = [HistoryRow(*found) for found in conn.execute(query)]
         return HistoryPage(rows[: page.size], more=len(rows) > page.size)
+
+    def pinned_result(self, team: str, channel: str, user: str) -> PinnedResult | None:
+        """The person's pinned result in this channel (at most one; see `ResultChange`):
+        its conversation and that conversation's channel message."""
+        query = (
+            sa.select(_rec.conversation_id, _conv.thread_ts)
+            .join(conversations, _conv.id == _rec.conversation_id)
+            .where(
+                _rec.team == team,
+                _rec.channel == channel,
+                _rec.user == user,
+                _rec.pinned == sa.true(),
+            )
+            .order_by(_rec.created_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).first()
+        return None if found is None else PinnedResult(*found)
+
+    def latest_in_channel(self, team: str, channel: str, user: str) -> ConversationRow | None:
+        """The person's newest unexpired conversation here that is open or finished: in
+        a direct message, where replies come in the main stream, the one they answer."""
+        query = (
+            sa.select(*CONV_COLUMNS)
+            .where(
+                _conv.team == team,
+                _conv.channel == channel,
+                _conv.user == user,
+                _conv.status.in_(MOVABLE),
+                _conv.expires_at > self._now(),
+            )
+            .order_by(_conv.created_at.desc(), _conv.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).first()
+        return None if found is None else ConversationRow(*found)
 
     def open_conversations(self, team: str, user: str, limit: int = 20) -> list[ConversationRow]:
         """A person's active, unexpired conversations in every channel, newest first."""

@@ -152,10 +152,37 @@ recommendations = sa.Table(
     sa.Column("flow_name", sa.String(100), nullable=False),
     sa.Column("summary", JSONText, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Whether this result is its person's pinned one in its channel (at most one is).
+    sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_recommendations_channel", "team", "channel", "created_at"),
     sa.Index("ix_recommendations_person", "team", "user", "created_at"),
 )
 
+# Instance prices stored by `python -m bot prices refresh` (bot/pricing/stored.py); the
+# shipped snapshot in flows/ stays the default for what is not here.
+prices = sa.Table(
+    "prices",
+    metadata,
+    sa.Column("instance_type", sa.String(64), primary_key=True),
+    sa.Column("region", sa.String(32), primary_key=True),
+    sa.Column("purchase", sa.String(32), primary_key=True),
+    sa.Column("usd_per_hour", sa.Float, nullable=False),
+    sa.Column("price_as_of", sa.Date, nullable=False),
+    sa.Column("source_url", sa.String(500), nullable=False),
+    sa.Column("source_title", sa.String(300), nullable=False),
+    sa.Column("refresh_id", sa.Integer, nullable=False),
+)
+
+# One row per refresh: its id is the prices' version, which a running app checks
+# cheaply before each estimate to pick up new prices without a restart.
+price_refreshes = sa.Table(
+    "price_refreshes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("refreshed_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(300), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+)
 
 # slack_sdk's OAuth stores (`bot.slack.installations`) keep installations, bot tokens
 # and OAuth states in these tables of the app's database. They are declared here with

@@ -233,6 +233,28 @@ _SET_PERMALINK = (
 )
 
 
+_rec = recommendations.c
+_REC_OF = _rec.conversation_id == sa.bindparam("conversation_id")
+#: An estimate changes a result's summary, not the moment it was reached.
+_UPDATE_SUMMARY = (
+    recommendations.update().where(_REC_OF).values(summary=sa.bindparam("summary", type_=JSONText))
+)
+#: A cancelled result leaves history (and the App Home).
+_DROP_RECOMMENDATION = recommendations.delete().where(_REC_OF)
+#: This result becomes its person's one pinned result in the channel.
+_PIN_ONLY = (
+    recommendations.update()
+    .where(
+        _rec.team == sa.bindparam("team"),
+        _rec.channel == sa.bindparam("channel"),
+        _rec.user == sa.bindparam("user"),
+        sa.or_(_rec.pinned == sa.true(), _REC_OF),
+    )
+    .values(pinned=_REC_OF)
+)
+_UNPIN_ONE = recommendations.update().where(_REC_OF).values(pinned=sa.false())
+
+
 class HotStatements:
     """The statements on every step's path, compiled once for the store's dialect and
     run on the driver (see :mod:`bot.store.driver`); the rest go through SQLAlchemy."""
@@ -268,8 +290,12 @@ class HotStatements:
         self.upsert_recommendation = Prepared(
             upsert_recommendation,
             dialect,
-            [c.name for c in recommendations.columns if c.name != "id"],
+            [c.name for c in recommendations.columns if c.name not in ("id", "pinned")],
         )
+        self.update_summary = Prepared(_UPDATE_SUMMARY, dialect)
+        self.drop_recommendation = Prepared(_DROP_RECOMMENDATION, dialect)
+        self.pin_only = Prepared(_PIN_ONLY, dialect)
+        self.unpin_one = Prepared(_UNPIN_ONE, dialect)
         self.current_state = Prepared(_CURRENT_STATE, dialect)
         # Only PostgreSQL needs the row lock; SQLite serializes writers already.
         self.lock_conversation = Prepared(_LOCK_CONVERSATION, dialect) if postgres else None

@@ -14,6 +14,7 @@ from bot.estimate import (
     estimate_training,
     largest_model,
 )
+from bot.estimate.calibration import band_for
 from bot.flow.loader import load_flow
 
 FLOW = load_flow()
@@ -35,17 +36,23 @@ def test_training_cost_is_instance_hours_times_the_price() -> None:
     option = train(70e9, 2e12, "p5en.48xlarge")
     flops = 6 * 70e9 * 2e12
     h200 = CAT.accelerators["H200"]
-    hours = flops / (h200.bf16_dense_tflops.value * 1e12 * WORDS.mfu["H200"].value) / 3600
+    band = band_for(CAT.calibration, "H200", 70e9)
+    hours = flops / (h200.bf16_dense_tflops.value * 1e12 * band.likely) / 3600
+    assert option.mfu == band.likely
     assert option.accelerator_hours == pytest.approx(hours)
     assert option.instance_hours == pytest.approx(hours / 8)
     assert option.cost_usd == pytest.approx(hours / 8 * 63.296)
-    # As a Capacity Block it is billed by whole blocks: 1-14 days, then 7-day steps.
-    days = math.ceil(option.wall_clock_hours / 24)
-    days = days if days <= 14 else math.ceil(days / 7) * 7
-    assert option.capacity_block_cost_usd == pytest.approx(option.instances * days * 24 * 54.92)
-    # sized to finish within the assumed 30 days
-    assert option.wall_clock_hours <= WORDS.training_days.value * 24
-    assert option.instances == math.ceil(hours / 8 / (30 * 24))
+    # The range is the hours at both ends of the band, priced the same way.
+    low, high = option.accelerator_hours_range
+    assert (low, high) == pytest.approx(
+        (hours * band.likely / band.high, hours * band.likely / band.low)
+    )
+    assert option.cost_usd_range == pytest.approx((low / 8 * 63.296, high / 8 * 63.296))
+    # With a Capacity Block on offer, the count finishes inside the longest whole block
+    # within 30 days (28: 1-14 days, then 7-day steps), and both prices use that count.
+    assert option.wall_clock_hours <= 28 * 24
+    assert option.instances == math.ceil(hours / 8 / (28 * 24))
+    assert option.capacity_block_cost_usd == pytest.approx(option.instances * 28 * 24 * 54.92)
 
 
 def test_a_given_instance_count_sets_the_wall_clock_not_the_cost() -> None:

@@ -166,6 +166,7 @@ class Slack:
             ts=f"{self._ts:.6f}",
             thread_ts=thread_ts,
             team_id=team,
+            channel_type="im" if channel.startswith("D") else "channel",
             **event_keys,
         )
         return self.post(body, **kw)
@@ -232,15 +233,30 @@ class Slack:
         raise AssertionError("the outbox did not drain in time")
 
     def root(self, channel: str = CHANNEL) -> dict:
+        """The newest conversation's first message. In a direct message, where the
+        conversation goes on in the main stream, the newest message that was the first
+        of its conversation (outbox row 1, by the marker in its metadata)."""
         roots = [m for m in self.fake.messages(channel) if not m.get("thread_ts")]
+        if channel.startswith("D"):
+            roots = [m for m in roots if _outbox_seq(m) == "1"]
         assert roots, "no root message was posted"
         return roots[-1]
 
     def thread(self, channel: str = CHANNEL) -> list[dict]:
+        """What the newest conversation posted after its first message: its thread, and
+        in a direct message also the main stream after it."""
         root = self.root(channel)
-        return [
+        found = [
             m for m in self.fake.messages_in_thread(channel, root["ts"]) if m["ts"] != root["ts"]
         ]
+        if channel.startswith("D"):
+            found += [
+                m
+                for m in self.fake.messages(channel)
+                if not m.get("thread_ts") and float(m["ts"]) > float(root["ts"])
+            ]
+            found.sort(key=lambda m: float(m["ts"]))
+        return found
 
     def current(self, channel: str = CHANNEL) -> dict:
         """The newest thread message that still has buttons."""
@@ -274,6 +290,13 @@ class Slack:
         status, _ = self.click(self.current(kw.get("channel", CHANNEL)), label, **kw)
         assert status == 200
         self.settle()
+
+
+def _outbox_seq(message: dict) -> str | None:
+    """The outbox row number a message was posted from (the sender's marker)."""
+    marker = (message.get("metadata") or {}).get("event_payload") or {}
+    found = str(marker.get("outbox") or "")
+    return found.rsplit(":", 1)[-1] if ":" in found else None
 
 
 def click_fields(

@@ -90,14 +90,14 @@ def test_every_recommendation_is_a_valid_message(answers: tuple[str, ...]) -> No
     assert not [b for b in root["blocks"] if b["type"] == "actions"]
 
 
-def test_answered_message_quotes_the_typed_text_escaped() -> None:
+def test_what_a_reply_gave_is_quoted_escaped_and_numbered() -> None:
     question = FLOW.questions["TrainSize"]
-    message = valid(
-        blocks.answered_message(question, 2, "U1", "10-100B params", "<!here> 70B", "a note")
-    )
+    taken = blocks.taken_text([(2, question.title, "10-100B params")], "<!here> 70B", ["a note"])
+    message = valid(blocks.question_message(question, "abc", 3, Progress(3, 3, 3), taken=taken))
     text = text_of(message)
-    assert "<@U1> chose *10-100B params*" in text
-    assert "&lt;!here&gt; 70B" in text and "<!here>" not in text
+    assert "Took from “&lt;!here&gt; 70B”: 2. Model Size? → *10-100B params*" in text
+    assert "<!here>" not in text and "<@" not in text  # nobody is pinged
+    assert text.index("Took from") < text.index("3. ")  # what was taken, then what is asked
 
 
 def test_other_builders_are_valid() -> None:
@@ -131,7 +131,7 @@ def test_any_typed_text_makes_a_valid_safe_message(text: str) -> None:
     question = FLOW.questions["Storage"]
     for message in (
         blocks.reprompt_message(question, "reason", text),
-        blocks.answered_message(question, 1, "U1", "Active", text),
+        blocks.note_message(blocks.taken_text([(1, question.title, "Active")], text)),
     ):
         valid(message)
         rendered = text_of(message)

@@ -250,8 +250,8 @@ def test_slack_escaped_less_than_picks_ultra_low(slack: Slack) -> None:
     slack.settle()
     slack.say("< 100ms", thread_ts=root["ts"])  # arrives as "&lt; 100ms"
     slack.settle()
-    answered = [m for m in slack.thread() if "chose" in text_of(m)]
-    assert "Ultra-low" in text_of(answered[-1]), text_of(answered[-1])
+    answered = [m for m in slack.thread() if "Took from" in text_of(m)]
+    assert "→ *Ultra-low" in text_of(answered[-1]), text_of(answered[-1])
     assert "&amp;lt;" not in text_of(answered[-1])
 
 
@@ -392,14 +392,18 @@ def test_a_read_only_sqlite_file_turns_healthz_503_until_it_recovers(
 def test_removed_mid_conversation_tells_the_person_and_ends(slack: Slack) -> None:
     start(slack)
     slack.answer("Training")
+    slack.answer("10-100B params")  # clicks edit the question in place: no post yet
     slack.fake.remove_bot_from(CHANNEL)
-    status, _ = slack.click(slack.current(), "10-100B params")
+    status, _ = slack.click(slack.current(), "Back")
     assert status == 200
     slack.settle()
-    told = slack.fake.calls("response_url")
+    status, _ = slack.say("70B", thread_ts=slack.root()["ts"])  # posts the next question
+    assert status == 200
+    slack.settle()
+    # A typed reply has no response_url: the person is told in a direct message.
+    told = [c for c in slack.fake.calls("chat.postMessage") if c.params["channel"] == f"D{ALICE}"]
     assert told, "nobody was told"
     assert "removed from this channel" in told[-1].params["text"]
-    assert told[-1].params["response_type"] == "ephemeral"
     store = slack.probes[0].runtime.store if slack.probes else slack.apps[0].runtime.store
     with store.engine.connect() as conn:
         import sqlalchemy as sa

@@ -118,7 +118,7 @@ def test_mutated_button_payloads(
 ) -> None:
     slack, known = world
     message = known["question"] if which == 0 else known["other"]
-    button = message["blocks"][2]["elements"][0]
+    button = next(b for b in message["blocks"] if b["type"] == "actions")["elements"][0]
     payload = block_actions_payload(
         action_id=button["action_id"],
         value=button["value"],

@@ -55,12 +55,16 @@ def test_new_plan_from_home_starts_a_conversation_in_a_direct_message(slack: Sla
     slack.settle()
     assert [c.params["users"] for c in slack.fake.calls("conversations.open")] == [ALICE]
     root = slack.root(DM)
-    assert f"<@{ALICE}> is planning an LLM workload" in text_of(root)
+    assert "Let's plan your LLM workload" in text_of(root)
     assert "training or inference" in text_of(slack.current(DM))
-    slack.say("we pre-train a 70B model", thread_ts=root["ts"], channel=DM)
+    # Home is published again by itself, listing the new plan with a link to it.
+    republished = slack.fake.home_view(ALICE)
+    assert republished is not None and "Waiting on" in text_of(republished)
+    assert slack.fake.permalink(DM, root["ts"]) in json.dumps(republished)
+    slack.say("we pre-train a 70B model", thread_ts=None, channel=DM)
     slack.settle()
     slack.answer("Checkpoints", channel=DM)
-    assert headline("P5en", "S3Std") in text_of(slack.root(DM))
+    assert headline("P5en", "S3Std") in text_of(slack.thread(DM)[-1])
     view = slack.open_home()
     assert headline("P5en", "S3Std").removeprefix("Recommendation: ") in text_of(view)
     assert "in our direct messages" in text_of(view)
@@ -72,8 +76,8 @@ def test_the_shortcut_starts_a_conversation_in_a_direct_message_once(slack: Slac
     slack.shortcut(SHORTCUT_CALLBACK, trigger_id="111.222.abc")  # a replay: nothing more
     slack.settle()
     assert len(slack.fake.calls("conversations.open")) == 1
-    roots = [m for m in slack.fake.messages(DM) if not m.get("thread_ts")]
-    assert len(roots) == 1
+    greetings = [m for m in slack.fake.messages(DM) if "Let's plan" in text_of(m)]
+    assert len(greetings) == 1
     assert "training or inference" in text_of(slack.current(DM))
 
 

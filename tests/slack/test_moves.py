@@ -93,9 +93,9 @@ def test_a_replaced_conversation_is_edited_by_the_newer_one(moves: Moves, store:
     assert store.get(old).status == "cancelled"  # type: ignore[union-attr]
     old_rows = store.outbox_rows(old)
     # The newer conversation edits the old channel message, so no edit of the old
-    # queue can land after it; the old queue still unpins.
+    # queue can land after it; nothing was pinned, so nothing is unpinned.
     assert not any(r.kind == "update" and r.payload["ts"] == {"$ref": "root"} for r in old_rows)
-    assert any(r.kind == "unpin" for r in old_rows)
+    assert not any(r.kind == "unpin" for r in old_rows)
     (link,) = [r for r in store.outbox_rows(new) if r.kind == "permalink"]
     assert link.payload["_replaces"]["ts"] == "1700000000.000100"
 
@@ -118,10 +118,11 @@ def test_a_click_closes_the_question_until_expiry_and_asks_the_next(
     cid = start(moves)
     click(moves, store, cid, "Training")
     rows = store.outbox_rows(cid)[3:]
-    assert kinds(rows) == [("update", None), ("post", "q1")]
-    assert RETRY_UNTIL in rows[0].payload  # the edit that takes the buttons away
-    assert RETRY_UNTIL not in rows[1].payload
-    assert rows[1].payload[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
+    # One edit: the question answered becomes the next one, and goes by its name.
+    assert kinds(rows) == [("update", "q1")]
+    assert rows[0].payload["ts"] == {"$ref": "q0"}
+    assert RETRY_UNTIL in rows[0].payload  # it takes the old buttons away
+    assert rows[0].payload[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
 
 
 def test_the_last_answer_turns_its_question_into_the_result(moves: Moves, store: Store) -> None:
@@ -174,12 +175,12 @@ def test_cancel_ends_the_conversation_and_closes_the_question(moves: Moves, stor
     cid = start(moves)
     assert moves.cancel_open(team=TEAM, channel=CHANNEL, user=ALICE)
     assert store.get(cid).status == "cancelled"  # type: ignore[union-attr]
-    assert kinds(store.outbox_rows(cid)[3:]) == [
-        ("update", None),  # the question loses its buttons
-        ("post", None),  # "Cancelled by ..." in the thread
+    rows = store.outbox_rows(cid)[3:]
+    assert kinds(rows) == [
+        ("update", None),  # the question says "Cancelled by ..." in place: no post, no ping
         ("update", None),  # the channel message says so
-        ("unpin", None),  # an earlier result there comes down
-    ]
+    ]  # and nothing was pinned, so no unpin
+    assert "Cancelled by" in rows[0].payload["text"]
     assert not moves.cancel_open(team=TEAM, channel=CHANNEL, user=ALICE)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.flow.loader import load_flow
 from tests.conversation.test_paths import EXPECTED
-from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, text_of
+from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, find_button, text_of
 
 FLOW = load_flow()
 TITLES = {
@@ -55,14 +55,14 @@ def assert_finished(slack: Slack, instance: str, follow_up: str, channel: str = 
     # The channel's copy is short: the headline, who and what, a link to the thread.
     assert len(root["blocks"]) == 3 and "Flowchart:" not in text_of(root)
     link = slack.fake.permalink(channel, root["ts"])
-    assert f"<{link}|Details, sources and the estimate are in the thread>" in text_of(root)
+    assert f"<{link}|Details and sources" in text_of(root)
     assert [b for b in result["blocks"] if b["type"] == "actions"], "result has no buttons"
     assert root["ts"] in slack.fake.pins(channel)
 
 
 def test_command_opens_a_thread_with_the_first_question(slack: Slack) -> None:
     root = start(slack)
-    assert f"<@{ALICE}> is planning an LLM workload" in text_of(root)
+    assert "Planning an LLM workload" in text_of(root)
     question = slack.current()
     assert question["thread_ts"] == root["ts"]
     assert "Is this workload training or inference?" in text_of(question)
@@ -84,19 +84,17 @@ def test_every_path_by_buttons(slack: Slack) -> None:
         for label in answers:
             slack.answer(label, channel=channel)
         assert_finished(slack, instance, follow_up, channel)
-        # Every question but the last says what was chosen; the last became the result.
-        answered = [m for m in slack.thread(channel) if "chose" in text_of(m)]
-        assert len(answered) == len(answers) - 1
-        assert len(slack.thread(channel)) == len(answers)
-        assert all(not [b for b in m["blocks"] if b["type"] == "actions"] for m in answered)
+        # By buttons the thread is one message: each question edited into the next,
+        # the last into the result.
+        assert len(slack.thread(channel)) == 1
 
 
 FIVE_QUESTIONS = ("Inference", "Standard 100-500ms", "Cost", "Yes", "KV Cache")
 
 
 def test_the_api_calls_of_a_five_question_run_by_buttons(slack: Slack) -> None:
-    """What a run costs Slack (README: "What a run sends"). The result is the last
-    question edited, not a new post: 6 posts where there were 7."""
+    """What a run costs Slack (README: "What a run sends"; `tests/slack/api_counts.py`).
+    Each click edits the question into the next one: 2 posts where there were 6."""
     start(slack)
     for label in FIVE_QUESTIONS:
         slack.answer(label)
@@ -104,8 +102,8 @@ def test_the_api_calls_of_a_five_question_run_by_buttons(slack: Slack) -> None:
     counts = slack.fake.stats()
     counts.pop("auth.test", None)
     assert counts == {
-        "chat.postMessage": 6,  # the root and five questions
-        "chat.update": 6,  # four questions answered, the last one into the result, the root
+        "chat.postMessage": 2,  # the root and the first question
+        "chat.update": 6,  # four questions into the next, the last into the result, the root
         "pins.add": 1,
         "chat.getPermalink": 1,  # the thread's link, for history and the App Home
     }
@@ -114,24 +112,28 @@ def test_the_api_calls_of_a_five_question_run_by_buttons(slack: Slack) -> None:
 
 def test_a_path_by_typed_answers(slack: Slack) -> None:
     root = start(slack)
-    for text in ("we train", "70B", "checkpoints"):
+    for text in ("we train", "70B"):
         status, _ = slack.say(text, thread_ts=root["ts"])
         assert status == 200
         slack.settle()
+    assert "Took from “70B”: 2. Model Size? → *10-100B params*" in text_of(slack.current())
+    slack.say("checkpoints", thread_ts=root["ts"])
+    slack.settle()
     assert_finished(slack, "P5en", "S3Std")
-    thread_text = "\n".join(text_of(m) for m in slack.thread())
-    assert f"<@{ALICE}> chose *10-100B params* (from “70B”)" in thread_text
 
 
 def test_one_message_answers_several_questions(slack: Slack) -> None:
     """ "we pre-train a 70B model" answers training and the size: the storage question
-    comes next, and the answered question says what the message also answered."""
+    comes next, headed by everything the message answered."""
     root = start(slack)
     slack.say("we pre-train a 70B model", thread_ts=root["ts"])
     slack.settle()
-    assert "Which storage need" in text_of(slack.current())
-    answered = slack.thread()[0]
-    assert "Took from the same reply: Model Size? *10-100B params*" in text_of(answered)
+    current = text_of(slack.current())
+    assert "Which storage need" in current
+    # What the reply gave, under it, every number shown: 1, 2, then question 3.
+    assert "1. Training or Inference? → *Training*" in current
+    assert "2. Model Size? → *10-100B params*" in current
+    assert "*3. " in current
     slack.answer("Checkpoints")
     assert_finished(slack, "P5en", "S3Std")
 
@@ -239,7 +241,7 @@ def test_event_retry_and_repeated_event_id_are_seen_once(slack: Slack) -> None:
     slack.settle()
     questions = [m for m in slack.thread() if "How large is the model" in text_of(m)]
     assert len(questions) == 1
-    assert len([m for m in slack.thread() if "chose" in text_of(m)]) == 1
+    assert len([m for m in slack.thread() if "Took from" in text_of(m)]) == 1
 
 
 def test_double_click_changes_nothing(slack: Slack) -> None:
@@ -248,7 +250,8 @@ def test_double_click_changes_nothing(slack: Slack) -> None:
     assert slack.click(question, "Training")[0] == 200
     assert slack.click(question, "Training")[0] == 200
     slack.settle()
-    assert len([m for m in slack.thread() if "chose" in text_of(m)]) == 1
+    assert len(slack.thread()) == 1  # the question, edited once into the next
+    assert "How large is the model" in text_of(slack.current())
     notes = slack.fake.ephemerals(CHANNEL, ALICE)
     assert any("already answered" in text_of(n) for n in notes)
 
@@ -258,7 +261,8 @@ def test_another_users_click_gets_a_note(slack: Slack) -> None:
     question = slack.current()
     assert slack.click(question, "Training", user=BOB)[0] == 200
     slack.settle()
-    assert not [m for m in slack.thread() if "chose" in text_of(m)]
+    assert not slack.fake.calls("chat.update")  # the question stays as it was
+    assert "training or inference" in text_of(slack.current())
     notes = slack.fake.ephemerals(CHANNEL, BOB)
     assert any(f"Only <@{ALICE}> can answer" in text_of(n) for n in notes)
 
@@ -426,13 +430,23 @@ def test_health_check_and_unknown_paths(slack: Slack) -> None:
 
 
 def test_a_conversation_in_a_direct_message(slack: Slack) -> None:
+    """In a direct message the app speaks to the person, asks in the main stream (no
+    thread), takes replies typed there, and pins nothing."""
     dm = "D0ALICE"
     root = start(slack, channel=dm)
-    slack.say("serving a chatbot", thread_ts=root["ts"], channel=dm)
+    assert "Let's plan your LLM workload" in text_of(root)
+    assert slack.current(dm).get("thread_ts") is None  # the question is in the main stream
+    slack.say("serving a chatbot", thread_ts=None, channel=dm)
     slack.settle()
+    assert "What response latency" in text_of(slack.current(dm))
     for label in ("Standard 100-500ms", "Throughput", "Prompt Cache"):
         slack.answer(label, channel=dm)
-    assert_finished(slack, "Inf2", "BedrockCache", dm)
+    result = slack.thread(dm)[-1]
+    assert headline("Inf2", "BedrockCache") in text_of(result)
+    assert result.get("thread_ts") is None
+    sent = [c.params for c in slack.fake.calls() if c.method.startswith("chat.")]
+    assert not [p for p in sent if "<@" in json.dumps(p)]  # second person: no mentions
+    assert not slack.fake.calls("pins.add")
 
 
 def test_garbage_requests_get_no_5xx_and_change_nothing(slack: Slack) -> None:
@@ -549,10 +563,37 @@ def test_change_an_answer_jumps_straight_to_that_question(slack: Slack) -> None:
     assert "went back" in text_of(slack.fake.message(CHANNEL, result["ts"]))
 
 
+def test_a_second_command_asks_resume_or_start_new(slack: Slack) -> None:
+    """`/llm-cost` with a plan open in the channel throws nothing away: only the person
+    sees "Resume or start new?", with a link to the open thread."""
+    old = start(slack)
+    slack.answer("Training")
+    calls = len(slack.fake.calls())
+    status, body = slack.command()
+    assert status == 200
+    asked = json.loads(body)
+    assert asked["response_type"] == "ephemeral" and "Resume or start new?" in asked["text"]
+    slack.settle()
+    assert len(slack.fake.calls()) == calls  # nothing posted, nothing ended
+    assert slack.root()["ts"] == old["ts"]
+    assert "How large is the model" in text_of(slack.current())
+    resume = find_button({"blocks": asked["blocks"]}, "Resume")
+    assert resume["url"] == slack.fake.permalink(CHANNEL, old["ts"])
+    assert "How large is the model" in text_of({"blocks": asked["blocks"]})
+
+
+def start_new(slack: Slack, asked: dict) -> None:
+    """Click *Start new* on the "Resume or start new?" message (ephemeral: no ts)."""
+    status, _ = slack.click({"ts": "1.000000", "blocks": asked["blocks"]}, "Start new")
+    assert status == 200
+    slack.settle()
+
+
 def test_a_replaced_conversation_links_to_the_newer_one(slack: Slack) -> None:
     old = start(slack)
     slack.answer("Training")
-    new = start(slack)
+    start_new(slack, json.loads(slack.command()[1]))
+    new = slack.root()
     assert new["ts"] != old["ts"]
     link = slack.fake.permalink(CHANNEL, new["ts"])
     earlier = slack.fake.message(CHANNEL, old["ts"])

@@ -52,7 +52,9 @@ def test_from_scratch_answers_no_storage_question(slack: Slack) -> None:
     slack.settle()
     assert "Which storage need are you planning for?" in asked(slack)
     assert not slack.fake.pins(CHANNEL)
-    assert "Took from the same reply: Model Size? *100B+ params*" in text_of(slack.thread()[0])
+    # What the reply gave is said under it, at the head of the next question.
+    assert "2. Model Size? → *100B+ params*" in asked(slack)
+    assert "undoes a misread" in asked(slack)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +78,7 @@ def test_a_loose_latency_takes_the_most_relaxed_band_with_a_note(slack: Slack, t
     slack.answer("Inference")
     reply(slack, text)
     assert "What should the deployment optimise for?" in asked(slack)
-    answered = text_of(slack.thread()[-2])
+    answered = asked(slack)  # what the reply gave heads the next question
     assert "*Standard 100-500ms*" in answered and "most relaxed" in answered
 
 

@@ -47,6 +47,10 @@ def register(app: App, moves: Moves, people: People) -> None:
                     f"`{moves.command}`.",
                     response_type="ephemeral",
                 )
+            elif words in ("", "start") and (
+                asked := moves.ask_resume_or_new(team=team, channel=channel, user=user)
+            ):
+                ack(**asked, response_type="ephemeral")  # a plan is open here: resume it?
             else:  # a start; any other text is its first reply ("fine-tune a 7B")
                 moves.start(
                     team=team,

@@ -20,8 +20,10 @@ def register(app: App, moves: Moves) -> None:
     @app.event("message")
     def on_message(body: dict, event: dict, client: WebClient, context: BoltContext) -> None:
         thread_ts = event.get("thread_ts")
+        # In a direct message with the app, questions are asked in the main stream.
+        in_dm = event.get("channel_type") == "im" and not thread_ts
         if (
-            not thread_ts
+            not (thread_ts or in_dm)
             or thread_ts == event.get("ts")
             or event.get("bot_id")
             or event.get("subtype") not in PERSON_SUBTYPES
@@ -32,9 +34,10 @@ def register(app: App, moves: Moves) -> None:
         team = slack_id(body.get("team_id") or event.get("team"))
         channel = slack_id(event.get("channel"))
         user = slack_id(event.get("user"))
-        thread = message_ts(thread_ts)
+        thread = None if in_dm else message_ts(thread_ts)
         key = str(body.get("event_id") or f"msg:{team}:{channel}:{event.get('ts')}")
-        if not (isinstance(text, str) and team and channel and user and thread) or len(key) > 255:
+        well_formed = isinstance(text, str) and team and channel and user and (thread or in_dm)
+        if not well_formed or len(key) > 255:
             return  # malformed: nothing Slack itself would send
         try:
             moves.typed(
@@ -55,7 +58,7 @@ def register(app: App, moves: Moves) -> None:
         return
 
 
-def _tell(client: WebClient, channel: str, user: str, thread_ts: str) -> None:
+def _tell(client: WebClient, channel: str, user: str, thread_ts: str | None) -> None:
     try:
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=TRY_AGAIN)
     except Exception:

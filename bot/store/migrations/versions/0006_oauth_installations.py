@@ -6,15 +6,15 @@ The slack_sdk tables are built with slack_sdk's own table builders (as the store
 themselves would in `create_tables`), inside this migration's transaction, so SQLite
 and PostgreSQL get them alike and several processes may upgrade at once.
 
-Revision ID: 0004_oauth
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_oauth"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,65 @@
+"""Prices for a running app: the book reloaded when a refresh stored new prices.
+
+Before each estimate the app asks `LivePrices.book()`. That reads one number, the
+newest refresh's id; only when it moved are the stored prices read again. So a
+`python -m bot prices refresh` run anywhere against the same database reaches every
+replica at its next estimate, without a restart. A database that cannot be read keeps
+the prices last read (the shipped snapshot at worst) and says so in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import sqlalchemy as sa
+
+from bot.flow.catalogue import Catalogue
+from bot.pricing.book import PriceBook, Priced, priced_catalogue
+from bot.pricing.model import Purchase
+from bot.pricing.stored import load, version
+
+log = logging.getLogger(__name__)
+
+
+class LivePrices:
+    def __init__(self, engine: sa.Engine, catalogue: Catalogue) -> None:
+        self._engine = engine
+        self._catalogue = catalogue
+        self._lock = threading.Lock()
+        self._version = 0
+        self._book = PriceBook.of(catalogue)
+        self._priced: dict[tuple[int, str, Purchase], Priced] = {}
+
+    @property
+    def version(self) -> int:
+        """The refresh the current book holds (0: the shipped snapshot only)."""
+        return self._version
+
+    def book(self) -> PriceBook:
+        try:
+            newest = version(self._engine)
+            if newest == self._version:
+                return self._book
+            stored = load(self._engine)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("stored prices not read (%s); using those read before", type(exc).__name__)
+            return self._book
+        with self._lock:
+            if newest > self._version:
+                self._book = PriceBook.of(self._catalogue, stored)
+                self._version = newest
+            return self._book
+
+    def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced:
+        """The catalogue priced for ``region`` and ``purchase`` with the newest prices:
+        what an estimate passes to the sizing instead of the flow's catalogue (its
+        `keep` drops the instances with no price there). Built once per version."""
+        book = self.book()
+        key = (self._version, region, purchase)
+        found = self._priced.get(key)
+        if found is None:
+            found = priced_catalogue(self._catalogue, book, region, purchase)
+            self._priced = {k: v for k, v in self._priced.items() if k[0] == self._version}
+            self._priced[key] = found
+        return found

@@ -1,0 +1,43 @@
+"""Issue 16 in Slack: a mixture-of-experts size typed in the thread, the serving
+configuration on an inference card, the cheaper option beside the flowchart's pick."""
+
+from __future__ import annotations
+
+from tests.slack.harness import Slack, text_of
+from tests.slack.test_estimate import estimate_posts, reply
+from tests.slack.test_scenarios import start
+
+
+def estimate_after(slack: Slack, *labels: str) -> None:
+    start(slack)
+    for label in labels:
+        slack.answer(label)
+    slack.click(slack.current(), "Estimate the cost")
+    slack.settle()
+
+
+def test_a_mixture_of_experts_card_says_which_count_is_which(slack: Slack) -> None:
+    estimate_after(slack, "Training", "100B+ params", "Checkpoints")
+    reply(slack, "671B total, 37B active, on 14.8T tokens")
+    (card,) = estimate_posts(slack)
+    text = text_of(card)
+    assert "a mixture-of-experts model (671B parameters, 37B active)" in text
+    assert "6 × N_active × D" in text
+    assert "likely $" in text and "range $" in text
+
+
+def test_an_inference_card_gives_the_serving_configuration(slack: Slack) -> None:
+    estimate_after(slack, "Inference", "Ultra-low <100ms", "High", "KV Cache")
+    reply(slack, "Llama 3 70B")
+    reply(slack, "40 requests/s, 2,000 tokens in, 300 out")
+    (card,) = estimate_posts(slack)
+    text = text_of(card)
+    assert "Serving configuration:" in text and "--tensor-parallel-size" in text
+    assert "--max-model-len 2300" in text
+
+
+def test_the_card_names_a_cheaper_option_beside_the_pick(slack: Slack) -> None:
+    estimate_after(slack, "Training", "10-100B params", "Active")
+    reply(slack, "70B on 2T tokens")
+    (card,) = estimate_posts(slack)
+    assert "meets this for" in text_of(card) and "may still be the better pick" in text_of(card)
