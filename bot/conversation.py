@@ -31,6 +31,7 @@ from bot.estimate_dialog import (
     capacity_note,
     compute,
     inputs_from_answers,
+    region_problem,
     still_needed,
     take_reply,
     typed_params,
@@ -38,6 +39,7 @@ from bot.estimate_dialog import (
 from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
 from bot.flow.loader import FlowRegistry
 from bot.flow.words import EstimateKind
+from bot.pricing.regions import read_region
 from bot.recommendation import (
     AnsweredQuestion,
     Recommendation,
@@ -159,9 +161,17 @@ class EstimateReady:
 
 
 EstimateOutcome = EstimateAsk | EstimateReady
-AnswerResult = Advanced | Reprompt | CommandGiven | NotActive | EstimateAsk | EstimateReady
+AnswerResult = (
+    Advanced | Reprompt | CommandGiven | NotActive | EstimateAsk | EstimateReady | Refused
+)
 CommandOutcome = Moved | Refused | HelpWanted | EstimateAsk | EstimateReady
 NOTHING_BEFORE = "This is the first question; there is nothing to go back to."
+_SHORT_REPLY = 8  # words: a Region named in a longer reply under a result is chatter
+
+
+def _region_asked(text: str) -> str | None:
+    """The Region a short reply under an estimate asks for ("in eu-west-1")."""
+    return read_region(text) if len(text.split()) <= _SHORT_REPLY else None
 
 
 class Conversation:
@@ -298,6 +308,9 @@ class Conversation:
             asking = self.record.estimate.asking if self.record.estimate else None
             if asking is not None and isinstance(given, str):
                 return self._estimate_reply(asking, given)
+            made = self.record.estimate is not None
+            if made and isinstance(given, str) and (region := _region_asked(given)) is not None:
+                return self.reprice(region)
             return NotActive(self.record.status)
         if isinstance(given, int):
             option = question.option(given)
@@ -395,6 +408,23 @@ class Conversation:
         inputs = inputs_from_answers(self.flow, kind, self.record.answers)
         self.record.estimate = inputs
         return self._next_estimate_step(inputs)
+
+    def reprice(self, region: str) -> EstimateReady | Refused:
+        """The estimate already made, priced in ``region`` ("in eu-west-1", "what about
+        Frankfurt?" typed under it); refused, naming where prices exist, when no
+        offering has one there."""
+        inputs = self.record.estimate
+        if inputs is None or inputs.asking is not None or self.estimate() is None:
+            return Refused("estimate", "There is no estimate to price in another Region yet.")
+        if region == inputs.region:
+            return Refused("estimate", f"The estimate above is already priced in {region}.")
+        problem = region_problem(self.flow, inputs.kind, region)
+        if problem is not None:
+            return Refused("estimate", problem)
+        inputs.region = region
+        estimate = self.estimate()
+        assert estimate is not None  # it was computable, and the Region has prices
+        return EstimateReady(estimate)
 
     def estimate(self) -> Estimate | None:
         """The estimate, once every input is known."""

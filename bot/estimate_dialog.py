@@ -35,8 +35,12 @@ from bot.estimate import (
     largest_model,
 )
 from bot.estimate.sizes import read_model_size
+from bot.flow.catalogue import Catalogue
 from bot.flow.compiled import Flow
-from bot.flow.words import EstimateKind
+from bot.flow.loader import DEFAULT_FLOWS_DIR
+from bot.flow.words import EstimateKind, EstimateWords
+from bot.pricing.regions import read_region
+from bot.pricing.source import PriceSource, SnapshotPrices, with_prices
 from bot.quantities import params_text, short
 
 EstimateField = Literal["params", "tokens", "traffic"]
@@ -69,6 +73,7 @@ class EstimateInputs(BaseModel):
     kv_values_per_token: int | None = None
     model: str | None = Field(default=None, max_length=100)  # the known model named
     prompt_tokens_per_second: float = 0.0  # prompt tokens read, besides those generated
+    region: str | None = Field(default=None, max_length=20)  # None: the app's default
     context_tokens: int | None = None  # one request's prompt and output, when given
 
 
@@ -105,6 +110,9 @@ def inputs_from_answers(
             _take_traffic(inputs, traffic)
     inputs.method = read_method(texts) or "full"
     inputs.precision = read_precision(texts) or "bf16"
+    region = read_region(texts)
+    if region is not None and region_problem(flow, kind, region) is None:
+        inputs.region = region
     return inputs
 
 
@@ -193,7 +201,15 @@ def take_reply(
         far = out_of_range(kind, value)
         if far is not None:
             return ReplyRead(far.reason)
+    region = read_region(text)
+    if region is not None and flow is not None:
+        problem = region_problem(flow, inputs.kind, region)
+        if problem is not None:
+            return ReplyRead(problem)
     kept: list[str] = []
+    if region is not None and region != inputs.region:
+        inputs.region = region
+        kept.append(f"the Region, {region}")
     if flow is not None and _take_model(flow, inputs, text):
         params = inputs.params
         inputs.precision = read_precision(text) or inputs.precision
@@ -231,19 +247,69 @@ def _routed(field: EstimateField, kept: list[str]) -> str:
     return f"I noted {' and '.join(kept)}. {ASK_AGAIN[field]}"
 
 
+def prices_of(flow: Flow) -> PriceSource:
+    """Where ``flow``'s estimates get prices: the app's live prices when attached, else
+    the prices shipped in its catalogue."""
+    if flow.prices is not None:
+        return flow.prices
+    key = (flow.name, flow.source_hash)
+    if key not in _SNAPSHOTS:
+        _SNAPSHOTS[key] = SnapshotPrices(flow.catalogue, DEFAULT_FLOWS_DIR)
+    return _SNAPSHOTS[key]
+
+
+_SNAPSHOTS: dict[tuple[str, str], SnapshotPrices] = {}
+
+
+def region_problem(flow: Flow, kind: EstimateKind, region: str) -> str | None:
+    """Why ``region`` cannot be priced for this kind of estimate (no offering of the
+    kind has a price there), naming the nearest Regions that have one; else None."""
+    priced = prices_of(flow).priced(region)
+    names = [n for _, group in flow.estimate_groups(kind, None) for n in group]
+    if not names or any(n not in priced.missing for n in names):
+        return None
+    nearest = sorted({r for n in names for r in priced.missing[n].nearest})
+    where = f" Regions with prices: {', '.join(nearest)}." if nearest else ""
+    return (
+        f"None of these offerings has a price in {region} that I know of.{where} "
+        "Name one of those, or ask your admin to refresh prices "
+        "(`python -m bot prices refresh`)."
+    )
+
+
 def compute(flow: Flow, inputs: EstimateInputs, first_node: str | None) -> Estimate | None:
-    """The estimate over every offering of its kind, ``first_node``'s first; None while
-    something is still unknown."""
+    """The estimate over every offering of its kind, ``first_node``'s first, priced in
+    the Region asked for (or the default); None while something is still unknown.
+    Offerings with no price there are left out and named, never priced at another
+    Region's rate."""
     words = flow.words.estimate
     if words is None or inputs.params is None or still_needed(inputs) is not None:
         return None
-    groups = [instances for _, instances in flow.estimate_groups(inputs.kind, first_node)]
+    source = prices_of(flow)
+    priced = source.priced(inputs.region or source.default_region)
+    considered = [instances for _, instances in flow.estimate_groups(inputs.kind, first_node)]
+    groups = priced.keep(considered)
+    if not groups:
+        return None  # a Region with no price for any offering is refused when typed
+    estimate = _sized(flow, inputs, words, priced.catalogue, groups)
+    names = [n for group in considered for n in group]
+    hours = words.hours_per_month.value
+    return with_prices(estimate, priced, names, source.api_prices(), hours)
+
+
+def _sized(
+    flow: Flow,
+    inputs: EstimateInputs,
+    words: EstimateWords,
+    catalogue: Catalogue,
+    groups: list[tuple[str, ...]],
+) -> Estimate:
     if inputs.kind == "training":
         assert inputs.tokens is not None  # still_needed said so
         job = TrainingJob(
             inputs.params, inputs.tokens, inputs.method, active_params=inputs.active_params
         )
-        return estimate_training(flow.catalogue, words, job, groups)
+        return estimate_training(catalogue, words, job, groups)
     assert inputs.tokens_per_second is not None
     serve = InferenceJob(
         inputs.params,
@@ -255,7 +321,7 @@ def compute(flow: Flow, inputs: EstimateInputs, first_node: str | None) -> Estim
         kv_values_per_token=inputs.kv_values_per_token,
         context_tokens=inputs.context_tokens,
     )
-    return estimate_inference(flow.catalogue, words, serve, groups)
+    return estimate_inference(catalogue, words, serve, groups)
 
 
 def capacity_note(

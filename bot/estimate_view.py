@@ -138,6 +138,47 @@ def cheaper_alternative(estimate: Estimate) -> str | None:
     )
 
 
+def estimate_price_lines(estimate: Estimate, default_as_of: str) -> list[str]:
+    """Which prices the estimate used (Region, purchase option, as of when, from
+    where), and the offerings left out for want of a price there."""
+    p = estimate.priced_in
+    if p is None:
+        return [f"Prices as of {default_as_of}; they drift."]
+    lines = [
+        f"Priced in {p.region}, {p.purchase}; prices as of {p.as_of or default_as_of}"
+        + (f" ({p.source})" if p.source else "")
+        + "; they drift."
+    ]
+    lines += [f"Left out: {m}." for m in p.missing]
+    return lines
+
+
+def api_line(estimate: Estimate) -> str | None:
+    """Serving: what calling a hosted model instead would cost, and where self-hosting
+    the recommended option breaks even."""
+    api = estimate.api
+    if api is None:
+        return None
+    if api.model is None or api.monthly_cost_usd is None:
+        return f"API alternative: {api.notes[0] if api.notes else 'no sourced price'}."
+    line = (
+        f"API alternative: {api.model} on Amazon Bedrock, about "
+        f"{money(api.monthly_cost_usd)} per month at this traffic"
+    )
+    even = dict(api.break_even_tokens_per_day).get(estimate.recommended.instance)
+    if even:
+        line += (
+            f"; {estimate.recommended.instance} costs the same at {short(even)} tokens a day "
+            "(cheaper above that, dearer below)"
+        )
+    elif estimate.recommended.fits:
+        line += (
+            f"; it stays cheaper than {estimate.recommended.instance} at any traffic "
+            "the instances serve"
+        )
+    return line + "."
+
+
 def serving_line(estimate: Estimate) -> str | None:
     """The engine settings that make the recommended option's fit real (serving only)."""
     o = estimate.recommended

@@ -100,6 +100,10 @@ class Settings(PriceSettings):
     http_request_timeout: float = Field(default=10.0, gt=0, le=600)
     http_connections_per_address: int = Field(default=64, ge=0)
     http_connection_limit: int = Field(default=0, ge=0)
+    # Starts per person and channel (`/llm-cost`): a burst, then one more every so many
+    # seconds.
+    start_limit_burst: int = Field(default=5, ge=1, le=1000)
+    start_limit_seconds: float = Field(default=30.0, gt=0, le=86400)
     flows_dir: Path = DEFAULT_FLOWS_DIR
     flow_name: str = DEFAULT_FLOW
 

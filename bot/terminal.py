@@ -19,6 +19,7 @@ from bot.conversation import (
 )
 from bot.estimate import Estimate
 from bot.estimate_cli import describe
+from bot.estimate_view import api_line, estimate_price_lines
 from bot.flow.compiled import Flow, Question
 from bot.recommendation import Recommendation
 from bot.recommendation_text import claim_text, plain, price_lines
@@ -58,8 +59,13 @@ def format_recommendation(rec: Recommendation) -> str:
     return "\n".join(lines)
 
 
-def format_estimate(estimate: Estimate) -> str:
-    return "\n" + "\n".join(describe(estimate))
+def format_estimate(estimate: Estimate, prices_as_of: str) -> str:
+    """The estimate as the CLI prints it (ending with its table), with which prices it
+    used and the API alternative under the headline."""
+    api = api_line(estimate)
+    lines = describe(estimate)
+    priced = [*estimate_price_lines(estimate, prices_as_of), *([api] if api else [])]
+    return "\n" + "\n".join([*lines[:2], *priced, *lines[2:]])
 
 
 def _ask(flow: Flow, asked: EstimateAsk) -> str:
@@ -164,7 +170,7 @@ def _after_result(conversation: Conversation, stdin: TextIO, say) -> int | None:
             return None
         if isinstance(result, CommandGiven) and result.name == "estimate":
             outcome = conversation.run("estimate")
-        elif isinstance(result, EstimateAsk | EstimateReady):
+        elif isinstance(result, EstimateAsk | EstimateReady | Refused):
             outcome = result
         else:
             continue
@@ -173,6 +179,10 @@ def _after_result(conversation: Conversation, stdin: TextIO, say) -> int | None:
         elif isinstance(outcome, EstimateAsk):
             say(_ask(conversation.flow, outcome))
         elif isinstance(outcome, EstimateReady):
-            say(format_estimate(outcome.estimate))
+            say(
+                format_estimate(
+                    outcome.estimate, conversation.flow.words.flow.prices_as_of.isoformat()
+                )
+            )
             return 0
     return 0

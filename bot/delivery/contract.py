@@ -81,12 +81,15 @@ class Postpone(Exception):
 
     Unlike :class:`RetryLater` it does not count as an attempt, so a long backlog
     under rate limiting is delivered in full instead of being given up.
+    ``unconfirmed``: the refused request may have taken effect all the same (a service
+    that applied a call and answered 429), so the next attempt looks for it first.
     """
 
-    def __init__(self, reason: str, delay: float) -> None:
+    def __init__(self, reason: str, delay: float, *, unconfirmed: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.delay = max(MIN_POSTPONE, delay)
+        self.unconfirmed = unconfirmed
 
 
 class PermanentFailure(Exception):
@@ -96,14 +99,20 @@ class PermanentFailure(Exception):
     :data:`UNRESOLVED_REF`, or empty); ``error`` is the text kept on the row. With
     ``ends_conversation`` none of the conversation's messages can be delivered any
     more (the app left the channel, its token was revoked): the conversation is
-    cancelled and its queued messages with it.
+    cancelled and its queued messages with it. ``call``: the service call that refused
+    it, when known. ``reported``: the sender's ``on_failure`` told someone (the person,
+    or the log with what to fix), so the deliverer's own line about it stays at INFO.
     """
 
-    def __init__(self, error: str, *, code: str = "", ends_conversation: bool = False) -> None:
+    def __init__(
+        self, error: str, *, code: str = "", ends_conversation: bool = False, call: str = ""
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.code = code
         self.ends_conversation = ends_conversation
+        self.call = call
+        self.reported = False
 
 
 #: The code of a row given up because a message it points at failed.

@@ -298,8 +298,9 @@ class Deliverer:
             ts = self._kept(row, self.sender.send(row, payload))
         except Postpone as exc:
             next_at = self._clock() + timedelta(seconds=exc.delay)
+            reason = UNCONFIRMED + exc.reason if exc.unconfirmed else exc.reason
             kept = self.store.record_retry(
-                row, attempts=row.attempts, next_attempt_at=next_at, error=exc.reason
+                row, attempts=row.attempts, next_attempt_at=next_at, error=reason
             )
             return ("retry" if kept else "lost"), None, exc.reason
         except RetryLater as exc:
@@ -354,18 +355,20 @@ class Deliverer:
     def _give_up(
         self, row: OutboxRow, failure: PermanentFailure, attempts: int
     ) -> tuple[str, str | None, str | None]:
-        logger.warning(
+        notices: Sequence[OutboxMessage] = ()
+        try:
+            notices = list(self.sender.on_failure(row, failure) or ())
+        except Exception:
+            logger.exception("outbox: on_failure raised for row %s", row.id)
+        # One WARNING per refusal: the sender's, when it reported it (with what to do).
+        logger.log(
+            logging.INFO if failure.reported else logging.WARNING,
             "outbox: giving up row %s (conversation %s, %s): %s",
             row.id,
             row.conversation_id,
             row.kind,
             failure.error,
         )
-        notices: Sequence[OutboxMessage] = ()
-        try:
-            notices = list(self.sender.on_failure(row, failure) or ())
-        except Exception:
-            logger.exception("outbox: on_failure raised for row %s", row.id)
         ok = self.store.record_failed(
             row,
             attempts=attempts,

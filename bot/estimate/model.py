@@ -134,6 +134,32 @@ class OptionEstimate:
 
 
 @dataclass(frozen=True)
+class PricedIn:
+    """Which prices an estimate used: the Region, how the instances are bought, the
+    oldest price's date and where the prices come from; ``missing``: the instances
+    left out because they have no price there, each with the nearest Regions that do."""
+
+    region: str
+    purchase: str
+    as_of: str
+    source: str
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApiAlternative:
+    """Calling a hosted model per token instead of serving it: the model, its monthly
+    cost at the estimate's traffic (None: no sourced price), what it assumes, and per
+    self-hosted option the traffic at which both cost the same."""
+
+    model: str | None
+    monthly_cost_usd: float | None
+    notes: tuple[str, ...]
+    sources: tuple[str, ...]
+    break_even_tokens_per_day: tuple[tuple[str, float | None], ...] = ()
+
+
+@dataclass(frozen=True)
 class Estimate:
     """Every option of one decision, the recommended one first."""
 
@@ -143,6 +169,8 @@ class Estimate:
     assumptions: dict[str, Any]
     assumption_notes: tuple[str, ...]
     sources: tuple[str, ...] = field(default=())
+    priced_in: PricedIn | None = None  # set where prices come from a price source
+    api: ApiAlternative | None = None  # serving only: the hosted-model alternative
 
     @property
     def recommended(self) -> OptionEstimate:

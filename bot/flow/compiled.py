@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from transitions import Machine
 
@@ -93,6 +94,9 @@ class Flow:
     source_hash: str
     questions: dict[str, Question] = field(repr=False)
     catalogue: Catalogue = field(default=EMPTY, repr=False)
+    # Where estimates get their prices (bot.pricing.source.PriceSource); None: the
+    # prices shipped in the catalogue. The running app attaches its live prices.
+    prices: Any = field(default=None, repr=False, compare=False)
 
     @property
     def title(self) -> str:

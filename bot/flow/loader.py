@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +124,24 @@ class FlowRegistry:
         self._lock = threading.Lock()
         self._current: dict[str, Flow] = {}
         self._by_hash: dict[tuple[str, str], Flow] = {}
+        self._prices: object | None = None
         for flow in flows or []:
             self.add(flow)
 
     def add(self, flow: Flow) -> None:
         with self._lock:
+            if self._prices is not None:
+                flow = replace(flow, prices=self._prices)
             self._current[flow.name] = flow
             self._by_hash[(flow.name, flow.source_hash)] = flow
+
+    def attach_prices(self, prices: object) -> None:
+        """Every flow, now and later, prices its estimates from ``prices`` (a
+        `bot.pricing.source.PriceSource`: the running app's live prices)."""
+        with self._lock:
+            self._prices = prices
+            self._current = {n: replace(f, prices=prices) for n, f in self._current.items()}
+            self._by_hash = {k: replace(f, prices=prices) for k, f in self._by_hash.items()}
 
     def current(self, name: str = DEFAULT_FLOW) -> Flow:
         try:

@@ -111,7 +111,7 @@ class EstimatePrices:
             data = {"kind": "self-hosted", **data, **self.price_fields(option.instance)}
             data["notes"] = [*data.get("notes", []), *self.caveats(option.instance)]
             if api is not None:
-                data["break_even_tokens_per_day"] = _break_even(api, option)
+                data["break_even_tokens_per_day"] = break_even_of(api, option)
             out.append(data)
         out += [
             {
@@ -175,7 +175,7 @@ def api_lines(api: ApiOption, estimate: Estimate) -> list[str]:
         f"per month (prices as of {api.as_of})"
     ]
     for option in estimate.options:
-        even = _break_even(api, option)
+        even = break_even_of(api, option)
         lines.append(
             f"  {option.instance}: "
             + (
@@ -223,7 +223,8 @@ def stored_prices(err: TextIO) -> list[Quote]:
         engine.dispose()
 
 
-def _break_even(api: ApiOption, option: OptionEstimate) -> float | None:
+def break_even_of(api: ApiOption, option: OptionEstimate) -> float | None:
+    """The traffic (tokens a day) at which ``option`` costs what the API does."""
     steps = option.instances
     if option.replicas:
         steps = min(option.instances, option.replicas)

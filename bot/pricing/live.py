@@ -15,17 +15,27 @@ import threading
 import sqlalchemy as sa
 
 from bot.flow.catalogue import Catalogue
+from bot.pricing.api_alternative import ApiPrices
 from bot.pricing.book import PriceBook, Priced, priced_catalogue
 from bot.pricing.model import Purchase
+from bot.pricing.regions import DEFAULT_REGION
 from bot.pricing.stored import load, version
 
 log = logging.getLogger(__name__)
 
 
 class LivePrices:
-    def __init__(self, engine: sa.Engine, catalogue: Catalogue) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        catalogue: Catalogue,
+        default_region: str = DEFAULT_REGION,
+        api: ApiPrices | None = None,
+    ) -> None:
         self._engine = engine
         self._catalogue = catalogue
+        self.default_region = default_region
+        self._api = api
         self._lock = threading.Lock()
         self._version = 0
         self._book = PriceBook.of(catalogue)
@@ -50,6 +60,10 @@ class LivePrices:
                 self._book = PriceBook.of(self._catalogue, stored)
                 self._version = newest
             return self._book
+
+    def api_prices(self) -> ApiPrices | None:
+        """The hosted-model prices read at start-up (flows/api_prices.toml)."""
+        return self._api
 
     def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced:
         """The catalogue priced for ``region`` and ``purchase`` with the newest prices:

@@ -7,10 +7,13 @@ import logging
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
+from bot.slack import log_throttle
 from bot.slack.installations import NOT_INSTALLED_TEXT, Installations, enterprise_recorder
 from bot.slack.listeners import actions, commands, home, lifecycle, messages
 from bot.slack.moves import Moves
 from bot.slack.people import People
+from bot.slack.shapes import ShapeCheckingApp
+from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,7 @@ def create_app(
     installations: Installations | None = None,
     scopes: list[str] | None = None,
     redirect_uri: str | None = None,
+    starts: StartLimit | None = None,
 ) -> App:
     """A Bolt app that acks after one commit (`process_before_response=True`).
 
@@ -43,7 +47,7 @@ def create_app(
             "installation_store_bot_only": True,
             "user_facing_authorize_error_message": NOT_INSTALLED_TEXT,
         }
-    app = App(
+    app = ShapeCheckingApp(
         client=client,
         signing_secret=signing_secret,
         process_before_response=True,
@@ -54,10 +58,11 @@ def create_app(
     )
     if installations is not None:
         app.middleware(enterprise_recorder(moves.store))
+    log_throttle.install()  # refusals of what is not Slack's: one line a minute each
     for module in (actions, messages):
         module.register(app, moves)
-    for surface in (commands, home):
-        surface.register(app, moves, people)
+    commands.register(app, moves, people, starts)
+    home.register(app, moves, people)
     lifecycle.register(app, moves, token, installations)
 
     @app.error

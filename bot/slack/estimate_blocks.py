@@ -12,7 +12,14 @@ from bot import estimate_card as card
 from bot.chart import Bar, CostChart
 from bot.conversation import EstimateAsk
 from bot.estimate import Estimate
-from bot.estimate_view import cheaper_alternative, headline, job_line, serving_line
+from bot.estimate_view import (
+    api_line,
+    cheaper_alternative,
+    estimate_price_lines,
+    headline,
+    job_line,
+    serving_line,
+)
 from bot.flow.words import FollowUp
 from bot.recommendation import Recommendation
 from bot.slack import native_chart as charts
@@ -61,9 +68,11 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
     price = " ".join(
         [
             escape(card.price_note(estimate)),
-            f"Prices as of {rec.prices_as_of}; they drift. An estimate, not a quote.",
+            *(escape(line) for line in estimate_price_lines(estimate, rec.prices_as_of)),
+            "An estimate, not a quote.",
         ]
     ).strip()
+    api = api_line(estimate)
     chart = charts.native_chart(estimate) if native_chart else None
     cheaper = cheaper_alternative(estimate)
     serving = serving_line(estimate)
@@ -74,6 +83,7 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
         _table(estimate),
         context(price),
         *([context(f"*Serving configuration:* `{escape(serving)}`")] if serving else []),
+        *([context(escape(api))] if api else []),
         *([chart] if chart else []),
         *how_calculated(estimate, rec),
     ]

@@ -32,7 +32,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
-from bot.slack.token_health import TokenHealth
+from bot.slack.token_health import Check, TokenHealth, auth_check
 from bot.store import Store
 from bot.store.engine import WRITE_OPTION
 from bot.store.schema import BOTS_TABLE, INSTALLATIONS_TABLE, OAUTH_STATES_TABLE
@@ -56,8 +56,12 @@ NOT_INSTALLED_TEXT = (
     "This app is not installed in this workspace (or was removed), so I can't work "
     "here. Ask a workspace admin to add it again from the app's install page."
 )
-#: The code a row gets when its workspace has no installation (nothing was sent).
-NOT_INSTALLED = "not_installed"
+#: The code a row gets when its workspace has no installation (nothing was sent): a
+#: conversation only exists where the app was installed, so the installation is gone
+#: as after `app_uninstalled`, and the refusal table's revoked-token row tells the person.
+NOT_INSTALLED = "app_uninstalled"
+#: The code when Slack refuses a workspace's refresh token: its tokens are as revoked.
+REFRESH_REFUSED = "token_revoked"
 #: Seconds an OAuth state (the Add to Slack link) stays valid.
 STATE_SECONDS = 600
 #: The app's name in Slack, as `manifest.json` gives it: in OAuth mode no single
@@ -260,8 +264,9 @@ class InstalledWorkspaces:
         except SlackTokenRotationError as exc:
             # A refresh token Slack will not take: the installation is as good as gone.
             error = exc.api_error.response.get("error") if exc.api_error else None
+            log.error("Slack refused the refresh token of workspace %s: %s", where, error)
             health = TokenHealth(where, advice=REINSTALL)
-            health.refuse(str(error or "token_expired"))
+            health.refuse(REFRESH_REFUSED)
             return Access(None, health)
         if bot is None:
             return Access(None, _not_installed(where))
@@ -269,11 +274,24 @@ class InstalledWorkspaces:
         with self._lock:  # keyed by the token: a new installation starts healthy
             health = self._health.get(token)
             if health is None:
-                health = self._health[token] = TokenHealth(where, advice=REINSTALL)
+                check = _token_check(self.installations.client, token)
+                health = TokenHealth(where, check=check, advice=REINSTALL)
+                self._health[token] = health
         return Access(token, health)
 
 
-REINSTALL = "a workspace admin can add the app again from its install page"
+REINSTALL = "; a workspace admin can add the app again from its install page"
+
+
+def _token_check(client: WebClient, token: str) -> Check:
+    """auth.test with this workspace's token (the sender thread may act for another)."""
+    check = auth_check(client)
+
+    def with_token() -> str | None:
+        with client.acting_for(token):  # type: ignore[attr-defined]
+            return check()
+
+    return with_token
 
 
 def _not_installed(where: str) -> TokenHealth:

@@ -277,7 +277,7 @@ class Moves(Endings):
     ) -> None:
         if isinstance(result, Reprompt):
             self._tell(row, turn, blocks.reprompt_message(result.question, result.reason, typed))
-        elif isinstance(result, EstimateAsk | EstimateReady):
+        elif isinstance(result, EstimateAsk | EstimateReady | Refused):
             self._estimate(row, conversation, turn, result)
         elif isinstance(result, CommandGiven):
             if result.name == "estimate":

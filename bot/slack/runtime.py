@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 
 from bot.delivery import Deliverer, RetryPolicy
 from bot.flow.loader import FlowRegistry, load_flow
+from bot.pricing.live import LivePrices
+from bot.pricing.source import read_api_prices
 from bot.settings import Settings
 from bot.slack import redact
 from bot.slack.app import create_app
@@ -25,7 +27,8 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.people import People
 from bot.slack.plan import DirectMessage
 from bot.slack.sender import TRANSIENT, SlackSender
-from bot.slack.token_health import TokenHealth
+from bot.slack.start_limit import StartLimit
+from bot.slack.token_health import TokenHealth, auth_check
 from bot.slack.workspace_client import WorkspaceClient
 from bot.store import Store, run_retention
 from bot.store.health import DatabaseState
@@ -36,15 +39,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Health:
     """What `/healthz` says: 503 while the database cannot be written (an orchestrator
-    should restart the process or move it to working storage); a refused Slack token is
-    reported but does not fail the check, as restarting cannot fix it."""
+    should restart the process or move it to working storage), and 503 while Slack
+    refuses the bot token (auth.test confirmed it): the app can send nothing, and a
+    restart with a reinstalled app's token is the fix. Both say why."""
 
     database: DatabaseState
     slack_token_refused: str | None
 
     @property
     def ok(self) -> bool:
-        return self.database is DatabaseState.OK
+        return self.database is DatabaseState.OK and self.slack_token_refused is None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -78,6 +82,11 @@ class Runtime:
             limits=settings.database_limits,
             idle_timeout=timedelta(hours=settings.conversation_ttl_hours),
         )
+        # Estimates price from the stored prices (reloaded after `prices refresh`),
+        # in AWS_REGION unless a person names another Region.
+        catalogue = flows.current(settings.flow_name).catalogue
+        api = read_api_prices(settings.flows_dir)
+        flows.attach_prices(LivePrices(store.engine, catalogue, settings.aws_region, api))
         bot_token = settings.slack_bot_token
         redact.install(
             secret.get_secret_value() if secret else None
@@ -90,6 +99,8 @@ class Runtime:
         )
         installations = workspaces = None
         if settings.oauth:
+            # Many workspaces: each one's token comes from its installation, looked up
+            # per request and per send; there is no one token to check at start.
             assert settings.slack_client_id and settings.slack_client_secret
             installations = Installations(
                 store.engine,
@@ -100,9 +111,15 @@ class Runtime:
             )
             workspaces = InstalledWorkspaces(installations)
             auth: dict = {"user": BOT_NAME}
+            token = TokenHealth("")
         else:
             auth = dict(client.auth_test().data)  # type: ignore[arg-type]
-        token = TokenHealth(str(auth.get("team_id") or ""))
+            token = TokenHealth(str(auth.get("team_id") or ""), check=auth_check(client))
+            log.info(
+                "Slack accepts the bot token (workspace %s, bot user %s)",
+                auth.get("team_id") or "?",
+                auth.get("user_id") or "?",
+            )
         pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
         policy = RetryPolicy.for_api(timeout=settings.slack_api_timeout, transient=TRANSIENT)
         moves = Moves(
@@ -136,6 +153,7 @@ class Runtime:
         )
 
         def maintenance() -> None:
+            token.recheck()  # a refused token that works again says so, and sends again
             moves.expire_idle()  # tidies each expired thread up through the outbox
             run_retention(store)
 
@@ -157,6 +175,7 @@ class Runtime:
             installations=installations,
             scopes=_scopes(settings.slack_scopes),
             redirect_uri=settings.slack_redirect_uri,
+            starts=StartLimit(settings.start_limit_burst, settings.start_limit_seconds),
         )
         return cls(settings, store, client, app, moves, deliverer, token, installations)
 

@@ -19,7 +19,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
-from bot.chart import CostChart, render_cost_chart
 from bot.delivery import (
     UNRESOLVED_REF,
     Delivered,
@@ -29,51 +28,48 @@ from bot.delivery import (
     RetryPolicy,
 )
 from bot.slack import blocks, person_notices
-from bot.slack.installations import NOT_INSTALLED, Access, OneWorkspace, Workspaces
+from bot.slack.chart_upload import CHART_NOT_DRAWN, ChartUpload, chart_filename
+from bot.slack.classify import NOT_THERE, TRANSIENT, classify
+from bot.slack.installations import OneWorkspace, Workspaces
 from bot.slack.pacing import ChannelPacer
 from bot.slack.plan import REPLACES, DirectMessage
-from bot.slack.token_health import DEAD_TOKEN, TokenHealth
+from bot.slack.refusal_table import GAVE_UP, REMOVED, Refusal, Told, refusal_for
+from bot.slack.token_health import DEAD_TOKEN, TOKEN_EVENTS, TokenHealth
 from bot.store import OutboxMessage, OutboxRow
 from bot.store.models import NOTIFY_RESPONSE_URL, NOTIFY_USER
 
+__all__ = ["CHART_NOT_DRAWN", "TRANSIENT", "SlackSender", "chart_filename"]
+
 log = logging.getLogger(__name__)
+#: A pin refused in a direct message: no channel words.
+DM_PIN = "Slack does not let me pin in this direct message"
 
 #: Message metadata that ties a posted message to its outbox row.
 MARKER_EVENT = "llm_cost_outbox"
-#: The code of a chart that failed to draw (not Slack's doing).
-CHART_NOT_DRAWN = "chart_not_drawn"
 #: Kinds that add a message to a channel: paced, and looked for after an unclear attempt.
 POSTS = frozenset({"post", "chart"})
-
-
-def chart_filename(row: OutboxRow) -> str:
-    """A chart's file name, unique per outbox row: the marker that finds it again."""
-    return f"llm-cost-estimate-{row.conversation_id[:12]}-{row.seq}.png"
+#: The Web API method (or step) an outbox kind fails at when its failure names none.
+METHOD_OF_KIND = {
+    "post": "chat.postMessage",
+    "update": "chat.update",
+    "pin": "pins.add",
+    "unpin": "pins.remove",
+    "ephemeral": "chat.postEphemeral",
+    "respond": "response_url",
+    "dm": "conversations.open",
+    "chart": "chart",  # which step failed last is in the row's error
+    "permalink": "chat.getPermalink",
+    "publish": "views.publish",
+    "open_dm": "conversations.open",
+}
 
 
 #: Builds a person's Home view: (team, user, notice, fresh thread links) -> view.
 HomeView = Callable[[str, str, str | None, dict[str, str]], dict]
 
-#: Slack's error codes worth trying again (with any 5xx): the retry policy's ``transient``.
-TRANSIENT = {
-    "ratelimited",
-    "rate_limited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-    "team_added_to_org",
-}
-NOT_THERE = {"not_in_channel", "channel_not_found", "is_archived"}
-PIN_REASONS = {
-    "too_many_pins": "this channel has reached Slack's limit of pinned items; unpin something "
-    "old and pin the result above by hand",
-    "not_pinnable": "Slack does not allow pinning this message",
-    "restricted_action": "a workspace setting stops apps from pinning here; pin the result "
-    "above by hand",
-    "not_in_channel": "I am not a member of this channel",
-    "message_not_found": "the result message was deleted",
-}
+
+class Paced(Postpone):
+    """The pacer's own wait (not Slack's 429): it must not block the channel again."""
 
 
 class SlackSender:
@@ -103,8 +99,9 @@ class SlackSender:
         who asked for one outside any channel (the App Home, the shortcut).
         ``home_view(team, user, notice, links)``: a person's Home view, built when it is
         sent (``links``: thread links just given, by conversation, not yet recorded).
-        ``workspaces``: each row's token (OAuth mode: its workspace's, looked up at send
-        time; ``client`` must then be a `WorkspaceClient`). Default: the client's own."""
+        ``workspaces``: each row's token and its standing (OAuth mode: its workspace's,
+        looked up at send time; ``client`` must then be a `WorkspaceClient`). Default:
+        the client's own token and ``token``."""
         self.client = client
         self.on_dm_opened = on_dm_opened
         self.home_view = home_view
@@ -115,8 +112,15 @@ class SlackSender:
         self.command = command
         self.bot_name = bot_name
         self.response_timeout = response_timeout
-        self.token = token or TokenHealth()
-        self.workspaces = workspaces or OneWorkspace(self.token)
+        self._token = token or TokenHealth()
+        self._acting = threading.local()  # the workspace this sender thread sends for
+        self.workspaces = workspaces or OneWorkspace(self._token)
+        self.charts = ChartUpload(client, self.policy)
+
+    @property
+    def token(self) -> TokenHealth:
+        """The standing of the token of the workspace this thread is sending for."""
+        return getattr(self._acting, "health", None) or self._token
 
     def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
         """Send ``row`` as its workspace: with that workspace's token, never another's."""
@@ -124,90 +128,113 @@ class SlackSender:
             access = self.workspaces.access(row.team, row.enterprise)
         except (SlackRequestError, OSError) as exc:  # a token refresh that did not get through
             raise RetryLater(f"token refresh: {type(exc).__name__}: {exc}") from None
-        if access.token is None:
-            return self._send(row, payload, access)
-        with self.client.acting_for(access.token):  # type: ignore[attr-defined]
-            return self._send(row, payload, access)
+        self._acting.health = access.health
+        try:
+            if access.token is None:
+                return self._send(row, payload)
+            with self.client.acting_for(access.token):  # type: ignore[attr-defined]
+                return self._send(row, payload)
+        finally:
+            self._acting.health = None
 
-    def _send(self, row: OutboxRow, payload: dict[str, Any], access: Access) -> Any:
+    def _send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
         args = {k: v for k, v in payload.items() if not k.startswith("_")}
         channel = str(args.get("channel", ""))
-        refused = access.health.refused
-        if refused and row.kind != "respond":  # a response_url needs no token
+        refused = self.token.refused
+        if refused and row.kind != "respond" and not self.token.recheck():
+            # A response_url needs no token; otherwise nothing goes until auth.test
+            # accepts the token again (asked at most once a minute).
             raise PermanentFailure(refused, code=refused, ends_conversation=True)
-        if row.kind == "post":
-            args["metadata"] = _marker(row)
-            if row.unconfirmed:
-                found = self._already_posted(row, args)
-                if found:
-                    return found
-        if row.kind == "chart" and row.unconfirmed and self._already_uploaded(row, args):
-            return None
-        if row.kind in POSTS:
-            wait = self.pacer.reserve(channel, key=row.id)
-            if wait > 0:
-                raise Postpone("paced: about 1 message per second per channel", wait)
         try:
             if row.kind == "post":
-                return self.client.chat_postMessage(**args)["ts"]
-            if row.kind == "update":
-                self.client.chat_update(**args)
-                return args.get("ts")
-            if row.kind == "pin":
-                return self._pin(args)
-            if row.kind == "unpin":
-                return self._unpin(args)
-            if row.kind == "ephemeral":
-                return self.client.chat_postEphemeral(**args).get("message_ts")
-            if row.kind == "respond":
-                self._respond(args)
+                args["metadata"] = _marker(row)
+                if row.unconfirmed:
+                    found = self._already_posted(row, args)
+                    if found:
+                        return found
+            if row.kind == "chart" and row.unconfirmed and self.charts.already_shared(row, args):
                 return None
-            if row.kind == "dm":
-                opened = self.client.conversations_open(users=args.pop("user"))
-                return self.client.chat_postMessage(channel=opened["channel"]["id"], **args)["ts"]
-            if row.kind == "chart":
-                self._upload_chart(row, args)
-                return None
-            if row.kind == "permalink":
-                return self._permalink(row, args, payload)
-            if row.kind == "publish":
-                self._publish(args, payload)
-                return None
-            if row.kind == "open_dm":
-                return self._open_dm(row, payload)
+            if row.kind in POSTS:
+                wait = self.pacer.reserve(channel, key=row.id)
+                if wait > 0:
+                    raise Paced("paced: about 1 message per second per channel", wait)
+            return self._call(row, args, payload)
         except SlackApiError as exc:
-            problem = _classify(exc, self.policy)
-            if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
-                access.health.refuse(problem.code)
-            elif isinstance(problem, PermanentFailure) and row.kind in ("pin", "unpin"):
-                # A refused pin (in a DM, say) leaves the result standing: say why instead.
-                problem.ends_conversation = False
-            if isinstance(problem, Postpone) and row.kind in POSTS:
-                self.pacer.block(channel, problem.delay)
-            if isinstance(problem, RetryLater) and row.kind in POSTS:
-                problem.unconfirmed = True  # a 5xx: Slack may have posted it all the same
-                # A shared file shows in the thread a moment after the call: give it time.
-                problem.unanswered = row.kind == "chart"
-            raise problem from None
+            problem = classify(exc, self.policy)
+        except (PermanentFailure, RetryLater, Postpone) as exc:  # already decided
+            problem = exc
         except (SlackRequestError, OSError) as exc:  # timeouts, resets, DNS
             # A post may have been made anyway: the policy has it looked for, later.
             error = f"{type(exc).__name__}: {exc}"
-            raise RetryLater(error, unanswered=row.kind in POSTS) from None
+            raise RetryLater(error, unanswered=row.kind == "post") from None
+        raise self._settled(row, channel, problem) from None
+
+    def _call(self, row: OutboxRow, args: dict[str, Any], payload: dict[str, Any]) -> Any:
+        """The Web API call(s) of one outbox kind."""
+        if row.kind == "post":
+            return self.client.chat_postMessage(**args)["ts"]
+        if row.kind == "update":
+            self.client.chat_update(**args)
+            return args.get("ts")
+        if row.kind == "pin":
+            return self._pin(args)
+        if row.kind == "unpin":
+            return self._unpin(args)
+        if row.kind == "ephemeral":
+            return self.client.chat_postEphemeral(**args).get("message_ts")
+        if row.kind == "respond":
+            self._respond(args)
+            return None
+        if row.kind == "dm":
+            opened = self.client.conversations_open(users=args.pop("user"))
+            return self.client.chat_postMessage(channel=opened["channel"]["id"], **args)["ts"]
+        if row.kind == "chart":
+            self.charts.send(row, args)
+            return None
+        if row.kind == "permalink":
+            return self._permalink(row, args, payload)
+        if row.kind == "publish":
+            self._publish(args, payload)
+            return None
+        if row.kind == "open_dm":
+            return self._open_dm(row, payload)
         raise PermanentFailure(f"unknown outbox kind {row.kind!r}")
+
+    def _settled(self, row: OutboxRow, channel: str, problem: Exception) -> Exception:
+        """What a failed send means for the row, the conversation and the token."""
+        if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
+            method = problem.call or METHOD_OF_KIND.get(row.kind, row.kind)
+            if not self.token.confirm(problem.code, method):
+                # auth.test accepts the token (or said nothing clear): one answer is
+                # not Slack's word on the token; try the message again.
+                return RetryLater(f"{problem.code} (not confirmed by auth.test)")
+            problem.ends_conversation = True
+        elif isinstance(problem, PermanentFailure) and (
+            row.kind in ("pin", "unpin") or row.kind in self.quiet
+        ):
+            # A refused pin (in a DM, say) leaves the result standing: say why instead.
+            # A notice, a link or a Home view that fails ends nothing either.
+            problem.ends_conversation = False
+        if isinstance(problem, Postpone) and not isinstance(problem, Paced) and row.kind == "post":
+            self.pacer.block(channel, problem.delay)  # Slack's 429: the channel waits
+        if isinstance(problem, RetryLater) and row.kind == "post":
+            problem.unconfirmed = True  # a 5xx: Slack may have posted it all the same
+        return problem
 
     def _permalink(
         self, row: OutboxRow, args: dict[str, Any], payload: dict[str, Any]
     ) -> Delivered | None:
         """A link to the thread, for history and the App Home. Nice to have: when Slack
-        will not give one (the message is gone), there is just no link. The channel
-        message of a conversation this one replaced then says so, with the link."""
+        will not give one (the message is gone), there is just no link, and the log
+        says what to do. The channel message of a conversation this one replaced then
+        says so, with the link."""
         try:
             found = self.client.chat_getPermalink(**args)
         except SlackApiError as exc:
-            problem = _classify(exc, self.policy)
+            problem = classify(exc, self.policy)
             if not isinstance(problem, PermanentFailure) or problem.code in DEAD_TOKEN:
                 raise
-            log.info("no permalink for a thread: %s", problem.code)
+            self._log_refusal(row, "chat.getPermalink", problem.code)
             found = {}
         link = found.get("permalink")
         link = link if isinstance(link, str) and link else None
@@ -217,10 +244,12 @@ class SlackSender:
                 self._fresh_links.pop(next(iter(self._fresh_links)))
         replaced = payload.get(REPLACES)
         if isinstance(replaced, dict):
-            self._point_to_newer(str(args["channel"]), replaced, link)
+            self._point_to_newer(row, str(args["channel"]), replaced, link)
         return Delivered(permalink=link) if link else None
 
-    def _point_to_newer(self, channel: str, replaced: dict[str, Any], link: str | None) -> None:
+    def _point_to_newer(
+        self, row: OutboxRow, channel: str, replaced: dict[str, Any], link: str | None
+    ) -> None:
         """Edit a replaced conversation's channel message to say so, linking here when
         Slack gave the link. An edit, safe to repeat; a message that is gone needs none."""
         newer = f"<{link}|newer conversation>" if link else "newer conversation"
@@ -229,10 +258,10 @@ class SlackSender:
         try:
             self.client.chat_update(channel=channel, ts=str(replaced["ts"]), **message)
         except SlackApiError as exc:
-            problem = _classify(exc, self.policy)
+            problem = classify(exc, self.policy)
             if not isinstance(problem, PermanentFailure) or problem.code in DEAD_TOKEN:
                 raise
-            log.info("the replaced conversation's channel message was not edited: %s", problem.code)
+            self._log_refusal(row, "chat.update", problem.code)
 
     def _publish(self, args: dict[str, Any], payload: dict[str, Any]) -> None:
         """A Home view, built now from what the store holds (a queued view could be
@@ -271,7 +300,13 @@ class SlackSender:
                 found = self.client.conversations_history(
                     channel=channel, include_all_metadata=True, limit=200
                 )
-        except (SlackApiError, SlackRequestError, OSError) as exc:
+        except SlackApiError as exc:
+            problem = classify(exc, self.policy)
+            if isinstance(problem, PermanentFailure) and problem.code in DEAD_TOKEN:
+                raise problem from None  # the token is checked before anything ends
+            error = f"checking for an earlier post failed: {problem}"
+            raise RetryLater(error, unconfirmed=True) from None
+        except (SlackRequestError, OSError) as exc:
             error = f"checking for an earlier post failed: {exc}"
             raise RetryLater(error, unconfirmed=True) from None
         marker = args["metadata"]
@@ -280,50 +315,6 @@ class SlackSender:
                 log.info("outbox row %s had been posted after all; not posting it again", row.id)
                 return str(message["ts"])
         return None
-
-    def _upload_chart(self, row: OutboxRow, args: dict[str, Any]) -> None:
-        """Draw the estimate's chart (here, after the ack, never in a listener) and upload
-        it into the thread: files.getUploadURLExternal, the bytes, then
-        files.completeUploadExternal, which shares it. Its file name is its marker."""
-        try:
-            png = render_cost_chart(CostChart.from_payload(args))
-        except Exception as exc:  # a drawing bug: retrying draws the same again
-            log.exception("outbox row %s: the chart could not be drawn", row.id)
-            raise PermanentFailure(f"chart: {type(exc).__name__}", code=CHART_NOT_DRAWN) from None
-        self.client.files_upload_v2(
-            channel=args["channel"],
-            thread_ts=args.get("thread_ts"),
-            file=png,
-            filename=chart_filename(row),
-            title=args["title"],
-            alt_txt=args["alt_txt"],
-        )
-
-    def _already_uploaded(self, row: OutboxRow, args: dict[str, Any]) -> bool:
-        """After an attempt whose outcome is unknown: whether the chart was shared in the
-        thread all the same (a file of its name is there), so it is not shared twice.
-        A file that was uploaded but never completed is not shared, and Slack drops it."""
-        name = chart_filename(row)
-        try:
-            if args.get("thread_ts"):
-                found = self.client.conversations_replies(
-                    channel=args["channel"], ts=args["thread_ts"], limit=1000
-                )
-            else:  # a direct message's main stream
-                found = self.client.conversations_history(channel=args["channel"], limit=200)
-        except SlackApiError as exc:
-            problem = _classify(exc, self.policy)
-            if isinstance(problem, RetryLater):
-                problem.unconfirmed = True
-            raise problem from None
-        except (SlackRequestError, OSError) as exc:
-            error = f"checking for an earlier upload failed: {exc}"
-            raise RetryLater(error, unconfirmed=True) from None
-        for message in found.get("messages") or []:
-            if any(f.get("name") == name for f in message.get("files") or []):
-                log.info("outbox row %s: the chart had been shared after all", row.id)
-                return True
-        return False
 
     def plan(self, rows: Sequence[OutboxRow]) -> None:
         """Before a conversation's rows are sent: its posts to a busy channel get
@@ -361,62 +352,59 @@ class SlackSender:
         if status == 429 or status >= 500:
             raise RetryLater(f"response_url answered {status}")
         if status >= 400:
-            raise PermanentFailure(f"response_url answered {status}")
+            code = f"http_{status}"
+            raise PermanentFailure(
+                f"response_url answered {status}", code=code, call="response_url"
+            )
 
     def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
-        """Tell people what went wrong where it matters; never lose the result silently."""
+        """Tell whoever owns this refusal (README's table, `bot.slack.refusal_table`): the
+        person, with what to do, or the log, once, with the method, the error and the
+        fix. Never lose the result silently."""
+        failure.reported = True
         code = failure.code
-        if row.kind in ("open_dm", "publish", "dm") and code not in DEAD_TOKEN:
-            return person_notices.refused(row, code or failure.error, self.command)
-        if row.kind in self.quiet:
-            return ()  # nobody else to tell
-        if failure.ends_conversation:
-            text = self._why_stopped(row, code)
-            dm = code not in DEAD_TOKEN and code != NOT_INSTALLED
-            return _tell_privately(row.payload, text, dm=dm)
-        if row.kind == "chart" and code != UNRESOLVED_REF:
-            if code == CHART_NOT_DRAWN:
-                why = "it could not be drawn"
-            elif code == "missing_scope":
-                why = (
-                    "the app lacks the `files:write` permission; a workspace admin can "
-                    "reinstall it from its manifest to grant it"
-                )
-            else:
-                why = f"Slack said `{blocks.escape(code or failure.error)}`"
-            return _thread_note(
-                row,
-                f":bar_chart: I couldn't add the estimate's chart: {why}. The table in this "
-                "thread has the same numbers.",
-            )
-        if row.kind == "pin" and code != UNRESOLVED_REF:
-            reason = PIN_REASONS.get(code, f"Slack said `{blocks.escape(code or failure.error)}`")
-            if str(row.payload.get("channel", "")).startswith("D") and code == "not_in_channel":
-                reason = "Slack does not let me pin in this direct message"
-            return _thread_note(
-                row,
-                f":pushpin: I couldn't pin the recommendation: {reason}. "
-                "The result is still in this thread, and in the message that started it.",
-            )
-        return ()
+        if code == UNRESOLVED_REF:
+            return ()  # an earlier message failed; its owner was told then
+        method = failure.call or METHOD_OF_KIND.get(row.kind, row.kind)
+        refusal = refusal_for(method, code or GAVE_UP)
+        if failure.ends_conversation and row.kind not in self.quiet:
+            text = self._why_stopped(row, refusal, code)
+            dead = code in DEAD_TOKEN or code in TOKEN_EVENTS  # a DM cannot go either
+            return _tell_privately(row.payload, text, dm=not dead)
+        if refusal.say is None or row.kind in self.quiet:
+            self._log_refusal(row, method, code, failure.error)
+            if row.kind == "open_dm" and code not in DEAD_TOKEN:
+                # A plan asked for on the App Home: say so there, where they look.
+                return person_notices.refused(row, code or failure.error, self.command)
+            return ()
+        text = refusal.say.format(
+            command=self.command, bot=self.bot_name, code=blocks.escape(code or failure.error)
+        )
+        if row.kind == "pin" and code == "not_in_channel" and _in_dm(row):
+            text = text.replace("I am not a member of this channel", DM_PIN)
+        if refusal.told is Told.THREAD:
+            return _thread_note(row, text)
+        return _tell_privately(row.payload, text, dm=True)
 
-    def _why_stopped(self, row: OutboxRow, code: str) -> str:
-        """What to tell the person when Slack will take nothing more for a conversation."""
+    def _log_refusal(self, row: OutboxRow, method: str, code: str, detail: str = "") -> None:
+        """The one WARNING line of a refusal only the log hears of."""
+        refusal = refusal_for(method, code or GAVE_UP)
+        log.warning(
+            "Slack refused %s with %s (outbox row %s, %s, conversation %s); to fix: %s",
+            method,
+            code or f"{GAVE_UP}: {detail}",
+            row.id,
+            row.kind,
+            row.conversation_id,
+            refusal.fix,
+        )
+
+    def _why_stopped(self, row: OutboxRow, refusal: Refusal, code: str) -> str:
+        """What to tell the person when Slack will take nothing more for a conversation:
+        the table's words, unless the place asks for others (a DM, a first post)."""
         channel = str(row.payload.get("channel", ""))
-        if code == NOT_INSTALLED:
-            return (
-                "This app is no longer installed in this workspace, so it stopped your "
-                "conversation. Ask a workspace admin to add it again, then start again "
-                f"with `{self.command}`."
-            )
-        if code in DEAD_TOKEN:
-            return (
-                f"This app's access to the workspace was revoked (Slack said `{code}`), so "
-                "it stopped your conversation and cannot post any more. Ask a workspace "
-                "admin to reinstall the app, then start again with "
-                f"`{self.command}`."
-            )
-        if channel.startswith("D"):
+        gone = code in NOT_THERE and code != "is_archived"
+        if gone and channel.startswith("D"):
             return (
                 "I can't post in this direct message: apps may post only in their own "
                 "direct messages and in channels they were added to, and a direct message "
@@ -424,22 +412,14 @@ class SlackSender:
                 f"an LLM workload* (a plan in your direct message with me), or run "
                 f"`{self.command}` in a channel I'm in."
             )
-        if code == "is_archived":
-            return (
-                "This channel was archived, so I stopped your conversation there. Run "
-                f"`{self.command}` in another channel to start again."
-            )
-        if row.ref == "root":
+        if gone and row.ref == "root":
             return (
                 f"I can't post in this channel because I'm not a member of it. "
                 f"Invite me with `/invite @{self.bot_name}` (or add the app from the "
                 f"channel's settings), then run `{self.command}` again."
             )
-        return (
-            f"I was removed from this channel, so I stopped your conversation there. "
-            f"Invite me back with `/invite @{self.bot_name}` and run `{self.command}` "
-            "to start again."
-        )
+        say = refusal.say if refusal.told is Told.PRIVATELY and refusal.say else REMOVED
+        return say.format(command=self.command, bot=self.bot_name, code=blocks.escape(code))
 
 
 def _thread_note(row: OutboxRow, text: str) -> list[OutboxMessage]:
@@ -462,21 +442,8 @@ def _tell_privately(payload: dict[str, Any], text: str, *, dm: bool) -> list[Out
     return []
 
 
-def _classify(exc: SlackApiError, policy: RetryPolicy) -> Exception:
-    response = exc.response
-    status = getattr(response, "status_code", 200)
-    error = str(response.get("error") or f"http_{status}") if response is not None else "unknown"
-    if status == 429:
-        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
-        try:
-            seconds = float(retry_after[0] if isinstance(retry_after, list) else retry_after)
-        except (TypeError, ValueError):
-            seconds = 1.0
-        return Postpone("ratelimited by Slack (429)", seconds)
-    if policy.retries(status, error):
-        return RetryLater(error)
-    ends = error in NOT_THERE or error in DEAD_TOKEN
-    return PermanentFailure(error, code=error, ends_conversation=ends)
+def _in_dm(row: OutboxRow) -> bool:
+    return str(row.payload.get("channel", "")).startswith("D")
 
 
 def _marker(row: OutboxRow) -> dict[str, Any]:

@@ -127,6 +127,7 @@ class _Failure:
     channel: str | None
     times: int | None  # None: until `until`
     until: float | None = None
+    applied: bool = False  # the call takes effect, then the failure is answered
 
     def matches(self, method: str, channel: str | None) -> bool:
         if self.method not in ("*", method):
@@ -423,6 +424,11 @@ class FakeSlack:
         with self._lock:
             self._revoked = error
 
+    def restore_token(self) -> None:
+        """The token works again (as after a reinstall that kept it, or a rotation)."""
+        with self._lock:
+            self._revoked = None
+
     # ---------------------------------------------------------------- inspection
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
@@ -539,18 +545,30 @@ class FakeSlack:
         times: int = 1,
         delay: float = 0.0,
         channel: str | None = None,
+        applied: bool = False,
     ) -> None:
         """The next ``times`` calls of ``method`` (``"*"``: any; optionally in ``channel``) fail.
 
         status=429 -> Retry-After + ``ratelimited``; status>=500 without error -> HTML body;
         error=code -> HTTP ``status`` with ``{"ok": false, "error": code}``;
-        delay only -> a slow success.
+        delay only -> a slow success. ``applied``: the call takes effect all the same
+        and only its answer is the failure (a proxy or a load balancer that answered
+        for Slack after Slack acted): an unclear answer.
         """
         if status == 200 and error is None and delay <= 0:
             raise ValueError("fail_next needs an error, a non-200 status or a delay")
         with self._lock:
             self._failures.append(
-                _Failure(method, error, status, retry_after, delay, channel, times=times)
+                _Failure(
+                    method,
+                    error,
+                    status,
+                    retry_after,
+                    delay,
+                    channel,
+                    times=times,
+                    applied=applied,
+                )
             )
 
     def fail_for(
@@ -641,7 +659,7 @@ class FakeSlack:
         extra: list[tuple[str, str]] = []
         kind = "json"
         with self._lock:
-            if failure is not None and failure.fails:
+            if failure is not None and failure.fails and not failure.applied:
                 status, payload, extra, kind = self._render_failure(failure)
             elif method == "oauth.v2.access":  # client credentials, not a token
                 status, payload = 200, self.oauth.access(params, headers)
@@ -676,6 +694,8 @@ class FakeSlack:
                         else {"ok": False, "error": "unknown_method", "req_method": method}
                     )
                     status = 200
+            if failure is not None and failure.fails and failure.applied:
+                status, payload, extra, kind = self._render_failure(failure)
             self._record(Call(method, params, headers, arrived, payload, status, token))
         return status, payload, extra, kind
 
@@ -700,13 +720,15 @@ class FakeSlack:
         if failure is not None and failure.delay > 0:
             time.sleep(failure.delay)
         with self._lock:
-            if failure is not None and failure.fails:
+            if failure is not None and failure.fails and not failure.applied:
                 status, payload, extra, kind = self._render_failure(failure)
             elif file_id not in self._files:
                 status, payload, extra, kind = 404, {"ok": False}, [], "empty"
             else:
                 self._files[file_id]["content"] = raw
                 status, payload, extra, kind = 200, {"ok": True}, [], "empty"
+                if failure is not None and failure.fails:  # applied, then failed
+                    status, payload, extra, kind = self._render_failure(failure)
             params = {"file_id": file_id, "size": len(raw)}
             self._record(Call("upload", params, {}, arrived, payload, status, None))
         return status, payload, extra, kind

@@ -36,9 +36,14 @@ ALICE = "U0ALICE"
 BOB = "U0BOB"
 
 
+#: Scenarios start as often as they need; tests/slack/test_start_limit.py sets its own.
+NO_START_LIMIT = 1000
+
+
 def settings_for(
     fake: FakeSlack, data_dir: Path, database_url: str | None = None, **extra: Any
 ) -> Settings:
+    extra.setdefault("start_limit_burst", NO_START_LIMIT)
     return Settings(
         _env_file=None,
         slack_bot_token="xoxb-test-token",
@@ -481,7 +486,7 @@ def processes(
         LOG_LEVEL="WARNING",
         SLACK_APP_TOKEN="",
     )
-    base.update(extra_env)  # may replace the above (OAuth: SLACK_BOT_TOKEN="")
+    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **extra_env})  # may replace the above
     apps = [
         AppProcess({**base, "PORT": str(port)}, port)
         for port in (free_port() for _ in range(copies))

@@ -95,7 +95,7 @@ def test_a_refresh_token_slack_refuses_stops_that_workspace_only(
     with pytest.raises(SlackTokenRotationError):
         installations.bot_for(TEAM, None)
     access = InstalledWorkspaces(installations).access(TEAM, None)
-    assert access.token is None and access.health.refused == "invalid_refresh_token"
+    assert access.token is None and access.health.refused == "token_revoked"
 
 
 def test_no_installation_means_no_token(installations: Installations) -> None:

@@ -13,6 +13,7 @@ from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.inputs import slack_id
 from bot.slack.moves import Moves
 from bot.slack.plan import Click
+from bot.slack.refusal_table import refusal_for
 
 log = logging.getLogger(__name__)
 
@@ -53,5 +54,9 @@ def _tell(respond, text: str) -> None:
     """Best effort: an ephemeral reply through the click's response_url."""
     try:
         respond(text=text, response_type="ephemeral", replace_original=False)
-    except Exception:
-        log.warning("could not send an ephemeral note through response_url", exc_info=True)
+    except Exception as exc:  # Bolt's respond: urllib's errors, or its own
+        log.warning(
+            "Slack refused response_url with %s (telling a person to try again); to fix: %s",
+            type(exc).__name__,
+            refusal_for("response_url", "").fix,
+        )

@@ -14,12 +14,16 @@ from bot.slack.history import parse_history
 from bot.slack.inputs import slack_id, trigger_id, typed_text
 from bot.slack.moves import Moves
 from bot.slack.people import People
+from bot.slack.start_limit import StartLimit, too_soon
 
 log = logging.getLogger(__name__)
 INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
 
 
-def register(app: App, moves: Moves, people: People) -> None:
+def register(app: App, moves: Moves, people: People, starts: StartLimit | None = None) -> None:
+    """``starts``: how often one person may start (see `bot.slack.start_limit`)."""
+    starts = starts or StartLimit()
+
     @app.command(moves.command)
     def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
         typed = " ".join(typed_text(str(command.get("text") or "")).split())
@@ -51,6 +55,8 @@ def register(app: App, moves: Moves, people: People) -> None:
                 asked := moves.ask_resume_or_new(team=team, channel=channel, user=user)
             ):
                 ack(**asked, response_type="ephemeral")  # a plan is open here: resume it?
+            elif (wait := starts.take(team, channel, user)) > 0:
+                ack(text=too_soon(wait, moves.command), response_type="ephemeral")
             else:  # a start; any other text is its first reply ("fine-tune a 7B")
                 moves.start(
                     team=team,

@@ -6,11 +6,14 @@ import logging
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.slack.claims import CLAIMS
+from bot.slack.classify import error_of
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.inputs import message_ts, slack_id, typed_text
 from bot.slack.moves import Moves
+from bot.slack.refusal_table import refusal_for
 
 log = logging.getLogger(__name__)
 PERSON_SUBTYPES = {None, "thread_broadcast"}
@@ -59,7 +62,15 @@ def register(app: App, moves: Moves) -> None:
 
 
 def _tell(client: WebClient, channel: str, user: str, thread_ts: str | None) -> None:
+    """Best effort, on the request path: a refusal is one line (the table's fix)."""
     try:
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=TRY_AGAIN)
-    except Exception:
-        log.warning("could not tell the person to try again", exc_info=True)
+    except SlackApiError as exc:
+        code = error_of(exc)
+        log.warning(
+            "Slack refused chat.postEphemeral with %s (telling a person to try again); to fix: %s",
+            code,
+            refusal_for("chat.postEphemeral", code).fix,
+        )
+    except (SlackRequestError, OSError) as exc:
+        log.warning("could not tell a person to try again: %s", type(exc).__name__)

@@ -1,0 +1,116 @@
+"""Where a conversation's estimate gets its prices: the Region asked for (or the
+default), the priced catalogue, and the hosted-model prices for the API alternative.
+
+The running app attaches a `LivePrices` (stored prices, reloaded after a refresh) to
+its flows; `chat` and tests use `SnapshotPrices`, the prices shipped in flows/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from bot.estimate.model import ApiAlternative, Estimate, PricedIn
+from bot.flow.catalogue import Catalogue
+from bot.pricing.api_alternative import ApiPrices, api_option, load_api_prices
+from bot.pricing.book import PriceBook, Priced, priced_catalogue
+from bot.pricing.estimate_prices import break_even_of
+from bot.pricing.model import PriceRefreshError, Purchase
+from bot.pricing.regions import DEFAULT_REGION
+
+
+class PriceSource(Protocol):
+    """What an estimate asks of prices."""
+
+    @property
+    def default_region(self) -> str: ...
+
+    def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced: ...
+
+    def api_prices(self) -> ApiPrices | None: ...
+
+
+def read_api_prices(flows_dir: Path) -> ApiPrices | None:
+    """The hosted-model prices in ``flows_dir``, or None when the file is absent or
+    unreadable (the estimate then offers no API alternative, and says nothing false)."""
+    try:
+        return load_api_prices(flows_dir)
+    except (PriceRefreshError, OSError):
+        return None
+
+
+@dataclass
+class SnapshotPrices:
+    """The prices shipped in flows/ only, priced once per Region and option."""
+
+    catalogue: Catalogue
+    flows_dir: Path
+    default_region: str = DEFAULT_REGION
+    _priced: dict[tuple[str, Purchase], Priced] = field(default_factory=dict, repr=False)
+    _api: ApiPrices | bool | None = field(default=False, repr=False)
+
+    def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced:
+        key = (region, purchase)
+        if key not in self._priced:
+            book = PriceBook.of(self.catalogue)
+            self._priced[key] = priced_catalogue(self.catalogue, book, region, purchase)
+        return self._priced[key]
+
+    def api_prices(self) -> ApiPrices | None:
+        if self._api is False:
+            self._api = read_api_prices(self.flows_dir)
+        return self._api  # type: ignore[return-value]
+
+
+def with_prices(
+    estimate: Estimate,
+    priced: Priced,
+    considered: Sequence[str],
+    api: ApiPrices | None,
+    hours_per_month: float,
+) -> Estimate:
+    """``estimate`` (sized on ``priced.catalogue``) saying which prices it used, which
+    of the ``considered`` instances have none in the Region, and, for serving, the
+    hosted-model alternative with each option's break-even traffic."""
+    used = []
+    for o in estimate.options:
+        instance = priced.catalogue.instances.get(o.instance)
+        price = instance and (instance.on_demand or instance.capacity_block)
+        if price:
+            used.append(priced.catalogue.sources.get(price.source))
+    dated = [s for s in used if s is not None]
+    oldest = min(dated, key=lambda s: s.read_on) if dated else None
+    missing = tuple(
+        priced.missing[n].message() for n in dict.fromkeys(considered) if n in priced.missing
+    )
+    priced_in = PricedIn(
+        region=priced.region,
+        purchase=str(priced.purchase),
+        as_of=oldest.read_on.isoformat() if oldest else "",
+        source=oldest.title if oldest else "",
+        missing=missing,
+    )
+    alternative = None
+    if estimate.kind == "inference" and api is not None:
+        a = estimate.assumptions
+        option = api_option(
+            api,
+            float(a["params"]),
+            float(a["tokens_per_second"]),
+            priced.region,
+            hours_per_month,
+            float(a.get("prompt_tokens_per_second") or 0.0),
+        )
+        even = tuple(
+            (o.instance, break_even_of(option, o) if o.fits else None) for o in estimate.options
+        )
+        alternative = ApiAlternative(
+            model=option.model.name if option.model else None,
+            monthly_cost_usd=option.monthly_cost_usd,
+            notes=option.notes,
+            sources=option.sources,
+            break_even_tokens_per_day=even,
+        )
+    return replace(estimate, priced_in=priced_in, api=alternative)
