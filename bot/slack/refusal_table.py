@@ -22,6 +22,7 @@ class Told(enum.Enum):
     THREAD = "the person, in the thread"
     PRIVATELY = "the person, privately (response_url, else a DM)"
     LOG = "the log, one WARNING line"
+    HOME = "the log, one WARNING line; for a plan asked for on the App Home, the person there"
 
 
 ANY = "any method"
@@ -294,12 +295,18 @@ TABLE: tuple[Refusal, ...] = (
     ),
     _log(
         "views.publish",
+        ("not_enabled",),
+        "the app's Home tab is off: turn it on (api.slack.com/apps → App Home → Home Tab, "
+        "or manifest features.app_home.home_tab_enabled)",
+    ),
+    _log(
+        "views.publish",
         ("channel_not_found", "not_found", "user_not_found", OTHER, GAVE_UP),
         "the person's Home tab was not updated: enable the Home tab "
         "(manifest features.app_home) and check the person is still in the workspace; "
         "it is published again when they open it",
     ),
-    _log(
+    Refusal(
         "conversations.open",
         (
             "channel_not_found",
@@ -310,6 +317,7 @@ TABLE: tuple[Refusal, ...] = (
             OTHER,
             GAVE_UP,
         ),
+        Told.HOME,
         "the person could not be sent a direct message (deactivated, or the app's Messages "
         "tab is off): enable the Messages tab (manifest features.app_home) and check "
         "im:write; they can run the slash command in a channel instead",

@@ -373,9 +373,9 @@ class SlackSender:
             return _tell_privately(row.payload, text, dm=not dead)
         if refusal.say is None or row.kind in self.quiet:
             self._log_refusal(row, method, code, failure.error)
-            if row.kind == "open_dm" and code not in DEAD_TOKEN:
+            if row.kind == "open_dm" and code not in DEAD_TOKEN:  # the table's Told.HOME
                 # A plan asked for on the App Home: say so there, where they look.
-                return person_notices.refused(row, code or failure.error, self.command)
+                return person_notices.home_notice(row.payload, code or failure.error, self.command)
             return ()
         text = refusal.say.format(
             command=self.command, bot=self.bot_name, code=blocks.escape(code or failure.error)

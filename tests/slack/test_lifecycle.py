@@ -227,8 +227,8 @@ def test_a_refused_views_publish_is_logged_with_what_to_do(
         with caplog.at_level(logging.WARNING):
             assert slack.post(body)[0] == 200
             slack.settle()
-    advice = [r.getMessage() for r in caplog.records if "views.publish failed" in r.getMessage()]
-    assert advice and "App Home → Home Tab" in advice[0]
+    said = [r.getMessage() for r in caplog.records if "refused views.publish" in r.getMessage()]
+    assert len(said) == 1 and "not_enabled" in said[0] and "App Home → Home Tab" in said[0]
 
 
 # -- pings and pins ------------------------------------------------------------------------

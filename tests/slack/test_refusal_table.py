@@ -142,12 +142,19 @@ def test_each_refusal_reaches_whom_the_table_says(
         shown_code = "http_410" if row.method == "response_url" else code
     notices = list(sender.on_failure(outbox, failure)) if failure is not None else []
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    if row.told is Told.LOG:
-        assert notices == []
+    if row.told in (Told.LOG, Told.HOME):
         method = "chat.update" if row.method == ANY else row.method
         (line,) = warnings
         assert f"Slack refused {method} with " in line and row.fix in line
         assert (shown_code if error != GAVE_UP else GAVE_UP) in line
+        if row.told is Told.LOG:
+            assert notices == []
+            return
+        # A plan asked for on the App Home: the person's Home view says what happened.
+        (home,) = notices
+        assert (
+            home.kind == "publish" and "couldn't open a direct message" in home.payload["_notice"]
+        )
         return
     assert warnings == []
     (notice,) = notices
