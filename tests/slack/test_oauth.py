@@ -158,8 +158,11 @@ def test_two_workspaces_each_with_its_own_token_uninstall_and_restart(
         assert {c.token for c in calls if c.method == "auth.test"} <= {token_a, token_b}
 
         # A is uninstalled: its installation goes, its conversation ends, and its token
-        # is never used again while B carries on.
+        # is never used again while B carries on. (The conversation's messages are all
+        # sent first: a call already on its way when the event comes may still finish,
+        # and this test would race with it.)
         status, _ = slack.command(team=A, channel=CHANNEL_OF[A])
+        slack.settle()
         fake.oauth.uninstall(A)
         status, _ = slack.post(lifecycle_event("app_uninstalled", A))
         assert status == 200
@@ -171,7 +174,13 @@ def test_two_workspaces_each_with_its_own_token_uninstall_and_restart(
                 sa.text("SELECT count(*) FROM outbox WHERE team = :t AND status = 'pending'"),
                 {"t": A},
             ).scalar()
+            states = set(
+                conn.execute(
+                    sa.text("SELECT status FROM conversations WHERE team = :t"), {"t": A}
+                ).scalars()
+            )
         assert teams == {B} and pending == 0
+        assert "active" not in states  # A's open conversation was ended
         after = len(fake.calls())
         assert_told_not_installed(slack, A, "rA")
         converse(slack, B)
