@@ -166,6 +166,8 @@ def run_command(name: str, mode: str = "auto") -> int:
 
         runtime = build_runtime().start()
         tune_long_running_process()
+        if settings.oauth:
+            serve_install_pages(runtime, settings)
         log.info("running in Socket Mode")
         app_token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
         ClaimingSocketModeHandler(
@@ -173,6 +175,25 @@ def run_command(name: str, mode: str = "auto") -> int:
         ).start()
         return 0
     return serve_http(settings)
+
+
+def serve_install_pages(runtime, settings: Settings) -> None:
+    """OAuth in Socket Mode: installs still come over HTTP (GET /slack/install and
+    /slack/oauth_redirect), so the HTTP server runs beside the socket, in a thread."""
+    import threading
+
+    from bot.slack.http_server import HttpLimits, make_server
+    from bot.slack.wsgi import make_wsgi
+
+    try:
+        limits = HttpLimits.from_settings(settings)
+        server = make_server(make_wsgi(runtime), settings.host, settings.port, limits)
+    except OSError as exc:
+        runtime.stop()
+        print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None
+    threading.Thread(target=server.run, name="install-pages", daemon=True).start()
+    log.info("serving the install pages on %s:%s", settings.host, settings.port)
 
 
 def serve_http(settings: Settings) -> int:

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.flow.loader import DEFAULT_FLOW, DEFAULT_FLOWS_DIR
 from bot.store.limits import DatabaseLimits
+
+_NO_MODE = object()  # neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID/SECRET was given
 
 
 class DatabaseSettings(BaseSettings):
@@ -53,7 +63,14 @@ class PriceSettings(DatabaseSettings):
 class Settings(PriceSettings):
     """Every variable is listed in `.env.example`."""
 
-    slack_bot_token: SecretStr
+    # One workspace: its bot token. Many (OAuth, bot.slack.installations): the app's
+    # client id and secret instead; each workspace's token comes from its installation.
+    slack_bot_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: str | None = None  # comma-separated; default: manifest.json's bot scopes
+    slack_redirect_uri: str | None = None
+    slack_token_rotation_minutes: int = Field(default=120, ge=5, le=720)
     slack_signing_secret: SecretStr
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
@@ -90,9 +107,78 @@ class Settings(PriceSettings):
     flows_dir: Path = DEFAULT_FLOWS_DIR
     flow_name: str = DEFAULT_FLOW
 
+    @field_validator("slack_bot_token", "slack_client_secret")
+    @classmethod
+    def _unset_when_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("slack_client_id", "slack_scopes")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
+    @field_validator("slack_redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        local = parts.hostname in ("localhost", "127.0.0.1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError("must be an https:// URL (http:// only for localhost)")
+        if not parts.hostname or not parts.path.endswith("/slack/oauth_redirect"):
+            raise ValueError("must be this app's https://<host>/slack/oauth_redirect")
+        return value.strip()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _some_mode(cls, data: object) -> object:
+        """Neither mode's variables given: said on SLACK_BOT_TOKEN, beside other errors
+        (an "after" check would not run once another variable failed)."""
+        if isinstance(data, dict):
+            given = {str(k).lower() for k, v in data.items() if v not in (None, "")}
+            if not given & {"slack_bot_token", "slack_client_id", "slack_client_secret"}:
+                return {**data, "slack_bot_token": _NO_MODE}
+        return data
+
+    @field_validator("slack_bot_token", mode="before")
+    @classmethod
+    def _no_mode(cls, value: object) -> object:
+        if value is _NO_MODE:
+            raise ValueError(
+                "is not set (one workspace), nor SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(OAuth, many workspaces); see .env.example"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Settings:
+        oauth = self.slack_client_id is not None or self.slack_client_secret is not None
+        if self.slack_bot_token is not None and oauth:
+            raise ValueError(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: set "
+                "the bot token for one workspace, or the client id and secret for OAuth"
+            )
+        if self.slack_bot_token is None and not oauth:  # given, but blank
+            raise ValueError(
+                "SLACK_BOT_TOKEN is not set (one workspace), nor SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET (OAuth, many workspaces); see .env.example"
+            )
+        if oauth and (self.slack_client_id is None or self.slack_client_secret is None):
+            missing = "SLACK_CLIENT_ID" if self.slack_client_id is None else "SLACK_CLIENT_SECRET"
+            raise ValueError(f"{missing} is not set: OAuth needs both the client id and secret")
+        return self
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces, each installed through /slack/install (OAuth v2)."""
+        return self.slack_bot_token is None
+
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token(cls, value: SecretStr) -> SecretStr:
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         if not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
@@ -161,8 +247,10 @@ def _load(kind: type[_S], overrides: dict[str, object]) -> _S:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "?"
-            if error["type"] == "missing":
+            name = str(error["loc"][0]).upper() if error["loc"] else ""
+            if not name:  # a rule across variables names them itself
+                lines.append(error["msg"].removeprefix("Value error, "))
+            elif error["type"] == "missing":
                 lines.append(f"{name} is not set (see .env.example)")
             else:
                 message = error["msg"].removeprefix("Value error, ")

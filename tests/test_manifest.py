@@ -69,3 +69,15 @@ def test_global_shortcut_matches_the_listener() -> None:
     ]
     assert 0 < len(shortcuts[0]["description"]) <= 150
     assert len(shortcuts[0]["name"]) <= 24
+
+
+def test_oauth_redirect_url_and_distribution() -> None:
+    """Many workspaces (issue 20): the redirect URL Bolt's flow answers, org-wide installs
+    on Enterprise Grid, and the scopes OAuth asks for by default are these very ones."""
+    from bot.slack.installations import DEFAULT_SCOPES
+
+    urls = MANIFEST["oauth_config"]["redirect_urls"]
+    assert urls and all(u.startswith("https://") for u in urls)
+    assert all(u.endswith("/slack/oauth_redirect") for u in urls)
+    assert MANIFEST["settings"]["org_deploy_enabled"] is True
+    assert list(DEFAULT_SCOPES) == MANIFEST["oauth_config"]["scopes"]["bot"]

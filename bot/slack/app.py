@@ -8,6 +8,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.slack import log_throttle
+from bot.slack.installations import NOT_INSTALLED_TEXT, Installations, enterprise_recorder
 from bot.slack.listeners import actions, commands, home, lifecycle, messages
 from bot.slack.moves import Moves
 from bot.slack.people import People
@@ -25,12 +26,27 @@ def create_app(
     moves: Moves,
     people: People,
     token: TokenHealth,
+    installations: Installations | None = None,
+    scopes: list[str] | None = None,
+    redirect_uri: str | None = None,
     starts: StartLimit | None = None,
 ) -> App:
     """A Bolt app that acks after one commit (`process_before_response=True`).
 
     Bolt's signature check is off: `bot.slack.wsgi` checks every HTTP request before
-    Bolt parses it (and without logging its body); Socket Mode needs none."""
+    Bolt parses it (and without logging its body); Socket Mode needs none.
+
+    With ``installations`` (OAuth mode) Bolt's OAuth flow serves the install pages and
+    each request is authorized with its own workspace's installation; a workspace with
+    none gets `NOT_INSTALLED_TEXT` (a slash command shows it; events get a plain 200)."""
+    oauth = {}
+    if installations is not None:
+        oauth = {
+            "oauth_settings": installations.oauth_settings(scopes or [], redirect_uri),
+            "authorize": installations.authorize(),
+            "installation_store_bot_only": True,
+            "user_facing_authorize_error_message": NOT_INSTALLED_TEXT,
+        }
     app = ShapeCheckingApp(
         client=client,
         signing_secret=signing_secret,
@@ -38,13 +54,16 @@ def create_app(
         ignoring_self_events_enabled=True,
         request_verification_enabled=False,
         logger=_bolt_logger(),
+        **oauth,  # type: ignore[arg-type]
     )
+    if installations is not None:
+        app.middleware(enterprise_recorder(moves.store))
     log_throttle.install()  # refusals of what is not Slack's: one line a minute each
     for module in (actions, messages):
         module.register(app, moves)
     commands.register(app, moves, people, starts)
     home.register(app, moves, people)
-    lifecycle.register(app, moves, token)
+    lifecycle.register(app, moves, token, installations)
 
     @app.error
     def on_error(error: Exception, body: dict) -> BoltResponse:

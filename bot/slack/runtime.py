@@ -14,8 +14,14 @@ from bot.flow.loader import FlowRegistry, load_flow
 from bot.pricing.live import LivePrices
 from bot.pricing.source import read_api_prices
 from bot.settings import Settings
+from bot.slack import redact
 from bot.slack.app import create_app
-from bot.slack.keepalive import KeepAliveWebClient
+from bot.slack.installations import (
+    BOT_NAME,
+    DEFAULT_SCOPES,
+    Installations,
+    InstalledWorkspaces,
+)
 from bot.slack.moves import Moves
 from bot.slack.pacing import ChannelPacer
 from bot.slack.people import People
@@ -23,6 +29,7 @@ from bot.slack.plan import DirectMessage
 from bot.slack.sender import TRANSIENT, SlackSender
 from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth, auth_check
+from bot.slack.workspace_client import WorkspaceClient
 from bot.store import Store, run_retention
 from bot.store.health import DatabaseState
 
@@ -62,10 +69,12 @@ class Runtime:
     moves: Moves
     deliverer: Deliverer
     token: TokenHealth
+    installations: Installations | None = None
 
     @classmethod
     def create(cls, settings: Settings, *, poll_interval: float = 0.2) -> Runtime:
-        """Load the flow, open the store, check the token with auth.test, wire it up."""
+        """Load the flow, open the store, check the token with auth.test (single-token
+        mode; in OAuth mode each workspace's token comes from its installation), wire up."""
         flows = FlowRegistry([load_flow(settings.flow_name, settings.flows_dir)])
         store = Store.from_url(
             settings.database_url,
@@ -78,18 +87,39 @@ class Runtime:
         catalogue = flows.current(settings.flow_name).catalogue
         api = read_api_prices(settings.flows_dir)
         flows.attach_prices(LivePrices(store.engine, catalogue, settings.aws_region, api))
-        client = KeepAliveWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
+        bot_token = settings.slack_bot_token
+        redact.install(
+            secret.get_secret_value() if secret else None
+            for secret in (bot_token, settings.slack_client_secret, settings.slack_signing_secret)
+        )
+        client = WorkspaceClient(
+            token=bot_token.get_secret_value() if bot_token else None,
             timeout=settings.slack_api_timeout,  # type: ignore[arg-type] - urlopen takes floats
             **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}),
         )
-        auth = client.auth_test()
-        token = TokenHealth(str(auth.get("team_id") or ""), check=auth_check(client))
-        log.info(
-            "Slack accepts the bot token (workspace %s, bot user %s)",
-            auth.get("team_id") or "?",
-            auth.get("user_id") or "?",
-        )
+        installations = workspaces = None
+        if settings.oauth:
+            # Many workspaces: each one's token comes from its installation, looked up
+            # per request and per send; there is no one token to check at start.
+            assert settings.slack_client_id and settings.slack_client_secret
+            installations = Installations(
+                store.engine,
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                client=client,
+                rotation_minutes=settings.slack_token_rotation_minutes,
+            )
+            workspaces = InstalledWorkspaces(installations)
+            auth: dict = {"user": BOT_NAME}
+            token = TokenHealth("")
+        else:
+            auth = dict(client.auth_test().data)  # type: ignore[arg-type]
+            token = TokenHealth(str(auth.get("team_id") or ""), check=auth_check(client))
+            log.info(
+                "Slack accepts the bot token (workspace %s, bot user %s)",
+                auth.get("team_id") or "?",
+                auth.get("user_id") or "?",
+            )
         pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
         policy = RetryPolicy.for_api(timeout=settings.slack_api_timeout, transient=TRANSIENT)
         moves = Moves(
@@ -118,6 +148,7 @@ class Runtime:
             token=token,
             policy=policy,
             on_dm_opened=start_in_dm,
+            workspaces=workspaces,
             home_view=people.home_view,
         )
 
@@ -141,9 +172,12 @@ class Runtime:
             moves=moves,
             people=people,
             token=token,
+            installations=installations,
+            scopes=_scopes(settings.slack_scopes),
+            redirect_uri=settings.slack_redirect_uri,
             starts=StartLimit(settings.start_limit_burst, settings.start_limit_seconds),
         )
-        return cls(settings, store, client, app, moves, deliverer, token)
+        return cls(settings, store, client, app, moves, deliverer, token, installations)
 
     def health(self) -> Health:
         return Health(self.store.health(), self.token.refused)
@@ -155,3 +189,9 @@ class Runtime:
     def stop(self) -> None:
         self.deliverer.stop()
         self.store.dispose()
+
+
+def _scopes(configured: str | None) -> list[str]:
+    """SLACK_SCOPES (comma-separated), else the bot scopes manifest.json declares."""
+    found = [scope.strip() for scope in (configured or "").split(",") if scope.strip()]
+    return found or list(DEFAULT_SCOPES)

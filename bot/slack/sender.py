@@ -30,6 +30,7 @@ from bot.delivery import (
 from bot.slack import blocks, person_notices
 from bot.slack.chart_upload import CHART_NOT_DRAWN, ChartUpload, chart_filename
 from bot.slack.classify import NOT_THERE, TRANSIENT, classify
+from bot.slack.installations import OneWorkspace, Workspaces
 from bot.slack.pacing import ChannelPacer
 from bot.slack.plan import REPLACES, DirectMessage
 from bot.slack.refusal_table import GAVE_UP, REMOVED, Refusal, Told, refusal_for
@@ -92,11 +93,15 @@ class SlackSender:
         policy: RetryPolicy | None = None,
         on_dm_opened: Callable[[DirectMessage], None] | None = None,
         home_view: HomeView | None = None,
+        workspaces: Workspaces | None = None,
     ):
         """``on_dm_opened``: starts a conversation in a direct message opened for a person
         who asked for one outside any channel (the App Home, the shortcut).
         ``home_view(team, user, notice, links)``: a person's Home view, built when it is
-        sent (``links``: thread links just given, by conversation, not yet recorded)."""
+        sent (``links``: thread links just given, by conversation, not yet recorded).
+        ``workspaces``: each row's token and its standing (OAuth mode: its workspace's,
+        looked up at send time; ``client`` must then be a `WorkspaceClient`). Default:
+        the client's own token and ``token``."""
         self.client = client
         self.on_dm_opened = on_dm_opened
         self.home_view = home_view
@@ -107,10 +112,32 @@ class SlackSender:
         self.command = command
         self.bot_name = bot_name
         self.response_timeout = response_timeout
-        self.token = token or TokenHealth()
+        self._token = token or TokenHealth()
+        self._acting = threading.local()  # the workspace this sender thread sends for
+        self.workspaces = workspaces or OneWorkspace(self._token)
         self.charts = ChartUpload(client, self.policy)
 
+    @property
+    def token(self) -> TokenHealth:
+        """The standing of the token of the workspace this thread is sending for."""
+        return getattr(self._acting, "health", None) or self._token
+
     def send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
+        """Send ``row`` as its workspace: with that workspace's token, never another's."""
+        try:
+            access = self.workspaces.access(row.team, row.enterprise)
+        except (SlackRequestError, OSError) as exc:  # a token refresh that did not get through
+            raise RetryLater(f"token refresh: {type(exc).__name__}: {exc}") from None
+        self._acting.health = access.health
+        try:
+            if access.token is None:
+                return self._send(row, payload)
+            with self.client.acting_for(access.token):  # type: ignore[attr-defined]
+                return self._send(row, payload)
+        finally:
+            self._acting.health = None
+
+    def _send(self, row: OutboxRow, payload: dict[str, Any]) -> str | Delivered | None:
         args = {k: v for k, v in payload.items() if not k.startswith("_")}
         channel = str(args.get("channel", ""))
         refused = self.token.refused

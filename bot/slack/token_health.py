@@ -34,6 +34,10 @@ DEAD_TOKEN = frozenset({"invalid_auth", "token_revoked", "account_inactive", "no
 TOKEN_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 
 
+#: What the log says to do about a refused token (single-token mode).
+ADVICE = " and /healthz answers 503; reinstall the app and restart with the new SLACK_BOT_TOKEN"
+
+
 class Verdict(enum.Enum):
     """What `auth.test` said of the token."""
 
@@ -83,11 +87,17 @@ class TokenHealth:
         clock: Callable[[], float] = time.monotonic,
         recheck_every: float = 60.0,
         fresh_for: float = 2.0,
+        advice: str = ADVICE,
+        quiet: bool = False,
     ) -> None:
         """``recheck_every``: seconds between auth.test calls while the token is refused.
         ``fresh_for``: a verdict this recent answers for failures of other threads too
-        (several sender threads meeting one glitch make one auth.test)."""
+        (several sender threads meeting one glitch make one auth.test). ``advice``: what
+        the refusal's log line tells operators; ``quiet``: log it at INFO (OAuth mode: a
+        workspace without an installation is no fault of ours)."""
         self.team = team
+        self.advice = advice
+        self.quiet = quiet
         self.recheck_every = recheck_every
         self.fresh_for = fresh_for
         self._check = check
@@ -153,12 +163,12 @@ class TokenHealth:
                 return
             self._refused = reason
             self._verdict, self._checked_at = Verdict.REFUSED, self._clock()
-        log.error(
-            "Slack refused the bot token for workspace %s (%s): no more messages are sent "
-            "there and /healthz answers 503; reinstall the app and restart with the new "
-            "SLACK_BOT_TOKEN",
+        log.log(
+            logging.INFO if self.quiet else logging.ERROR,
+            "Slack refused the bot token for workspace %s (%s): no more messages are sent there%s",
             self.team or "?",
             reason,
+            self.advice,
         )
 
     def _recent(self) -> Verdict | None:

@@ -1,4 +1,5 @@
-"""The WSGI application: POST /slack/events (Bolt) and GET /healthz.
+"""The WSGI application: POST /slack/events (Bolt), GET /healthz, and in OAuth mode
+GET /slack/install and /slack/oauth_redirect (`bot.slack.oauth_pages`).
 
 In front of Bolt it refuses, cheaply and without logging what was sent, what
 Slack never sends: a body over `MAX_BODY` (413, unread) and a request without a
@@ -17,6 +18,7 @@ from slack_bolt import BoltRequest
 
 from bot.slack.claims import CLAIMS
 from bot.slack.http_server import MAX_BODY
+from bot.slack.oauth_pages import oauth_paths, serve_oauth
 from bot.slack.runtime import Runtime
 from bot.slack.signature import Signatures, team_of
 from bot.store.watchdog import request_deadline
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 def make_wsgi(runtime: Runtime) -> Wsgi:
     """Route requests to Bolt or the health check; everything else is a 404."""
     signatures = Signatures(runtime.settings.slack_signing_secret.get_secret_value())
+    oauth = runtime.app.oauth_flow  # OAuth mode: GET /slack/install, /slack/oauth_redirect
+    oauth_gets = oauth_paths(oauth)
 
     def events(environ: dict, start_response: Callable) -> Iterable[bytes]:
         length = _content_length(environ)
@@ -77,6 +81,10 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == EVENTS_PATH and method == "POST":
             return events(environ, start_response)
+        if oauth is not None and path in oauth_gets and method == "GET":
+            query = environ.get("QUERY_STRING", "")
+            with request_deadline(runtime.settings.db_request_timeout):
+                return serve_oauth(oauth, path, query, _headers(environ), start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             with request_deadline(runtime.settings.db_request_timeout):
                 health = runtime.health()

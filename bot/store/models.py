@@ -137,6 +137,8 @@ class OutboxRow:
     created_at: datetime
     sent_at: datetime | None
     claim_token: str | None = field(default=None, repr=False)
+    team: str | None = None  # the workspace it goes to (its token sends it)
+    enterprise: str | None = None  # the workspace's Enterprise Grid organisation, if any
 
     @property
     def unconfirmed(self) -> bool:

@@ -377,7 +377,7 @@ class OutboxQueue(StoreBase):
             }
             for i, m in enumerate(messages)
         ]
-        ids: dict[int, int] = {}  # seq -> id
+        ids: dict[int, tuple[int, str | None, str | None]] = {}  # seq -> id, workspace
         for start in range(0, len(rows), INSERT_AT_ONCE):
             chunk = rows[start : start + INSERT_AT_ONCE]
             params = {f"{k}_{i}": v for i, row in enumerate(chunk) for k, v in row.items()}
@@ -385,11 +385,20 @@ class OutboxQueue(StoreBase):
             if token is None:
                 insert.run(conn, params)
             else:
-                ids.update((seq, row_id) for row_id, seq in insert.rows(conn, params))
+                found = insert.rows(conn, params)
+                ids.update((seq, (row_id, team, org)) for row_id, seq, team, org in found)
         if token is None:
             return None if behind_held else []
         return [
-            OutboxRow(id=ids[row["seq"]], slack_ts=None, error=None, sent_at=None, **row)
+            OutboxRow(
+                id=ids[row["seq"]][0],
+                slack_ts=None,
+                error=None,
+                sent_at=None,
+                team=ids[row["seq"]][1],
+                enterprise=ids[row["seq"]][2],
+                **row,
+            )
             for row in rows
         ]
 

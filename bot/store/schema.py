@@ -108,6 +108,11 @@ outbox = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime, nullable=True),
+    # The workspace (and Enterprise Grid organisation) the row is sent to: the sender
+    # sends it with that workspace's token. Copied from the conversation (and from
+    # `workspace_enterprises`) when the row is queued.
+    sa.Column("team", sa.String(32), nullable=True),
+    sa.Column("enterprise", sa.String(32), nullable=True),
     sa.UniqueConstraint("conversation_id", "seq", name="uq_outbox_conversation_seq"),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )
@@ -118,6 +123,16 @@ seen_events = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("seen_at", UTCDateTime, nullable=False),
     sa.Index("ix_seen_events_seen_at", "seen_at"),
+)
+
+# The Enterprise Grid organisation of a workspace, as its requests name it: an org-wide
+# installation's token is found by the organisation, and the rows queued for the
+# workspace carry it. Workspaces outside Enterprise Grid have no row here.
+workspace_enterprises = sa.Table(
+    "workspace_enterprises",
+    metadata,
+    sa.Column("team", sa.String(32), primary_key=True),
+    sa.Column("enterprise", sa.String(32), nullable=False),
 )
 
 recommendations = sa.Table(
@@ -168,3 +183,22 @@ price_refreshes = sa.Table(
     sa.Column("source", sa.String(300), nullable=False),
     sa.Column("rows", sa.Integer, nullable=False),
 )
+
+# slack_sdk's OAuth stores (`bot.slack.installations`) keep installations, bot tokens
+# and OAuth states in these tables of the app's database. They are declared here with
+# slack_sdk's own builders so that migrations and the schema check know them.
+INSTALLATIONS_TABLE = "slack_installations"
+BOTS_TABLE = "slack_bots"
+OAUTH_STATES_TABLE = "slack_oauth_states"
+
+
+def _slack_tables(into: sa.MetaData) -> None:
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    SQLAlchemyInstallationStore.build_installations_table(into, INSTALLATIONS_TABLE)
+    SQLAlchemyInstallationStore.build_bots_table(into, BOTS_TABLE)
+    SQLAlchemyOAuthStateStore.build_oauth_states_table(into, OAUTH_STATES_TABLE)
+
+
+_slack_tables(metadata)

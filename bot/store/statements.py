@@ -19,6 +19,7 @@ from bot.store.schema import (
     outbox,
     recommendations,
     seen_events,
+    workspace_enterprises,
 )
 
 _conv = conversations.c
@@ -146,19 +147,25 @@ _OUTBOX_INSERT_KEYS = (
 )
 
 
+def _workspace_of(conversation: sa.BindParameter[str]) -> dict[str, sa.ScalarSelect[str]]:
+    """A row's workspace and organisation, read from its conversation as it is queued."""
+    team = sa.select(_conv.team).where(_conv.id == conversation).scalar_subquery()
+    _we = workspace_enterprises.c
+    enterprise = sa.select(_we.enterprise).where(_we.team == team).scalar_subquery()
+    return {"team": team, "enterprise": enterprise}
+
+
 def _insert_outbox_rows(n: int, returning: bool) -> sa.Insert:
     """One INSERT of ``n`` outbox rows (parameters ``<column>_<i>``); with ``returning``,
-    it returns each new row's (id, seq)."""
-    stmt = outbox.insert().values(
-        [
-            {
-                key: sa.bindparam(f"{key}_{i}", type_=outbox.c[key].type)
-                for key in _OUTBOX_INSERT_KEYS
-            }
-            for i in range(n)
-        ]
-    )
-    return stmt.returning(_out.id, _out.seq) if returning else stmt
+    it returns each new row's (id, seq, team, enterprise)."""
+    rows = []
+    for i in range(n):
+        row = {
+            key: sa.bindparam(f"{key}_{i}", type_=outbox.c[key].type) for key in _OUTBOX_INSERT_KEYS
+        }
+        rows.append(row | _workspace_of(row["conversation_id"]))
+    stmt = outbox.insert().values(rows)
+    return stmt.returning(_out.id, _out.seq, _out.team, _out.enterprise) if returning else stmt
 
 
 RESERVE_SEQ = (

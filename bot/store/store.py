@@ -17,11 +17,13 @@ from bot.store.limits import DatabaseLimits
 from bot.store.migrate import upgrade
 from bot.store.people import PeopleStore
 from bot.store.queue import OutboxQueue
+from bot.store.workspaces import WorkspaceStore
 
 
-class Store(ConversationStore, OutboxQueue, PeopleStore):
+class Store(ConversationStore, OutboxQueue, PeopleStore, WorkspaceStore):
     """Conversations, their outbox, seen events, finished recommendations, and what
-    each person has (`PeopleStore`)."""
+    each person has (`PeopleStore`), and the organisation of each Enterprise Grid
+    workspace (`WorkspaceStore`)."""
 
     @classmethod
     def from_url(

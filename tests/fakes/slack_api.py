@@ -23,6 +23,12 @@ Behaviour worth knowing:
 
 * ``apps.connections.open`` (Socket Mode) takes an ``xapp-`` token and answers
   with ``socket_mode_url`` (see ``tests/fakes/socket_mode.py``).
+* OAuth v2 (``fake.oauth``, see ``tests/fakes/slack_oauth.py``): ``oauth.v2.access``
+  takes client credentials (Basic auth or form) and a code the test granted with
+  ``fake.oauth.grant(code, team_id, ...)`` (once), or a refresh token (token
+  rotation). The tokens it issues (``xoxb-<team>-<n>``) are allowed; auth.test
+  answers as their workspace; ``fake.oauth.uninstall(team)`` makes them fail with
+  ``token_revoked``. ``reset()`` keeps this state.
 
 
 * Bodies may be ``application/x-www-form-urlencoded`` or ``application/json``
@@ -75,6 +81,8 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.slack_oauth import FakeOAuth
 
 __all__ = ["Call", "FakeSlack", "FakeSlackRemote"]
 
@@ -300,6 +308,8 @@ class FakeSlack:
         self.channel_names = dict(channel_names or {})
         #: Where apps.connections.open points (a FakeSocketMode's url); None: refused.
         self.socket_mode_url: str | None = None
+        #: OAuth v2: codes to grant, oauth.v2.access, and who each issued token is.
+        self.oauth = FakeOAuth()
         self._lock = threading.RLock()
 
         self._cond = threading.Condition(self._lock)
@@ -651,6 +661,10 @@ class FakeSlack:
         with self._lock:
             if failure is not None and failure.fails and not failure.applied:
                 status, payload, extra, kind = self._render_failure(failure)
+            elif method == "oauth.v2.access":  # client credentials, not a token
+                status, payload = 200, self.oauth.access(params, headers)
+            elif self.oauth.revoked(token):
+                status, payload = 200, {"ok": False, "error": "token_revoked"}
             elif not token:
                 status, payload = 200, {"ok": False, "error": "not_authed"}
             elif self._revoked:
@@ -673,7 +687,9 @@ class FakeSlack:
                 else:
                     handler = _METHODS.get(method)
                     payload = (
-                        handler(self, params)
+                        self._auth_test_of(token)
+                        if method == "auth.test"
+                        else handler(self, params)
                         if handler
                         else {"ok": False, "error": "unknown_method", "req_method": method}
                     )
@@ -782,6 +798,13 @@ class FakeSlack:
         return {"ok": True, "url": self.socket_mode_url}
 
     def _m_auth_test(self, p: dict) -> dict:
+        return self._auth_test_of(None)
+
+    def _auth_test_of(self, token: str | None) -> dict:
+        """auth.test: as the workspace a token was issued for (OAuth), else the fake's."""
+        owner = self.oauth.owner(token)
+        if owner is not None:
+            return self.oauth.auth_test(owner)
         return {
             "ok": True,
             "url": "https://fake.slack.com/",

@@ -286,3 +286,27 @@ def test_standalone_process():
         proc.terminate()
         proc.wait(timeout=5)
     assert proc.returncode == 0
+
+
+def test_oauth_codes_are_exchanged_once_and_refresh_tokens_rotate() -> None:
+    from slack_sdk.errors import SlackApiError
+
+    with FakeSlack() as fake:
+        oauth = fake.oauth
+        client = fake.client(token=None)  # type: ignore[arg-type]
+        creds = {"client_id": oauth.client_id, "client_secret": oauth.client_secret}
+        oauth.grant("c1", "T0AAAA", expires_in=3600)
+        first = client.oauth_v2_access(code="c1", **creds)
+        assert first["access_token"] == "xoxb-T0AAAA-1" and first["expires_in"] == 3600
+        with pytest.raises(SlackApiError, match="invalid_code"):
+            client.oauth_v2_access(code="c1", **creds)  # a code is good once
+        with pytest.raises(SlackApiError, match="invalid_client_id"):
+            client.oauth_v2_access(code="c1", client_id=oauth.client_id, client_secret="x")
+        rotated = client.oauth_v2_access(
+            grant_type="refresh_token", refresh_token=first["refresh_token"], **creds
+        )
+        assert rotated["access_token"] == "xoxb-T0AAAA-2"
+        assert fake.client(token="xoxb-T0AAAA-2").auth_test()["team_id"] == "T0AAAA"
+        oauth.uninstall("T0AAAA")
+        with pytest.raises(SlackApiError, match="token_revoked"):
+            fake.client(token="xoxb-T0AAAA-1").auth_test()

@@ -486,7 +486,7 @@ def processes(
         LOG_LEVEL="WARNING",
         SLACK_APP_TOKEN="",
     )
-    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **extra_env})
+    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **extra_env})  # may replace the above
     apps = [
         AppProcess({**base, "PORT": str(port)}, port)
         for port in (free_port() for _ in range(copies))

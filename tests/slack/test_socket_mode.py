@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -23,17 +24,26 @@ REPO = Path(__file__).parents[2]
 
 @pytest.fixture
 def socket_mode_app(fake: FakeSlack, tmp_path: Path):
+    with socket_mode_process(fake, tmp_path, SLACK_BOT_TOKEN="xoxb-test-token") as socket_mode:
+        yield socket_mode
+
+
+@contextmanager
+def socket_mode_process(fake: FakeSlack, tmp_path: Path, **env_vars: str):
+    """`python -m bot run` in Socket Mode against the fake (``env_vars`` on top), once
+    it has connected; stopped afterwards."""
     with FakeSocketMode() as socket_mode:
         fake.socket_mode_url = socket_mode.url
         env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+        env.pop("SLACK_BOT_TOKEN", None)
         env.update(
             SLACK_APP_TOKEN="xapp-1-A0001-1-test",
-            SLACK_BOT_TOKEN="xoxb-test-token",
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=fake.base_url,
             DATA_DIR=str(tmp_path / "data"),
             DATABASE_URL="",
             LOG_LEVEL="INFO",
+            **env_vars,
         )
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
