@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import tomllib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.flow.catalogue import EMPTY, Catalogue, SourceKey
 from bot.flow.errors import FlowError, Problem
 from bot.flow.graph import FlowGraph
+from bot.flow.sourced import parse_toml
 
 Unit = Literal["params", "ms"]
 
@@ -176,18 +176,7 @@ class FlowWords(_Strict):
 
 def load_words(text: str, path: str) -> FlowWords:
     """Parse and schema-check a words file; errors name the TOML key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FlowError([Problem(path, f"not valid TOML: {exc}")]) from exc
-    try:
-        return FlowWords.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            Problem(path, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
-            for err in exc.errors()
-        ]
-        raise FlowError(problems) from exc
+    return parse_toml(FlowWords, text, path)
 
 
 def check_words(
