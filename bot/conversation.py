@@ -9,9 +9,9 @@ Pure logic: no Slack and no database. A `Conversation` pairs a compiled
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from bot.answers import (
     Command,
@@ -38,7 +38,22 @@ from bot.estimate_dialog import (
 )
 from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
 from bot.flow.loader import FlowRegistry
-from bot.flow.words import EstimateKind
+from bot.outcomes import (
+    Advanced,
+    Answer,
+    AnswerResult,
+    CommandGiven,
+    CommandOutcome,
+    EstimateAsk,
+    EstimateOutcome,
+    EstimateReady,
+    HelpWanted,
+    Moved,
+    NotActive,
+    Progress,
+    Refused,
+    Reprompt,
+)
 from bot.pricing.regions import read_region
 from bot.recommendation import (
     AnsweredQuestion,
@@ -48,17 +63,25 @@ from bot.recommendation import (
 )
 from bot.status import Status
 
-
-class Answer(BaseModel):
-    """One answered question: the decision node, the option chosen, what the person gave
-    (``value``: the exact quantity typed, such as 7e10 for "70B", kept for an estimate)."""
-
-    decision: str
-    option: str
-    text: str = Field(default="", max_length=4000)
-    note: str | None = None
-    user: str | None = None
-    value: float | None = None
+__all__ = [
+    "Advanced",
+    "Answer",
+    "AnswerResult",
+    "CommandGiven",
+    "CommandOutcome",
+    "Conversation",
+    "ConversationRecord",
+    "EstimateAsk",
+    "EstimateOutcome",
+    "EstimateReady",
+    "HelpWanted",
+    "Moved",
+    "NotActive",
+    "Progress",
+    "Refused",
+    "Reprompt",
+    "Status",
+]
 
 
 class ConversationRecord(BaseModel):
@@ -73,98 +96,6 @@ class ConversationRecord(BaseModel):
     estimate: EstimateInputs | None = None
 
 
-@dataclass(frozen=True)
-class Progress:
-    """Question ``number`` of ``fewest`` to ``most`` along the paths still possible."""
-
-    number: int
-    fewest: int
-    most: int
-
-    def __str__(self) -> str:
-        if self.fewest == self.most:
-            return f"Question {self.number} of {self.most}"
-        return f"Question {self.number} of up to {self.most}"
-
-
-@dataclass(frozen=True)
-class Advanced:
-    """An answer was taken; `answer` is what was recorded. `more`: the answers the same
-    reply also gave to the questions after it (see `parse_follow_on`)."""
-
-    answer: Answer
-    question: Question
-    more: tuple[Advanced, ...] = ()
-
-
-@dataclass(frozen=True)
-class Reprompt:
-    """The reply did not choose an option; ask again."""
-
-    question: Question
-    reason: str
-
-
-@dataclass(frozen=True)
-class CommandGiven:
-    """The reply was a command word (also under a finished result); `Conversation.run`
-    carries it out."""
-
-    name: CommandName
-
-
-@dataclass(frozen=True)
-class NotActive:
-    """The conversation has ended and the reply was no command; nothing to answer."""
-
-    status: Status
-
-
-@dataclass(frozen=True)
-class Moved:
-    """`back`, `restart` or `cancel` changed the conversation."""
-
-    name: CommandName
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A command that cannot apply now (nothing to go back to; already ended)."""
-
-    name: CommandName
-    reason: str
-
-
-@dataclass(frozen=True)
-class HelpWanted:
-    """`help`: the question being asked, if any."""
-
-    question: Question | None
-
-
-@dataclass(frozen=True)
-class EstimateAsk:
-    """An estimate needs ``field``: ask for it (``reason`` says why the last reply did not
-    give it, on a reprompt)."""
-
-    field: EstimateField
-    kind: EstimateKind
-    reason: str | None = None
-    kept: tuple[str, ...] = ()  # what the reply gave besides, kept (see `ReplyRead`)
-
-
-@dataclass(frozen=True)
-class EstimateReady:
-    """Every input is known: the estimate, computed."""
-
-    estimate: Estimate
-
-
-EstimateOutcome = EstimateAsk | EstimateReady
-AnswerResult = (
-    Advanced | Reprompt | CommandGiven | NotActive | EstimateAsk | EstimateReady | Refused
-)
-CommandOutcome = Moved | Refused | HelpWanted | EstimateAsk | EstimateReady
 NOTHING_BEFORE = "This is the first question; there is nothing to go back to."
 _SHORT_REPLY = 8  # words: a Region named in a longer reply under a result is chatter
 

@@ -1,0 +1,124 @@
+"""What a conversation records of an answer, and what each of its moves returns.
+
+Plain values, apart from `Conversation` (bot/conversation.py) that makes them: the
+terminal and the Slack moves decide what to show from these types alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from bot.answers import CommandName
+from bot.estimate import Estimate
+from bot.estimate_dialog import EstimateField
+from bot.flow.compiled import Question
+from bot.flow.words import EstimateKind
+from bot.status import Status
+
+
+class Answer(BaseModel):
+    """One answered question: the decision node, the option chosen, what the person gave
+    (``value``: the exact quantity typed, such as 7e10 for "70B", kept for an estimate)."""
+
+    decision: str
+    option: str
+    text: str = Field(default="", max_length=4000)
+    note: str | None = None
+    user: str | None = None
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Question ``number`` of ``fewest`` to ``most`` along the paths still possible."""
+
+    number: int
+    fewest: int
+    most: int
+
+    def __str__(self) -> str:
+        if self.fewest == self.most:
+            return f"Question {self.number} of {self.most}"
+        return f"Question {self.number} of up to {self.most}"
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """An answer was taken; `answer` is what was recorded. `more`: the answers the same
+    reply also gave to the questions after it (see `parse_follow_on`)."""
+
+    answer: Answer
+    question: Question
+    more: tuple[Advanced, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reprompt:
+    """The reply did not choose an option; ask again."""
+
+    question: Question
+    reason: str
+
+
+@dataclass(frozen=True)
+class CommandGiven:
+    """The reply was a command word (also under a finished result); `Conversation.run`
+    carries it out."""
+
+    name: CommandName
+
+
+@dataclass(frozen=True)
+class NotActive:
+    """The conversation has ended and the reply was no command; nothing to answer."""
+
+    status: Status
+
+
+@dataclass(frozen=True)
+class Moved:
+    """`back`, `restart` or `cancel` changed the conversation."""
+
+    name: CommandName
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A command that cannot apply now (nothing to go back to; already ended)."""
+
+    name: CommandName
+    reason: str
+
+
+@dataclass(frozen=True)
+class HelpWanted:
+    """`help`: the question being asked, if any."""
+
+    question: Question | None
+
+
+@dataclass(frozen=True)
+class EstimateAsk:
+    """An estimate needs ``field``: ask for it (``reason`` says why the last reply did not
+    give it, on a reprompt)."""
+
+    field: EstimateField
+    kind: EstimateKind
+    reason: str | None = None
+    kept: tuple[str, ...] = ()  # what the reply gave besides, kept (see `ReplyRead`)
+
+
+@dataclass(frozen=True)
+class EstimateReady:
+    """Every input is known: the estimate, computed."""
+
+    estimate: Estimate
+
+
+EstimateOutcome = EstimateAsk | EstimateReady
+AnswerResult = (
+    Advanced | Reprompt | CommandGiven | NotActive | EstimateAsk | EstimateReady | Refused
+)
+CommandOutcome = Moved | Refused | HelpWanted | EstimateAsk | EstimateReady
