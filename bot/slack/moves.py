@@ -30,7 +30,7 @@ from bot.conversation import (
     Reprompt,
     Status,
 )
-from bot.slack import blocks, estimate_blocks, showing
+from bot.slack import blocks, estimate_blocks, showing, start_messages
 from bot.slack.blocks import mention
 from bot.slack.endings import Endings
 from bot.slack.inputs import parse_button_value
@@ -167,7 +167,7 @@ class Moves(Endings):
             taken = [
                 (a.question.title, a.answer.option, a.answer.note) for a in (result, *result.more)
             ]
-            plan.post(blocks.took_message(user, text, taken))
+            plan.post(start_messages.took_message(user, text, taken))
         elif isinstance(result, Reprompt) and question is not None:
             plan.ephemeral(user, blocks.reprompt_message(question, result.reason, text))
 
@@ -412,7 +412,7 @@ class Moves(Endings):
             return None
         conversation = Conversation.restore(self.flows, row.record)
         question = conversation.question()
-        return blocks.resume_or_new_message(
+        return start_messages.resume_or_new_message(
             row.id,
             conversation.step,
             row.permalink,
