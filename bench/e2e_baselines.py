@@ -192,7 +192,9 @@ def build_naive() -> Wsgi:
         client.chat_update(
             channel=channel,
             ts=body["container"]["message_ts"],
-            **blocks.answered_message(result.question, number, user, result.answer.option),
+            **blocks.closed_message(
+                result.question.text, number, f"<@{user}> chose *{result.answer.option}*"
+            ),
         )
         question = conversation.question()
         if question is not None:
