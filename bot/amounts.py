@@ -258,21 +258,21 @@ def _per_second(requests: re.Match[str]) -> float | None:
 
 def _amount_of(match: re.Match[str], name: str) -> float | None:
     """The amount in the named groups ``name``_num / ``name``_unit of a split pattern."""
-    try:
-        value = number(match.group(f"{name}_num"))
-    except (ValueError, OverflowError):
-        return math.inf
-    value *= SCALES.get((match.group(f"{name}_unit") or "").lower(), 1.0)
-    return value if value > 0 else None
+    return _scaled(match.group(f"{name}_num"), match.group(f"{name}_unit"))
 
 
 def _amount(match: re.Match[str]) -> float | None:
+    return _scaled(match.group("num"), match.group("unit"), match.group("exp"))
+
+
+def _scaled(num: str, unit: str | None, exponent: str | None = None) -> float | None:
+    """``num`` times its exponent ("e12") and scale ("B"); inf when too large to read,
+    None for zero."""
     try:
-        exponent = match.group("exp")
-        value = number(match.group("num")) * (10.0 ** int(exponent[1:]) if exponent else 1.0)
+        value = number(num) * (10.0 ** int(exponent[1:]) if exponent else 1.0)
     except (ValueError, OverflowError):
         return math.inf
-    value *= SCALES.get((match.group("unit") or "").lower(), 1.0)
+    value *= SCALES.get((unit or "").lower(), 1.0)
     return value if value > 0 else None
 
 

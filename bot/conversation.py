@@ -345,7 +345,7 @@ class Conversation:
         Frankfurt?" typed under it); refused, naming where prices exist, when no
         offering has one there."""
         inputs = self.record.estimate
-        if inputs is None or inputs.asking is not None or self.estimate() is None:
+        if inputs is None or inputs.asking is not None or still_needed(inputs) is not None:
             return Refused("estimate", "There is no estimate to price in another Region yet.")
         if region == inputs.region:
             return Refused("estimate", f"The estimate above is already priced in {region}.")
