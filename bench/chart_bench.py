@@ -15,7 +15,7 @@ import io
 import statistics
 import time
 
-from bot.chart import BAR_HEIGHT, DPI, WIDTH, render_cost_chart
+from bot.estimate.chart import BAR_HEIGHT, DPI, WIDTH, render_cost_chart
 
 BARS = [
     ("p5en.48xlarge (recommended)", 4.91e6),

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.estimate_cli import add_parser as add_estimate_parser
+from bot.estimate.cli import add_parser as add_estimate_parser
 from bot.flow.errors import FlowError
 from bot.flow.graph import Edge
 from bot.flow.loader import (
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(format_path(path))
             return 0
         if args.command == "estimate":
-            from bot.estimate_cli import main_estimate
+            from bot.estimate.cli import main_estimate
 
             return main_estimate(args, load_flow(DEFAULT_FLOW, args.flows_dir))
         if args.command == "prices":
@@ -164,11 +164,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return prices_main(args, load_flow(DEFAULT_FLOW, args.flows_dir).catalogue)
         if args.command == "db" and args.db_command == "upgrade":
-            from bot.cli_app import db_upgrade
+            from bot.cli.app import db_upgrade
 
             return db_upgrade()
         if args.command in ("run", "retention"):
-            from bot.cli_app import run_command
+            from bot.cli.app import run_command
 
             return run_command(args.command, getattr(args, "mode", "auto"))
     except FlowError as exc:
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from bot.terminal import chat
+    from bot.cli.terminal import chat
 
     return chat(load_flow(args.flow, args.flows_dir), sys.stdin, sys.stdout)
 

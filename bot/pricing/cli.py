@@ -64,7 +64,7 @@ def main(
     except PriceRefreshError as exc:
         print(f"prices refresh: {exc}", file=err)
         return FAILED
-    from bot.cli_app import _store_or_exit
+    from bot.cli.app import _store_or_exit
     from bot.pricing.stored import save
 
     try:
@@ -127,7 +127,7 @@ def _read(
 
 
 def _show(out: TextIO) -> int:
-    from bot.cli_app import _store_or_exit
+    from bot.cli.app import _store_or_exit
     from bot.pricing.stored import load
 
     store = _store_or_exit()

@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from bot.conversation import Progress
+from bot.conversation.recommendation import Recommendation, RecommendedNode
+from bot.conversation.recommendation_text import Sourced, claim, prices
 from bot.flow.catalogue import Catalogue
 from bot.flow.compiled import Question
-from bot.recommendation import Recommendation, RecommendedNode
-from bot.recommendation_text import Sourced, claim, prices
 from bot.text import clip, short_title
 
 ACTION_PREFIX = "llm_cost."

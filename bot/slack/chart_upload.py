@@ -23,8 +23,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.chart import CostChart, render_cost_chart
 from bot.delivery import PermanentFailure, Postpone, RetryLater, RetryPolicy
+from bot.estimate.chart import CostChart, render_cost_chart
 from bot.slack.classify import classify
 from bot.store import OutboxRow
 

@@ -1,4 +1,4 @@
-"""Block Kit for the estimate: the follow-up question, and the card (`bot.estimate_card`).
+"""Block Kit for the estimate: the follow-up question, and the card (`bot.estimate.card`).
 
 Pure builders like `blocks`; the PNG chart is not drawn here but by the sender, from
 `chart_payload`, after the ack (unless the card carries Slack's own chart).
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import estimate_card as card
-from bot.chart import Bar, CostChart
 from bot.conversation import EstimateAsk
-from bot.estimate import Estimate
-from bot.estimate_view import (
+from bot.conversation.recommendation import Recommendation
+from bot.estimate import Estimate, card
+from bot.estimate.chart import Bar, CostChart
+from bot.estimate.view import (
     api_line,
     cheaper_alternative,
     estimate_price_lines,
@@ -21,7 +21,6 @@ from bot.estimate_view import (
     serving_line,
 )
 from bot.flow.words import FollowUp
-from bot.recommendation import Recommendation
 from bot.slack import native_chart as charts
 from bot.slack.blocks import context, escape, header, plain, section
 from bot.text import clip

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.answers import CommandName
 from bot.conversation import (
     Advanced,
     CommandGiven,
@@ -30,6 +29,7 @@ from bot.conversation import (
     Reprompt,
     Status,
 )
+from bot.conversation.answers import CommandName
 from bot.slack import blocks, estimate_blocks, showing, start_messages
 from bot.slack.blocks import mention
 from bot.slack.endings import Endings

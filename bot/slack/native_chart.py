@@ -10,7 +10,7 @@ such blocks (found by vercel/chat, not documented). slack_sdk 3.48 has no model 
 
 So the native chart is used only when it says everything the PNG would: every offering
 has a cost (a number series cannot say "does not fit"), the costs are within ten times
-of each other (`bot.chart.LOG_ABOVE`: a linear axis then shows every bar; beyond it the
+of each other (`bot.estimate.chart.LOG_ABOVE`: a linear axis then shows every bar; beyond it the
 PNG goes logarithmic), every name fits a category, and the title names the flowchart's
 pick in words. Otherwise, and in workspaces where the block is not enabled
 (`SLACK_NATIVE_CHARTS`, off by default), the sender uploads the PNG. Clients that
@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import estimate_card as card
-from bot.chart import LOG_ABOVE
-from bot.estimate import Estimate
+from bot.estimate import Estimate, card
+from bot.estimate.chart import LOG_ABOVE
 
 BLOCK = "data_visualization"
 MAX_TITLE, MAX_CATEGORY, MAX_AXIS_LABEL, MAX_CATEGORIES = 50, 20, 50, 20

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bot.conversation import Advanced, Conversation
-from bot.recommendation import Recommendation
+from bot.conversation.recommendation import Recommendation
 from bot.slack import blocks
 from bot.slack.plan import Plan
 from bot.store.models import ConversationRow, PinnedResult, ResultChange

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.answers import Command, Matched, Unclear, describe, parse_answer, parse_command
+from bot.conversation.answers import (
+    Command,
+    Matched,
+    Unclear,
+    describe,
+    parse_answer,
+    parse_command,
+)
 from bot.flow.loader import load_flow
 
 FLOW = load_flow()

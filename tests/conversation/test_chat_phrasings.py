@@ -118,7 +118,7 @@ def test_absurd_traffic_names_the_range(
 
 
 def test_an_amount_stored_before_bounds_is_asked_again() -> None:
-    from bot.estimate_dialog import EstimateInputs, still_needed
+    from bot.estimate.dialog import EstimateInputs, still_needed
 
     stored = EstimateInputs(kind="training", params=float("inf"), tokens=2e12)
     assert still_needed(stored) == "params"

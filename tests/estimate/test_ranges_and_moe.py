@@ -12,7 +12,7 @@ from bot.estimate import InferenceJob, TrainingJob, estimate_inference, estimate
 from bot.estimate.inference import decode_step_seconds
 from bot.estimate.sizes import ModelSize, read_model_size, read_number
 from bot.estimate.training import training_state_bytes
-from bot.estimate_view import cheaper_alternative, headline
+from bot.estimate.view import cheaper_alternative, headline
 from bot.flow.loader import load_flow
 
 FLOW = load_flow()

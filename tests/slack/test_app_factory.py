@@ -48,7 +48,7 @@ def test_a_tuned_server_leaves_its_startup_heap_out_of_collections(
     of ms), and threads switch every millisecond."""
     import sys
 
-    from bot.cli_app import SWITCH_INTERVAL, tune_long_running_process
+    from bot.cli.app import SWITCH_INTERVAL, tune_long_running_process
     from bot.slack.runtime import Runtime
 
     runtime = Runtime.create(settings_for(fake, tmp_path / "data"))

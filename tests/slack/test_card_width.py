@@ -16,7 +16,7 @@ import pytest
 from bot.estimate import OptionEstimate
 from bot.slack.estimate_blocks import estimate_message
 from tests.slack import card_render
-from tests.test_estimate_card import estimated
+from tests.estimate.test_card import estimated
 
 WIDTH = 375
 
@@ -111,7 +111,7 @@ def test_a_cost_with_a_range_still_shows_at_375_px(
     browser: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Room for the estimate's range: a likely value over its range in the cost cell."""
-    from bot import estimate_card
+    from bot.estimate import card as estimate_card
 
     plain = estimate_card.cost_cell
 

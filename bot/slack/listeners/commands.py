@@ -6,7 +6,7 @@ import logging
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.answers import parse_command
+from bot.conversation.answers import parse_command
 from bot.slack import blocks
 from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE

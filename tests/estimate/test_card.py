@@ -9,13 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from bot import estimate_card as card
-from bot.chart import CostChart, render_cost_chart
 from bot.conversation import Conversation, EstimateReady
-from bot.estimate import Estimate
-from bot.estimate_view import DOES_NOT_FIT, NOT_ESTIMATED, job_line
+from bot.conversation.recommendation import Recommendation
+from bot.estimate import Estimate, card
+from bot.estimate.chart import CostChart, render_cost_chart
+from bot.estimate.view import DOES_NOT_FIT, NOT_ESTIMATED, job_line
 from bot.quantities import article
-from bot.recommendation import Recommendation
 from bot.slack.blocks import header
 from bot.slack.estimate_blocks import chart_payload
 from bot.text import clip

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.estimate import Estimate, OptionEstimate
-from bot.estimate_view import job_line, no_cost
+from bot.estimate.view import job_line, no_cost
 from bot.flow.catalogue import Catalogue
 from bot.quantities import count, duration, money
 from bot.text import clip

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.estimate import Estimate
-from bot.estimate_view import headline
+from bot.estimate.view import headline
 from bot.flow.catalogue import EMPTY, Catalogue
 from bot.flow.compiled import Question
 from bot.flow.graph import Node
 from bot.flow.words import EstimateKind, NodeDetails
 
 if TYPE_CHECKING:  # the record's type; the conversation module builds recommendations
-    from bot.outcomes import Answer
+    from bot.conversation.outcomes import Answer
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What a conversation records of an answer, and what each of its moves returns.
 
-Plain values, apart from `Conversation` (bot/conversation.py) that makes them: the
+Plain values, apart from `Conversation` (bot/conversation/core.py) that makes them: the
 terminal and the Slack moves decide what to show from these types alone.
 """
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from bot.answers import CommandName
+from bot.conversation.answers import CommandName
 from bot.estimate import Estimate
-from bot.estimate_dialog import EstimateField
+from bot.estimate.dialog import EstimateField
 from bot.flow.compiled import Question
 from bot.flow.words import EstimateKind
 from bot.status import Status

@@ -5,7 +5,7 @@ more than cost", "cost is secondary". A phrase found in such a sentence counts f
 option only when nothing around it says no: a negation just before it in the same
 clause, a comparison that puts it second ("more than cost", "rather than cost"), or a
 verdict just after it ("cost is secondary"). Pure functions over normalised text
-(see `bot.answers.normalise`); English only, like the flowchart.
+(see `bot.conversation.answers.normalise`); English only, like the flowchart.
 """
 
 from __future__ import annotations

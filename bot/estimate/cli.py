@@ -13,7 +13,6 @@ import sys
 from dataclasses import replace
 from typing import NoReturn, TextIO
 
-from bot.amounts import read_count
 from bot.estimate import (
     METHODS,
     PRECISIONS,
@@ -25,9 +24,10 @@ from bot.estimate import (
     estimate_inference,
     estimate_training,
 )
+from bot.estimate.amounts import read_count
 from bot.estimate.sizes import ModelSize, read_model_size, read_number
 from bot.estimate.training import MAX_INSTANCES
-from bot.estimate_view import (
+from bot.estimate.view import (
     bar_chart,
     cheaper_alternative,
     headline,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.conversation.recommendation import RecommendedNode
 from bot.flow.catalogue import Catalogue, Instance
-from bot.recommendation import RecommendedNode
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from pydantic import BaseModel
 
-from bot.answers import (
+from bot.conversation.answers import (
     Command,
     CommandName,
     Matched,
@@ -23,22 +23,7 @@ from bot.answers import (
     parse_follow_on,
     unused_words,
 )
-from bot.estimate import Estimate
-from bot.estimate_dialog import (
-    ASKED,
-    EstimateField,
-    EstimateInputs,
-    capacity_note,
-    compute,
-    inputs_from_answers,
-    region_problem,
-    still_needed,
-    take_reply,
-    typed_params,
-)
-from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
-from bot.flow.loader import FlowRegistry
-from bot.outcomes import (
+from bot.conversation.outcomes import (
     Advanced,
     Answer,
     AnswerResult,
@@ -54,13 +39,28 @@ from bot.outcomes import (
     Refused,
     Reprompt,
 )
-from bot.pricing.regions import read_region
-from bot.recommendation import (
+from bot.conversation.recommendation import (
     AnsweredQuestion,
     Recommendation,
     RecommendedNode,
     ShownNote,
 )
+from bot.estimate import Estimate
+from bot.estimate.dialog import (
+    ASKED,
+    EstimateField,
+    EstimateInputs,
+    capacity_note,
+    compute,
+    inputs_from_answers,
+    region_problem,
+    still_needed,
+    take_reply,
+    typed_params,
+)
+from bot.flow.compiled import ADVANCE, ANSWER, Flow, Option, Question
+from bot.flow.loader import FlowRegistry
+from bot.pricing.regions import read_region
 from bot.status import Status
 
 __all__ = [

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from bot.amounts import BOUNDS, SCALES, AmountKind, number, out_of_range
+from bot.conversation.phrases import Found, about_the_app, find, relaxed, unsure
+from bot.estimate.amounts import BOUNDS, SCALES, AmountKind, number, out_of_range
 from bot.flow.compiled import Option, Question
-from bot.phrases import Found, about_the_app, find, relaxed, unsure
 from bot.quantities import short
 
 CommandName = Literal["back", "restart", "cancel", "help", "estimate"]

@@ -17,12 +17,12 @@ from bot.conversation import (
     Refused,
     Reprompt,
 )
+from bot.conversation.recommendation import Recommendation
+from bot.conversation.recommendation_text import claim_text, plain, price_lines
 from bot.estimate import Estimate
-from bot.estimate_cli import describe
-from bot.estimate_view import api_line, estimate_price_lines
+from bot.estimate.cli import describe
+from bot.estimate.view import api_line, estimate_price_lines
 from bot.flow.compiled import Flow, Question
-from bot.recommendation import Recommendation
-from bot.recommendation_text import claim_text, plain, price_lines
 
 JUMP = re.compile(r"(?:change|back to|go back to)\s+(\d{1,2})")
 HELP = (

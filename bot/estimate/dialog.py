@@ -14,15 +14,6 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from bot.amounts import (
-    AmountKind,
-    Traffic,
-    out_of_range,
-    read_method,
-    read_precision,
-    read_sizes,
-    read_traffic,
-)
 from bot.estimate import (
     PRECISIONS,
     Estimate,
@@ -33,6 +24,15 @@ from bot.estimate import (
     estimate_inference,
     estimate_training,
     largest_model,
+)
+from bot.estimate.amounts import (
+    AmountKind,
+    Traffic,
+    out_of_range,
+    read_method,
+    read_precision,
+    read_sizes,
+    read_traffic,
 )
 from bot.estimate.sizes import read_model_size
 from bot.flow.catalogue import Catalogue
