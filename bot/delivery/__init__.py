@@ -3,7 +3,10 @@ the deliverer asks the store's queue; the sender (in `bot.slack`) talks to Slack
 
 from bot.delivery.contract import (
     UNRESOLVED_REF,
+    AfterSend,
     Delivered,
+    OnGiveUp,
+    Outcome,
     PermanentFailure,
     Postpone,
     RetryLater,
@@ -15,8 +18,11 @@ from bot.delivery.refs import has_refs, ref_names, resolve_refs
 
 __all__ = [
     "UNRESOLVED_REF",
+    "AfterSend",
     "Delivered",
     "Deliverer",
+    "OnGiveUp",
+    "Outcome",
     "PermanentFailure",
     "Postpone",
     "RetryLater",
