@@ -15,8 +15,9 @@ Guarantees and the one gap:
   longer than the lease) after Slack accepted a message but before the row was
   recorded as sent, the row is sent again once the lease expires. Keep the
   Sender's HTTP timeout well below ``lease``. A Sender can close the window for
-  kinds it can look up: the row it gets carries the last attempt's ``error``
-  (the Slack sender looks for an unconfirmed post before posting it again).
+  kinds it can look up: the row it gets says whether the last attempt may have
+  reached Slack (``unconfirmed``; the Slack sender then looks for the post before
+  posting it again).
 """
 
 from __future__ import annotations

@@ -7,10 +7,13 @@
 * ``permalink`` sent for a conversation that replaced another: queue an edit of the
   replaced one's channel message saying so, with the link Slack gave (an ordinary
   outbox row of the quiet kind ``replaced``).
+* ``permalink`` sent: keep the link for the Home views built before the deliverer
+  records it with the conversation (`FreshLinks`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 from bot.delivery import AfterSend, Delivered, Deliverer
@@ -53,9 +56,38 @@ def point_to_newer(command: str) -> AfterSend:
     return hook
 
 
+class FreshLinks:
+    """Thread links Slack just gave, by conversation (the newest ``keep``), for a Home
+    view built before the deliverer has recorded them; an after-send hook."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.keep = keep
+        self._links: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, row: OutboxRow, sent: Delivered) -> Sequence[OutboxMessage]:
+        if sent.permalink:
+            with self._lock:
+                self._links.pop(row.conversation_id, None)
+                self._links[row.conversation_id] = sent.permalink
+                while len(self._links) > self.keep:
+                    self._links.pop(next(iter(self._links)))
+        return ()
+
+    def links(self) -> dict[str, str]:
+        """A copy of the links kept, by conversation."""
+        with self._lock:
+            return dict(self._links)
+
+
 def register(
-    deliverer: Deliverer, *, command: str, start: Callable[[DirectMessage], object]
+    deliverer: Deliverer,
+    *,
+    command: str,
+    start: Callable[[DirectMessage], object],
+    links: FreshLinks,
 ) -> None:
     """The Slack app's after-send hooks, on ``deliverer``."""
     deliverer.after_send("open_dm", start_in_dm(start))
+    deliverer.after_send("permalink", links)
     deliverer.after_send("permalink", point_to_newer(command))

@@ -16,28 +16,14 @@ from bot.delivery import UNRESOLVED_REF, PermanentFailure
 from bot.slack import blocks, person_notices
 from bot.slack.classify import NOT_THERE
 from bot.slack.kinds import QUIET, method_of
-from bot.slack.refusal_table import GAVE_UP, REMOVED, Refusal, Told, refusal_for
+from bot.slack.refusal_table import GAVE_UP, REMOVED, Refusal, Told, log_refusal, refusal_for
 from bot.slack.token_health import DEAD_TOKEN, TOKEN_EVENTS
 from bot.store import OutboxMessage, OutboxRow
 from bot.store.models import NOTIFY_RESPONSE_URL, NOTIFY_USER
 
-log = logging.getLogger("bot.slack.sender")  # operators know these lines by this name
+log = logging.getLogger(__name__)
 #: A pin refused in a direct message: no channel words.
 DM_PIN = "Slack does not let me pin in this direct message"
-
-
-def log_refusal(row: OutboxRow, method: str, code: str, detail: str = "") -> None:
-    """The one WARNING line of a refusal only the log hears of."""
-    refusal = refusal_for(method, code or GAVE_UP)
-    log.warning(
-        "Slack refused %s with %s (outbox row %s, %s, conversation %s); to fix: %s",
-        method,
-        code or f"{GAVE_UP}: {detail}",
-        row.id,
-        row.kind,
-        row.conversation_id,
-        refusal.fix,
-    )
 
 
 class FailureNotes:

@@ -142,6 +142,12 @@ class Runtime:
                 deliverer.send_claimed(claims)
 
         people = People(store, flows, moves)
+        links = after_send.FreshLinks()
+
+        def home_view(team: str, user: str, notice: str | None) -> dict:
+            """A person's Home view as it is sent, with thread links just given."""
+            return people.home_view(team, user, notice, links.links())
+
         bot_name = str(auth.get("user") or "the app")
         sender = SlackSender(
             client,
@@ -149,7 +155,7 @@ class Runtime:
             token=token,
             policy=policy,
             workspaces=workspaces,
-            home_view=people.home_view,
+            home_view=home_view,
         )
 
         def maintenance() -> None:
@@ -168,7 +174,9 @@ class Runtime:
             on_give_up=FailureNotes(command=settings.slack_command, bot_name=bot_name),
         )
         # What follows a send is the application's: the sender only sends.
-        after_send.register(deliverer, command=settings.slack_command, start=start_in_dm)
+        after_send.register(
+            deliverer, command=settings.slack_command, start=start_in_dm, links=links
+        )
         app = create_app(
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),

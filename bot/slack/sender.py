@@ -22,11 +22,11 @@ from slack_sdk.webhook import WebhookClient
 from bot.delivery import Delivered, PermanentFailure, Postpone, RetryLater, RetryPolicy
 from bot.slack.chart_upload import CHART_NOT_DRAWN, ChartUpload, chart_filename
 from bot.slack.classify import TRANSIENT, classify
-from bot.slack.failure_notes import log_refusal
-from bot.slack.installations import OneWorkspace, Workspaces
 from bot.slack.kinds import KINDS, REPEATABLE, Kind, method_of
 from bot.slack.pacing import ChannelPacer
+from bot.slack.refusal_table import log_refusal
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
+from bot.slack.workspace_access import OneWorkspace, Workspaces
 from bot.store import OutboxRow
 from bot.store.models import NOTICE, TEAM
 
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 MARKER_EVENT = "llm_cost_outbox"
 
 
-#: Builds a person's Home view: (team, user, notice, fresh thread links) -> view.
-HomeView = Callable[[str, str, str | None, dict[str, str]], dict]
+#: Builds a person's Home view, when it is sent: (team, user, notice) -> view.
+HomeView = Callable[[str, str, str | None], dict]
 
 
 class Paced(Postpone):
@@ -67,15 +67,14 @@ class SlackSender:
         home_view: HomeView | None = None,
         workspaces: Workspaces | None = None,
     ):
-        """``home_view(team, user, notice, links)``: a person's Home view, built when it is
-        sent (``links``: thread links just given, by conversation, not yet recorded).
+        """``home_view(team, user, notice)``: a person's Home view, built when it is sent
+        (the view's content is the application's; see `bot.slack.runtime`).
         ``workspaces``: each row's token and its standing (OAuth mode: its workspace's,
         looked up at send time; ``client`` must then be a `WorkspaceClient`). Default:
         the client's own token and ``token``."""
         self.client = client
         self.home_view = home_view
         self._publishing = threading.Lock()
-        self._fresh_links: dict[str, str] = {}
         self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
         self.pacer = pacer or ChannelPacer()
         self.response_timeout = response_timeout
@@ -191,10 +190,6 @@ class SlackSender:
             found = {}
         link = found.get("permalink")
         link = link if isinstance(link, str) and link else None
-        if link:  # a Home view built before the deliverer records it still shows it
-            self._fresh_links[row.conversation_id] = link
-            while len(self._fresh_links) > 1000:
-                self._fresh_links.pop(next(iter(self._fresh_links)))
         return Delivered(permalink=link) if link else None
 
     def _publish(self, row: OutboxRow, args: dict[str, Any]) -> None:
@@ -206,7 +201,7 @@ class SlackSender:
                 notice = row.meta.get(NOTICE)
                 team, user = str(row.meta.get(TEAM, "")), str(args["user_id"])
                 notice = notice if isinstance(notice, str) else None
-                args["view"] = self.home_view(team, user, notice, dict(self._fresh_links))
+                args["view"] = self.home_view(team, user, notice)
             self.client.views_publish(**args)
 
     def _open_dm(self, row: OutboxRow, args: dict[str, Any]) -> Delivered:
