@@ -1,5 +1,7 @@
 """Delivery: outbox rows to Slack, in order, once, with one retry policy. No SQL here:
-the deliverer asks the store's queue; the sender (in `bot.slack`) talks to Slack."""
+the deliverer asks the store's queue; the sender (in `bot.slack`) talks to Slack. No
+calls up either: what follows a send or a refusal is a hook the application registers
+(`Deliverer.after_send`, ``on_give_up``)."""
 
 from bot.delivery.contract import (
     UNRESOLVED_REF,
