@@ -1,13 +1,16 @@
-"""The contract between the deliverer and a sender: what a sender implements, and
-the three ways a send can fail, as types.
+"""The contract between the deliverer and a sender: what a sender implements, what a
+send gives back, the three ways a send can fail, as types, and the hooks the
+application registers for what follows a send or a failure.
 
-The deliverer knows nothing of Slack; a sender knows nothing of the database.
+The deliverer knows nothing of Slack; a sender knows nothing of the database and
+calls nothing above it: it sends and returns what Slack gave back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.store.models import OutboxMessage, OutboxRow
@@ -36,20 +39,38 @@ class Sender(Protocol):
         """
         ...
 
-    def on_failure(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
-        """Called once when ``row`` is given up; returned messages are enqueued for the
-        same conversation (e.g. an ephemeral note telling the user what to do)."""
-        ...
-
 
 @dataclass(frozen=True)
 class Delivered:
     """What a send gave back besides (or instead of) a message ts: ``permalink``, a
     link to the conversation's thread, which the deliverer keeps with the conversation
-    (history and the App Home link to it)."""
+    (history and the App Home link to it); ``channel``, a channel the send opened (a
+    direct message)."""
 
     ts: str | None = None
     permalink: str | None = None
+    channel: str | None = None
+
+
+#: Work that follows a sent row, registered per kind by the application (see
+#: `Deliverer.after_send`): given the row and what its send gave back, it may act (start
+#: a conversation in a DM just opened) and returns messages to queue for the row's
+#: conversation (ordinary outbox rows, e.g. an edit linking to a thread).
+AfterSend = Callable[[OutboxRow, Delivered], Sequence[OutboxMessage]]
+#: What to queue when a row is given up (e.g. a note telling the person what to do);
+#: it may set ``failure.reported`` when it told someone.
+OnGiveUp = Callable[[OutboxRow, "PermanentFailure"], Sequence[OutboxMessage]]
+
+
+class Outcome(StrEnum):
+    """What one attempt at a row came to, in the deliverer."""
+
+    DELIVERED = "delivered"  # sent, not yet recorded
+    SENT = "sent"  # sent and recorded
+    FAILED = "failed"  # given up; the conversation goes on
+    ENDED = "ended"  # given up, and the conversation with it
+    RETRY = "retry"  # put back for a later attempt
+    LOST = "lost"  # the claim was lost: whoever holds it now goes on
 
 
 class RetryLater(Exception):
@@ -100,7 +121,7 @@ class PermanentFailure(Exception):
     ``ends_conversation`` none of the conversation's messages can be delivered any
     more (the app left the channel, its token was revoked): the conversation is
     cancelled and its queued messages with it. ``call``: the service call that refused
-    it, when known. ``reported``: the sender's ``on_failure`` told someone (the person,
+    it, when known. ``reported``: the give-up hook (`OnGiveUp`) told someone (the person,
     or the log with what to fix), so the deliverer's own line about it stays at INFO.
     """
 

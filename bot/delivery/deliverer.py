@@ -15,15 +15,15 @@ Guarantees and the one gap:
   longer than the lease) after Slack accepted a message but before the row was
   recorded as sent, the row is sent again once the lease expires. Keep the
   Sender's HTTP timeout well below ``lease``. A Sender can close the window for
-  kinds it can look up: the row it gets carries the last attempt's ``error``
-  (the Slack sender looks for an unconfirmed post before posting it again).
+  kinds it can look up: the row it gets says whether the last attempt may have
+  reached Slack (``unconfirmed``; the Slack sender then looks for the post before
+  posting it again).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,7 +31,10 @@ from datetime import datetime, timedelta
 
 from bot.delivery.contract import (
     UNRESOLVED_REF,
+    AfterSend,
     Delivered,
+    OnGiveUp,
+    Outcome,
     PermanentFailure,
     Postpone,
     RetryLater,
@@ -39,10 +42,10 @@ from bot.delivery.contract import (
 )
 from bot.delivery.policy import RetryPolicy
 from bot.delivery.refs import UnresolvedRef, ref_names, resolve_refs
+from bot.delivery.running import Background
 from bot.store.models import (
     FAILED,
     SENT,
-    UNCONFIRMED,
     Claims,
     OutboxMessage,
     OutboxRow,
@@ -54,11 +57,11 @@ from bot.store.store import Store
 logger = logging.getLogger(__name__)
 
 KNOWN_CONVERSATIONS = 5000  # conversations whose sent refs are kept in memory
-DELIVERED = "delivered"  # sent, not yet recorded
-ENDED = "ended"  # given up, and the conversation with it
+#: One attempt's outcome, the ts it gave and the error it met.
+Attempt = tuple[Outcome, str | None, str | None]
 
 
-class Deliverer:
+class Deliverer(Background):
     """Claims due outbox rows and sends them through a :class:`Sender`.
 
     Three ways rows reach the sender threads (``workers``), each conversation in
@@ -68,6 +71,10 @@ class Deliverer:
     which that thread claims as it records its last sends and sends next; and the
     claim loop (:meth:`_run`, :meth:`deliver_due`) for everything else: retries,
     other processes' leftovers, rows of a stopped process whose lease ran out.
+
+    The deliverer and its sender only send. What follows is the application's, given
+    here as hooks: ``on_give_up`` (what to queue when a row is given up) and, per kind,
+    :meth:`after_send` hooks, run once a row is sent and never when it fails.
     """
 
     def __init__(
@@ -83,6 +90,7 @@ class Deliverer:
         maintenance_interval: float | None = 600.0,
         maintenance: Callable[[], object] | None = None,
         workers: int = 8,
+        on_give_up: OnGiveUp | None = None,
     ) -> None:
         if batch < 1 or lease <= 0 or workers < 1:
             raise ValueError("batch and workers must be >= 1 and lease > 0")
@@ -99,6 +107,8 @@ class Deliverer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.workers = workers
+        self._on_give_up = on_give_up
+        self._after: dict[str, list[AfterSend]] = {}
         self._repeatable = frozenset(getattr(sender, "repeatable", ()))
         # Thread links sends gave, by row id, until the row is recorded sent. A
         # conversation's rows go through one thread at a time; ids are unique.
@@ -112,6 +122,13 @@ class Deliverer:
         # conversations only): most refs resolve here without a query.
         self._known: OrderedDict[str, dict[str, RefTarget]] = OrderedDict()
         self._known_lock = threading.Lock()
+
+    def after_send(self, kind: str, hook: AfterSend) -> None:
+        """Run ``hook`` after each row of ``kind`` is sent, before it is recorded; the
+        messages it returns are queued for the row's conversation. A hook that raises
+        has the row tried again (so it must bear a repeat: key what it does on the row),
+        and hooks go only on kinds that may be sent twice."""
+        self._after.setdefault(kind, []).append(hook)
 
     # ---- one pass ------------------------------------------------------------------
 
@@ -263,20 +280,21 @@ class Deliverer:
                     )
                     return sent, []
             outcome, ts, error = self._attempt(row, targets)
-            if outcome == DELIVERED:
-                outcome = SENT
+            if outcome is Outcome.DELIVERED:
+                outcome = Outcome.SENT
                 unrecorded.append((row, ts))
                 # A post is recorded before anything else is sent; the run's last row is,
                 # with what follows it, after the loop.
                 more = i < len(rows) - 1
                 if more and row.kind not in self._repeatable and not record():
                     return sent, []  # the claim was lost: whoever holds it now goes on
-            if outcome == ENDED:
+            if outcome is Outcome.ENDED:
                 break  # the conversation's other rows were cancelled with it
-            if row.ref is not None and outcome in (SENT, FAILED):
-                targets[row.ref] = RefTarget(row.seq, outcome, ts, error)
+            if row.ref is not None and outcome in (Outcome.SENT, Outcome.FAILED):
+                status = SENT if outcome is Outcome.SENT else FAILED
+                targets[row.ref] = RefTarget(row.seq, status, ts, error)
                 self._remember(conversation_id, row.ref, targets[row.ref])
-            if outcome not in (SENT, FAILED):
+            if outcome not in (Outcome.SENT, Outcome.FAILED):
                 # Retry later (or claim lost): later rows must wait for this one.
                 record()
                 self.store.release_claims([r.id for r in rows[i + 1 :]], token)
@@ -284,25 +302,26 @@ class Deliverer:
         record(last=True)
         return sent, follow
 
-    def _attempt(
-        self, row: OutboxRow, targets: Mapping[str, RefTarget]
-    ) -> tuple[str, str | None, str | None]:
-        """Send one row: (delivered|failed|retry|lost, ts, error). Failures are recorded
-        here; a delivery is left for the caller to record."""
+    def _attempt(self, row: OutboxRow, targets: Mapping[str, RefTarget]) -> Attempt:
+        """Send one row and run its after-send hooks. Failures are recorded here; a
+        delivery is left for the caller to record."""
         try:
             payload = resolve_refs(row.payload, targets)
         except UnresolvedRef as exc:
             return self._give_up(row, PermanentFailure(str(exc), code=UNRESOLVED_REF), row.attempts)
         logger.debug("outbox: sending row %s (%s) payload=%r", row.id, row.kind, payload)
         try:
-            ts = self._kept(row, self.sender.send(row, payload))
+            sent = self._kept(row, self.sender.send(row, payload))
         except Postpone as exc:
             next_at = self._clock() + timedelta(seconds=exc.delay)
-            reason = UNCONFIRMED + exc.reason if exc.unconfirmed else exc.reason
             kept = self.store.record_retry(
-                row, attempts=row.attempts, next_attempt_at=next_at, error=reason
+                row,
+                attempts=row.attempts,
+                next_attempt_at=next_at,
+                error=exc.reason,
+                unconfirmed=exc.unconfirmed,
             )
-            return ("retry" if kept else "lost"), None, exc.reason
+            return (Outcome.RETRY if kept else Outcome.LOST), None, exc.reason
         except RetryLater as exc:
             return self._retry(row, exc)
         except PermanentFailure as exc:
@@ -316,19 +335,22 @@ class Deliverer:
                 exc_info=logger.isEnabledFor(logging.DEBUG),
             )
             return self._retry(row, RetryLater(f"{type(exc).__name__}: {exc}"))
-        logger.debug("outbox: sent row %s seq %s ts=%s", row.id, row.seq, ts)
-        return DELIVERED, ts, None
+        logger.debug("outbox: sent row %s seq %s ts=%s", row.id, row.seq, sent.ts)
+        return Outcome.DELIVERED, sent.ts, None
 
-    def _kept(self, row: OutboxRow, result: str | Delivered | None) -> str | None:
-        """The ts a send gave back; a thread link it gave waits in ``_links`` to be
-        recorded with the row (one transaction: see `_deliver_conversation`)."""
-        if not isinstance(result, Delivered):
-            return result
-        if result.permalink:
-            self._links[row.id] = result.permalink
-        return result.ts
+    def _kept(self, row: OutboxRow, result: str | Delivered | None) -> Delivered:
+        """What a send gave back, after the kind's after-send hooks ran on it (what they
+        queue is queued now); a thread link it gave waits in ``_links`` to be recorded
+        with the row (one transaction: see `_deliver_conversation`)."""
+        sent = result if isinstance(result, Delivered) else Delivered(ts=result)
+        follow = [m for hook in self._after.get(row.kind, ()) for m in hook(row, sent)]
+        if follow:
+            self.store.enqueue(row.conversation_id, follow)
+        if sent.permalink:
+            self._links[row.id] = sent.permalink
+        return sent
 
-    def _retry(self, row: OutboxRow, failure: RetryLater) -> tuple[str, str | None, str | None]:
+    def _retry(self, row: OutboxRow, failure: RetryLater) -> Attempt:
         attempts = row.attempts + 1
         error = failure.error
         delay = self.policy.delay(
@@ -346,21 +368,23 @@ class Deliverer:
             attempts,
             delay,
         )
-        recorded = UNCONFIRMED + error if failure.unconfirmed else error
         ok = self.store.record_retry(
-            row, attempts=attempts, next_attempt_at=next_at, error=recorded
+            row,
+            attempts=attempts,
+            next_attempt_at=next_at,
+            error=error,
+            unconfirmed=failure.unconfirmed,
         )
-        return ("retry" if ok else "lost"), None, error
+        return (Outcome.RETRY if ok else Outcome.LOST), None, error
 
-    def _give_up(
-        self, row: OutboxRow, failure: PermanentFailure, attempts: int
-    ) -> tuple[str, str | None, str | None]:
+    def _give_up(self, row: OutboxRow, failure: PermanentFailure, attempts: int) -> Attempt:
         notices: Sequence[OutboxMessage] = ()
         try:
-            notices = list(self.sender.on_failure(row, failure) or ())
+            if self._on_give_up is not None:
+                notices = list(self._on_give_up(row, failure) or ())
         except Exception:
-            logger.exception("outbox: on_failure raised for row %s", row.id)
-        # One WARNING per refusal: the sender's, when it reported it (with what to do).
+            logger.exception("outbox: the give-up hook raised for row %s", row.id)
+        # One WARNING per refusal: the hook's, when it reported it (with what to do).
         logger.log(
             logging.INFO if failure.reported else logging.WARNING,
             "outbox: giving up row %s (conversation %s, %s): %s",
@@ -378,73 +402,5 @@ class Deliverer:
             now=self._clock(),
         )
         if not ok:
-            return "lost", None, failure.error
-        return (ENDED if failure.ends_conversation else FAILED), None, failure.error
-
-    # ---- background thread ---------------------------------------------------------
-
-    def start(self) -> None:
-        """Run delivery passes in a daemon thread until :meth:`stop`."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-deliverer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5) -> None:
-        """Stop claiming, give back claims not yet started, and wait up to ``timeout``
-        seconds for sends under way."""
-        self._stop.set()
-        self._wake.set()
-        with self._room:
-            self._room.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        with self._room:
-            waiting = [(f, rows) for f, rows in self._in_flight.items() if f.cancel()]
-        for _, rows in waiting:
-            try:
-                self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
-            except Exception:
-                logger.warning("outbox: could not release claims at stop")
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + timeout
-        with self._room:
-            while self._in_flight and time.monotonic() < deadline:
-                self._room.wait(deadline - time.monotonic())
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="outbox-send")
-
-    def wake(self) -> None:
-        """Deliver now (call after committing a step in this process)."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        next_maintenance = time.monotonic()
-        failures = 0
-        limit = 2 * self.workers  # conversations queued for the sender threads at most
-        while not self._stop.is_set():
-            self._wake.clear()
-            wait = self.poll_interval
-            try:
-                with self._room:
-                    while len(self._polled) >= limit and not self._stop.is_set():
-                        self._room.wait(self.poll_interval)
-                    room = limit - len(self._polled)
-                if self._stop.is_set():
-                    break
-                if self._dispatch(min(self.batch, room * 4)):
-                    wait = 0.0  # there may be more: claim again at once
-                failures = 0
-            except Exception:
-                failures += 1
-                wait = min(5.0, self.poll_interval * 2**failures)
-                logger.exception("outbox: delivery pass failed; retrying in %.1fs", wait)
-            if self.maintenance_interval and time.monotonic() >= next_maintenance:
-                next_maintenance = time.monotonic() + self.maintenance_interval
-                try:
-                    self._maintenance()
-                except Exception:
-                    logger.exception("outbox: retention pass failed")
-            if wait:
-                self._wake.wait(wait)
+            return Outcome.LOST, None, failure.error
+        return (Outcome.ENDED if failure.ends_conversation else Outcome.FAILED), None, failure.error

@@ -17,7 +17,7 @@ from bot.store.models import RETRY_UNTIL, OutboxRow
 @dataclass(frozen=True)
 class RetryPolicy:
     """``max_attempts`` tries per message, waiting ``base_backoff`` doubled per attempt up
-    to ``max_backoff`` (or longer when the service says so); a message whose payload
+    to ``max_backoff`` (or longer when the service says so); a message whose ``meta``
     carries ``RETRY_UNTIL`` (an edit that takes a question's buttons away) is tried,
     at the capped backoff, until that time instead. ``unconfirmed_after``: how long
     before looking for a post whose attempt ended without an answer (it may yet
@@ -58,7 +58,7 @@ class RetryPolicy:
     @staticmethod
     def worth_more(row: OutboxRow, now: datetime) -> bool:
         """A row marked to be retried until a time (``RETRY_UNTIL``) before it."""
-        until = row.payload.get(RETRY_UNTIL)
+        until = row.meta.get(RETRY_UNTIL)
         try:
             return isinstance(until, str) and now < datetime.fromisoformat(until)
         except ValueError:

@@ -17,8 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from slack_bolt import BoltContext
@@ -33,6 +32,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 from bot.slack.token_health import Check, TokenHealth, auth_check
+from bot.slack.workspace_access import Access
 from bot.store import Store
 from bot.store.engine import WRITE_OPTION
 from bot.store.schema import BOTS_TABLE, INSTALLATIONS_TABLE, OAUTH_STATES_TABLE
@@ -222,31 +222,6 @@ class _ReadsAndWrites(InstallationStore):
 
     def delete_all(self, **kwargs: Any) -> None:
         self.writes.delete_all(**kwargs)
-
-
-@dataclass(frozen=True)
-class Access:
-    """How to call Slack for one workspace: its token (None: the client's own, in
-    single-token mode) and what Slack last said of that token."""
-
-    token: str | None
-    health: TokenHealth
-
-
-class Workspaces(Protocol):
-    """Which token a row goes with: `OneWorkspace` or `InstalledWorkspaces`."""
-
-    def access(self, team: str | None, enterprise: str | None) -> Access: ...
-
-
-class OneWorkspace:
-    """Single-token mode: every row goes with SLACK_BOT_TOKEN."""
-
-    def __init__(self, health: TokenHealth) -> None:
-        self.health = health
-
-    def access(self, team: str | None, enterprise: str | None) -> Access:
-        return Access(None, self.health)
 
 
 class InstalledWorkspaces:

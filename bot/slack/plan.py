@@ -1,5 +1,7 @@
 """A step's outbox messages and who made the step: the values `Moves` builds and the
-sender reads (refs such as `ROOT` resolve to a message's ts when it is sent)."""
+sender reads (refs such as `ROOT` resolve to a message's ts when it is sent). What only
+delivery reads (whom to tell of a refusal, how long to retry) goes into each message's
+``meta``, never into what Slack is sent."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from bot.store import OutboxMessage
 from bot.store.models import RETRY_UNTIL, Claims
 
 ROOT = {"$ref": "root"}
-#: Private key of a `permalink` row: the channel message of the conversation this one
-#: replaced, to be edited to link here ({"ts", "user", "title"}).
+#: Metadata key of a `permalink` row: the channel message of the conversation this one
+#: replaced, to be edited to link here ({"ts", "user", "title"}; see
+#: `bot.slack.after_send`). A payload key with a leading "_" goes to ``meta``.
 REPLACES = "_replaces"
 
 
@@ -18,9 +21,9 @@ REPLACES = "_replaces"
 class Plan:
     """Outbox messages for one step, in the order they must reach Slack.
 
-    ``notify`` (private payload keys: the starter, the latest ``response_url``) goes
-    into every post and edit, so that whichever of them Slack refuses, the sender can
-    still tell someone privately. Edits that close a question are retried until
+    ``notify`` (metadata: the starter, the latest ``response_url``) goes with every
+    post and edit, in its ``meta``, so that whichever of them Slack refuses, the
+    failure notes can still tell someone privately. Edits that close a question are retried until
     ``closes_until`` (the conversation's expiry), so no stale buttons outlive an outage.
     """
 
@@ -41,20 +44,20 @@ class Plan:
         )
 
     def post(self, message: dict, ref: str | None = None) -> None:
-        payload = {**self._where(), **message, **self.notify}
-        self.messages.append(OutboxMessage("post", payload, ref=ref))
+        payload = {**self._where(), **message}
+        self.messages.append(OutboxMessage("post", payload, ref=ref, meta=dict(self.notify)))
 
     def update(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
         """Edit message ``ref``; with ``becomes``, the edited message goes by that name
         from now on (a question that becomes the result)."""
-        payload = {"channel": self.channel, "ts": {"$ref": ref}, **message, **self.notify}
-        self.messages.append(OutboxMessage("update", payload, ref=becomes))
+        payload = {"channel": self.channel, "ts": {"$ref": ref}, **message}
+        self.messages.append(OutboxMessage("update", payload, ref=becomes, meta=dict(self.notify)))
 
     def close(self, ref: str, message: dict, *, becomes: str | None = None) -> None:
         """An edit that takes a question's buttons away (``becomes``: see `update`)."""
         self.update(ref, message, becomes=becomes)
         if self.closes_until:
-            self.messages[-1].payload[RETRY_UNTIL] = self.closes_until
+            self.messages[-1].meta[RETRY_UNTIL] = self.closes_until
 
     def pin_root(self) -> None:
         self.messages.append(OutboxMessage("pin", {"channel": self.channel, "timestamp": ROOT}))
@@ -67,8 +70,8 @@ class Plan:
 
     def chart(self, chart: dict) -> None:
         """The estimate's chart: drawn and uploaded into the thread by the sender."""
-        payload = {**self._where(), **chart, **self.notify}
-        self.messages.append(OutboxMessage("chart", payload))
+        payload = {**self._where(), **chart}
+        self.messages.append(OutboxMessage("chart", payload, meta=dict(self.notify)))
 
     def ephemeral(self, user: str, message: dict) -> None:
         payload = {**self._where(), "user": user, **message}

@@ -11,9 +11,13 @@ every error no row of the method names. :func:`refusal_for` always finds a row.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 
 from bot.slack.token_health import DEAD_TOKEN, TOKEN_EVENTS
+from bot.store.models import OutboxRow
+
+log = logging.getLogger(__name__)
 
 
 class Told(enum.Enum):
@@ -363,3 +367,17 @@ def markdown() -> str:
         fix = row.fix.replace("|", "\\|")
         lines.append(f"| {method} | {errors} | {row.told.value} | {fix} |")
     return "\n".join(lines)
+
+
+def log_refusal(row: OutboxRow, method: str, code: str, detail: str = "") -> None:
+    """The one WARNING line of a refusal only the log hears of."""
+    refusal = refusal_for(method, code or GAVE_UP)
+    log.warning(
+        "Slack refused %s with %s (outbox row %s, %s, conversation %s); to fix: %s",
+        method,
+        code or f"{GAVE_UP}: {detail}",
+        row.id,
+        row.kind,
+        row.conversation_id,
+        refusal.fix,
+    )

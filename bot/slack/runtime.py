@@ -14,8 +14,9 @@ from bot.flow.loader import FlowRegistry, load_flow
 from bot.pricing.live import LivePrices
 from bot.pricing.source import read_api_prices
 from bot.settings import Settings
-from bot.slack import redact
+from bot.slack import after_send, redact
 from bot.slack.app import create_app
+from bot.slack.failure_notes import FailureNotes
 from bot.slack.installations import (
     BOT_NAME,
     DEFAULT_SCOPES,
@@ -132,7 +133,8 @@ class Runtime:
         )
 
         def start_in_dm(opened: DirectMessage) -> None:
-            """A sender thread opened a person's DM: start there, and send what that queued."""
+            """A person's DM was opened (an after-send hook, in a sender thread): start
+            there, and send what that queued."""
             claims = deliverer.claims()
             try:
                 moves.start_in_dm(opened, claims)
@@ -140,16 +142,20 @@ class Runtime:
                 deliverer.send_claimed(claims)
 
         people = People(store, flows, moves)
+        links = after_send.FreshLinks()
+
+        def home_view(team: str, user: str, notice: str | None) -> dict:
+            """A person's Home view as it is sent, with thread links just given."""
+            return people.home_view(team, user, notice, links.links())
+
+        bot_name = str(auth.get("user") or "the app")
         sender = SlackSender(
             client,
-            command=settings.slack_command,
-            bot_name=str(auth.get("user") or "the app"),
             pacer=pacer,
             token=token,
             policy=policy,
-            on_dm_opened=start_in_dm,
             workspaces=workspaces,
-            home_view=people.home_view,
+            home_view=home_view,
         )
 
         def maintenance() -> None:
@@ -165,6 +171,11 @@ class Runtime:
             lease=settings.outbox_lease_seconds,
             workers=settings.outbox_senders,
             maintenance=maintenance,
+            on_give_up=FailureNotes(command=settings.slack_command, bot_name=bot_name),
+        )
+        # What follows a send is the application's: the sender only sends.
+        after_send.register(
+            deliverer, command=settings.slack_command, start=start_in_dm, links=links
         )
         app = create_app(
             client=client,

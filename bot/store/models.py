@@ -29,17 +29,30 @@ class OutboxStatus(StrEnum):
 PENDING: Final = OutboxStatus.PENDING
 SENT: Final = OutboxStatus.SENT
 FAILED: Final = OutboxStatus.FAILED
-#: How a row's ``error`` records that its last attempt may or may not have reached
-#: Slack (``OutboxRow.unconfirmed``); the deliverer writes it, nothing else reads it.
-UNCONFIRMED: Final = "unconfirmed: "
 
-# Private payload keys (a leading "_": never sent to Slack) a sender and the deliverer read.
+# Delivery metadata: keys of an outbox message's ``meta`` (its own column, never sent to
+# Slack), read by the sender, the failure notes and the retry policy. They keep their
+# leading "_" so that a payload key that has one is recognisably metadata (see
+# `OutboxMessage`).
 #: Whom to tell privately when Slack refuses the message: a ``response_url``, a user id.
 NOTIFY_RESPONSE_URL: Final = "_response_url"
 NOTIFY_USER: Final = "_user"
 #: ISO time until which the message is retried however often it fails (not just
 #: the deliverer's usual number of attempts): an edit that takes buttons away.
 RETRY_UNTIL: Final = "_retry_until"
+#: The workspace a message is for, where its payload names none (a Home view, a DM).
+TEAM: Final = "_team"
+#: What a republished Home view says at its top (a notice).
+NOTICE: Final = "_notice"
+
+
+def split_meta(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``payload`` as (what goes to Slack, delivery metadata): keys with a leading "_"
+    are metadata. Top level only: the Slack API has no such argument."""
+    slack = {k: v for k, v in payload.items() if not k.startswith("_")}
+    if len(slack) == len(payload):
+        return payload, {}
+    return slack, {k: v for k, v in payload.items() if k.startswith("_")}
 
 
 def utcnow() -> datetime:
@@ -80,19 +93,29 @@ class OutboxMessage:
 
     ``ref`` names the message within its conversation so later payloads can point
     at its Slack ts with ``{"$ref": name}``; ``sets_thread`` makes its ts the
-    conversation's ``thread_ts`` once sent.
+    conversation's ``thread_ts`` once sent. ``meta``: delivery metadata (whom to tell
+    of a refusal, how long to retry, ...), stored in a column of its own and never
+    sent. A payload key with a leading "_" is metadata too: it is moved into ``meta``
+    here, so the payload stored and sent holds only Slack's arguments.
     """
 
     kind: str
     payload: dict[str, Any]
     ref: str | None = None
     sets_thread: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not self.kind:
             raise ValueError("OutboxMessage.kind must be a non-empty string")
         if not isinstance(self.payload, dict):
             raise TypeError("OutboxMessage.payload must be a dict")
+        if not isinstance(self.meta, dict):
+            raise TypeError("OutboxMessage.meta must be a dict")
+        payload, meta = split_meta(self.payload)
+        if meta:
+            object.__setattr__(self, "payload", payload)
+            object.__setattr__(self, "meta", {**self.meta, **meta})
         if self.ref is not None and (not isinstance(self.ref, str) or not self.ref):
             raise ValueError("OutboxMessage.ref must be a non-empty string or None")
 
@@ -119,7 +142,9 @@ class ConversationRow:
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
-    """A stored outbox message (``payload`` still holds unresolved ``$ref`` markers)."""
+    """A stored outbox message (``payload`` still holds unresolved ``$ref`` markers;
+    ``meta``: its delivery metadata, see `OutboxMessage`). ``unconfirmed``: its last
+    attempt may have reached Slack, so the sender looks for it before sending again."""
 
     id: int
     conversation_id: str
@@ -139,11 +164,8 @@ class OutboxRow:
     claim_token: str | None = field(default=None, repr=False)
     team: str | None = None  # the workspace it goes to (its token sends it)
     enterprise: str | None = None  # the workspace's Enterprise Grid organisation, if any
-
-    @property
-    def unconfirmed(self) -> bool:
-        """Its last attempt may have reached Slack (look for it before sending again)."""
-        return (self.error or "").startswith(UNCONFIRMED)
+    meta: dict[str, Any] = field(default_factory=dict)
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from bot.store.errors import ConversationNotFound
 from bot.store.models import (
     FAILED,
     PENDING,
-    UNCONFIRMED,
     Claims,
     OutboxMessage,
     OutboxRow,
@@ -285,12 +284,24 @@ class OutboxQueue(StoreBase):
         return done
 
     def record_retry(
-        self, row: OutboxRow, *, attempts: int, next_attempt_at: datetime, error: str
+        self,
+        row: OutboxRow,
+        *,
+        attempts: int,
+        next_attempt_at: datetime,
+        error: str,
+        unconfirmed: bool = False,
     ) -> bool:
-        """Put a claimed row back for a later attempt; False when the claim was lost."""
+        """Put a claimed row back for a later attempt (``unconfirmed``: the attempt may
+        have reached Slack); False when the claim was lost."""
         with write_transaction(self.engine) as conn:
             return _settle_claim(
-                conn, row, attempts=attempts, next_attempt_at=next_attempt_at, error=error
+                conn,
+                row,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                error=error,
+                unconfirmed=unconfirmed,
             )
 
     def record_failed(
@@ -368,6 +379,7 @@ class OutboxQueue(StoreBase):
                 "ref": m.ref,
                 "sets_thread": m.sets_thread,
                 "payload": m.payload,
+                "meta": m.meta,
                 "status": PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -410,10 +422,10 @@ def _outbox_row(values: Sequence[Any]) -> OutboxRow:
 
 def _claimed(row: OutboxRow, until: datetime, token: str, now: datetime) -> OutboxRow:
     """A row as its new claim holds it. A row whose earlier claim lapsed (its holder died
-    or overran the lease mid-send) may have been sent: its error says so."""
+    or overran the lease mid-send) may have been sent: it is unconfirmed."""
     claimed = replace(row, claimed_until=until, claim_token=token)
     if row.claimed_until is not None and row.claimed_until < now:
-        claimed = replace(claimed, error=UNCONFIRMED + "an earlier attempt's claim lapsed")
+        claimed = replace(claimed, error="an earlier attempt's claim lapsed", unconfirmed=True)
     return claimed
 
 

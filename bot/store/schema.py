@@ -113,6 +113,11 @@ outbox = sa.Table(
     # `workspace_enterprises`) when the row is queued.
     sa.Column("team", sa.String(32), nullable=True),
     sa.Column("enterprise", sa.String(32), nullable=True),
+    # Delivery metadata (`OutboxMessage.meta`): whom to tell of a refusal, how long to
+    # retry, ...; kept out of ``payload``, which holds only what Slack is sent.
+    sa.Column("meta", JSONText, nullable=False, server_default="{}"),
+    # The last attempt may have reached Slack: look for it before sending again.
+    sa.Column("unconfirmed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("conversation_id", "seq", name="uq_outbox_conversation_seq"),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )

@@ -138,6 +138,7 @@ _OUTBOX_INSERT_KEYS = (
     "ref",
     "sets_thread",
     "payload",
+    "meta",
     "status",
     "attempts",
     "next_attempt_at",

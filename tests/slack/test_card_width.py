@@ -15,8 +15,8 @@ import pytest
 
 from bot.estimate import OptionEstimate
 from bot.slack.estimate_blocks import estimate_message
-from tests.slack import card_render
 from tests.estimate.test_card import estimated
+from tests.slack import card_render
 
 WIDTH = 375
 

@@ -11,10 +11,11 @@ import pytest
 
 from bot.delivery import PermanentFailure
 from bot.slack.chart_upload import UPLOAD_STEP
+from bot.slack.failure_notes import FailureNotes
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import CHANNEL, running, settings_for, text_of
 from tests.slack.test_estimate import PNG, run_to_the_chart
-from tests.slack.test_sender import CHART, sender_for
+from tests.slack.test_sender import CHART
 from tests.store.helpers import outbox_row
 
 #: The fake's names of the three steps (the upload URL's POSTs are recorded as "upload").
@@ -72,13 +73,12 @@ def test_a_refused_upload_tells_the_person_in_the_thread_why(
 def test_an_upload_step_still_failing_after_every_retry_tells_the_person(
     fake: FakeSlack, step: str
 ) -> None:
-    """What the deliverer hands on_failure when the retries run out at ``step``."""
-    sender = sender_for(fake)
+    """What the deliverer hands the failure notes when the retries run out at ``step``."""
     root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
     payload = {**CHART, "thread_ts": root}
     chart = outbox_row(id=5, seq=5, kind="chart", payload=payload)
     gave_up = PermanentFailure(f"{step}: http_500 (gave up after 8 attempts)")
-    (note,) = sender.on_failure(chart, gave_up)
+    (note,) = FailureNotes()(chart, gave_up)
     text = note.payload["text"]
     assert "couldn't add the estimate's chart: Slack kept failing" in text
     assert "http_500" in text and gave_up.reported

@@ -58,8 +58,8 @@ def test_start_queues_the_root_and_the_first_question(moves: Moves, store: Store
     cid = start(moves)
     rows = store.outbox_rows(cid)
     assert kinds(rows) == [("post", "root"), ("post", "q0"), ("permalink", None)]
-    assert rows[0].sets_thread and rows[0].payload[NOTIFY_RESPONSE_URL] == "https://r/1"
-    assert rows[1].payload[NOTIFY_USER] == ALICE
+    assert rows[0].sets_thread and rows[0].meta[NOTIFY_RESPONSE_URL] == "https://r/1"
+    assert rows[1].meta[NOTIFY_USER] == ALICE
     # The thread's link, for history and the App Home, after the first question.
     assert rows[2].payload == {"channel": CHANNEL, "message_ts": {"$ref": "root"}}
 
@@ -97,7 +97,7 @@ def test_a_replaced_conversation_is_edited_by_the_newer_one(moves: Moves, store:
     assert not any(r.kind == "update" and r.payload["ts"] == {"$ref": "root"} for r in old_rows)
     assert not any(r.kind == "unpin" for r in old_rows)
     (link,) = [r for r in store.outbox_rows(new) if r.kind == "permalink"]
-    assert link.payload["_replaces"]["ts"] == "1700000000.000100"
+    assert link.meta["_replaces"]["ts"] == "1700000000.000100"
 
 
 def test_a_replayed_command_changes_nothing(moves: Moves, store: Store) -> None:
@@ -121,8 +121,8 @@ def test_a_click_closes_the_question_until_expiry_and_asks_the_next(
     # One edit: the question answered becomes the next one, and goes by its name.
     assert kinds(rows) == [("update", "q1")]
     assert rows[0].payload["ts"] == {"$ref": "q0"}
-    assert RETRY_UNTIL in rows[0].payload  # it takes the old buttons away
-    assert rows[0].payload[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
+    assert RETRY_UNTIL in rows[0].meta  # it takes the old buttons away
+    assert rows[0].meta[NOTIFY_RESPONSE_URL] == "u"  # the click's response_url
 
 
 def test_the_last_answer_turns_its_question_into_the_result(moves: Moves, store: Store) -> None:

@@ -8,8 +8,8 @@ from dataclasses import replace
 from bot.estimate import Estimate, card
 from bot.slack.estimate_blocks import estimate_message
 from bot.slack.native_chart import MAX_CATEGORY, has_native_chart, native_chart
-from tests.slack.conftest import assert_valid_native_chart
 from tests.estimate.test_card import estimated
+from tests.slack.conftest import assert_valid_native_chart
 
 TRAINING = (("Training", "10-100B params", "Active"), ("70B", "2T tokens"))
 SERVING = (

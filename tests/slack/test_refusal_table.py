@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.delivery import PermanentFailure, RetryLater
+from bot.slack.failure_notes import FailureNotes
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.refusal_table import (
     ANY,
@@ -25,7 +26,7 @@ from bot.slack.refusal_table import (
 )
 from bot.slack.sender import SlackSender
 from bot.slack.token_health import DEAD_TOKEN, TOKEN_EVENTS, TokenHealth, auth_check
-from bot.store.models import NOTIFY_RESPONSE_URL, NOTIFY_USER, OutboxRow
+from bot.store.models import NOTICE, NOTIFY_RESPONSE_URL, NOTIFY_USER, OutboxRow
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.test_sender import CHART
 from tests.store.helpers import outbox_row
@@ -67,7 +68,7 @@ def sender_and_root(fake: FakeSlack) -> tuple[SlackSender, str]:
     client = KeepAliveWebClient(token="xoxb-test", base_url=fake.base_url, timeout=2)
     client.proxy = None
     token = TokenHealth("T0001", check=auth_check(client))
-    sender = SlackSender(client, command=COMMAND, bot_name=BOT, token=token)
+    sender = SlackSender(client, token=token)
     root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
     return sender, root
 
@@ -117,8 +118,8 @@ def test_each_refusal_reaches_whom_the_table_says(
 ) -> None:
     sender, root = sender_and_root(fake)
     kind = KIND_OF[row.method]
-    payload = payload_for(kind, fake, root)
-    outbox: OutboxRow = outbox_row(id=7, seq=7, kind=kind, payload=payload)
+    outbox: OutboxRow = outbox_row(id=7, seq=7, kind=kind, payload=payload_for(kind, fake, root))
+    payload = outbox.payload  # what the deliverer sends: no metadata
     code = UNLISTED if error == OTHER else error
     if row.method != ANY and error == OTHER:
         assert refusal_for(row.method, code) is row
@@ -140,7 +141,8 @@ def test_each_refusal_reaches_whom_the_table_says(
         inject(fake, row.method, code)
         failure = send(sender, outbox, payload)
         shown_code = "http_410" if row.method == "response_url" else code
-    notices = list(sender.on_failure(outbox, failure)) if failure is not None else []
+    notes = FailureNotes(command=COMMAND, bot_name=BOT)
+    notices = list(notes(outbox, failure)) if failure is not None else []
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     if row.told in (Told.LOG, Told.HOME):
         method = "chat.update" if row.method == ANY else row.method
@@ -152,9 +154,7 @@ def test_each_refusal_reaches_whom_the_table_says(
             return
         # A plan asked for on the App Home: the person's Home view says what happened.
         (home,) = notices
-        assert (
-            home.kind == "publish" and "couldn't open a direct message" in home.payload["_notice"]
-        )
+        assert home.kind == "publish" and "couldn't open a direct message" in home.meta[NOTICE]
         return
     assert warnings == []
     (notice,) = notices
@@ -182,11 +182,11 @@ def test_an_unclear_auth_test_is_logged_with_the_tables_words(
     fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     sender, root = sender_and_root(fake)
-    payload = payload_for("update", fake, root)
+    update = outbox_row(kind="update", payload=payload_for("update", fake, root))
     fake.fail_next("chat.update", error="invalid_auth")
     fake.fail_next("auth.test", status=500)
     with pytest.raises(RetryLater):
-        sender.send(outbox_row(kind="update", payload=payload), payload)
+        sender.send(update, update.payload)
     (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "Slack refused auth.test with http_500" in line
     assert refusal_for("auth.test", "http_500").fix in line

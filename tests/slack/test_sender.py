@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from bot.slack.failure_notes import FailureNotes
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.sender import SlackSender, _marker
-from bot.store.models import UNCONFIRMED, OutboxRow
+from bot.store.models import OutboxRow
 from tests.fakes.slack_api import FakeSlack
 from tests.store.helpers import outbox_row
 
 
-def row(seq: int, error: str | None, kind: str = "post") -> OutboxRow:
-    return outbox_row(id=seq, seq=seq, error=error, kind=kind)
+def row(seq: int, error: str | None, kind: str = "post", *, unconfirmed: bool = False) -> OutboxRow:
+    return outbox_row(id=seq, seq=seq, error=error, kind=kind, unconfirmed=unconfirmed)
+
+
+notes = FailureNotes()
 
 
 def sender_for(fake: FakeSlack) -> SlackSender:
@@ -24,14 +28,14 @@ def sender_for(fake: FakeSlack) -> SlackSender:
 def test_an_unconfirmed_post_that_slack_has_is_not_posted_again(fake: FakeSlack) -> None:
     sender = sender_for(fake)
     root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
-    earlier = row(2, UNCONFIRMED + "a claim lapsed")
+    earlier = row(2, "a claim lapsed", unconfirmed=True)
     posted = fake.client().chat_postMessage(
         channel="C1", thread_ts=root, text="q", metadata=_marker(earlier)
     )["ts"]
     assert sender.send(earlier, {"channel": "C1", "thread_ts": root, "text": "q"}) == posted
     assert len(fake.calls("chat.postMessage")) == 2  # nothing new
     # The root itself, looked up in the channel:
-    first = row(1, UNCONFIRMED + "TimeoutError: timed out")
+    first = row(1, "TimeoutError: timed out", unconfirmed=True)
     top = fake.client().chat_postMessage(channel="C1", text="top", metadata=_marker(first))["ts"]
     assert sender.send(first, {"channel": "C1", "text": "top"}) == top
 
@@ -41,7 +45,7 @@ def test_an_unconfirmed_post_that_slack_lacks_is_posted_with_its_marker(fake: Fa
     root = fake.client().chat_postMessage(channel="C1", text="root")["ts"]
     other = row(7, None)  # another row's message in the same thread
     fake.client().chat_postMessage(channel="C1", thread_ts=root, text="x", metadata=_marker(other))
-    missing = row(8, UNCONFIRMED + "http_500")
+    missing = row(8, "http_500", unconfirmed=True)
     ts = sender.send(missing, {"channel": "C1", "thread_ts": root, "text": "q"})
     sent = fake.calls("chat.postMessage")[-1]
     assert sent.response["ts"] == ts
@@ -73,7 +77,7 @@ def test_a_chart_that_cannot_be_drawn_is_given_up_with_a_note(fake: FakeSlack) -
     with pytest.raises(PermanentFailure) as caught:
         sender.send(chart, broken)
     assert not fake.calls("files.getUploadURLExternal")  # nothing reached Slack
-    (note,) = sender.on_failure(chart, caught.value)
+    (note,) = notes(chart, caught.value)
     assert "couldn't add the estimate's chart: it could not be drawn" in note.payload["text"]
 
 
@@ -89,7 +93,7 @@ def test_a_chart_without_files_write_says_how_to_grant_it(fake: FakeSlack) -> No
     chart = outbox_row(id=4, seq=4, kind="chart", payload=payload)
     with pytest.raises(PermanentFailure) as caught:
         sender.send(chart, payload)
-    (note,) = sender.on_failure(chart, caught.value)
+    (note,) = notes(chart, caught.value)
     assert "files:write" in note.payload["text"] and "reinstall" in note.payload["text"]
 
 
@@ -105,7 +109,7 @@ def test_a_pin_refused_in_a_direct_message_says_so_without_channel_words(
         sender.send(pin, pin.payload)
     failure = caught.value
     assert failure.code == "not_in_channel" and not failure.ends_conversation
-    [note] = sender.on_failure(pin, failure)
+    [note] = notes(pin, failure)
     text = note.payload["text"]
     assert "direct message" in text and "member of this channel" not in text
 

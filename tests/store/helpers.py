@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.delivery import Delivered, PermanentFailure
 from bot.store import OutboxMessage, OutboxRow, Store
+from bot.store.models import split_meta
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -94,7 +95,8 @@ def new_conversation(store: Store, messages: Sequence[OutboxMessage] = (), **kw:
 
 def outbox_row(**fields: Any) -> OutboxRow:
     """An OutboxRow as the store would return it (pending, claimed now), for tests of
-    what reads rows without a database; ``fields`` override the defaults."""
+    what reads rows without a database; ``fields`` override the defaults (payload keys
+    with a leading "_" become ``meta``, as `OutboxMessage` makes them)."""
     now = datetime.now(UTC)
     values: dict[str, Any] = {
         "id": 1,
@@ -114,6 +116,9 @@ def outbox_row(**fields: Any) -> OutboxRow:
         "sent_at": None,
     }
     values.update(fields)
+    # As the store keeps it: "_" keys are delivery metadata, apart from the payload.
+    values["payload"], meta = split_meta(values["payload"])
+    values["meta"] = {**values.get("meta", {}), **meta}
     return OutboxRow(**values)
 
 

@@ -32,6 +32,7 @@ def make(store: Store, sender: FakeSender, clock: FakeClock, **kw: object) -> De
     ``max_backoff``, ``unconfirmed_after``) go to its policy."""
     fields = ("max_attempts", "base_backoff", "max_backoff", "unconfirmed_after")
     policy = RetryPolicy(**{k: kw.pop(k) for k in fields if k in kw})  # type: ignore[arg-type]
+    kw.setdefault("on_give_up", sender.on_failure)
     return Deliverer(  # type: ignore[arg-type]
         store, sender, clock=clock, maintenance_interval=None, policy=policy, **kw
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.delivery import Deliverer
 from bot.store import OutboxMessage, OutboxRow, Store
-from bot.store.models import UNCONFIRMED, Claims
+from bot.store.models import Claims
 from tests.store.conftest import Database
 from tests.store.helpers import FakeClock, FakeSender, new_conversation
 
@@ -211,10 +211,11 @@ def test_a_row_whose_claim_lapsed_comes_back_unconfirmed(store: Store, clock: Fa
     assert first.error is None
     clock.advance(31)
     [again] = store.claim_outbox(lease=LEASE, batch=10)
-    assert again.id == first.id and (again.error or "").startswith(UNCONFIRMED)
+    assert again.id == first.id and again.unconfirmed
     store.release_claims([again.id], again.claim_token or "")
     [third] = store.claim_conversation(cid, lease=LEASE)
-    assert third.error is None  # released, not lapsed: nobody was sending it
+    # Released, not lapsed: nobody was sending it.
+    assert third.error is None and not third.unconfirmed
 
 
 def test_a_holder_recording_and_a_step_enqueueing_never_both_miss(db: Database) -> None:

@@ -174,3 +174,54 @@ def test_downgrading_the_thread_links_keeps_every_row(db: Database) -> None:
         assert upgrade_schema(engine) == head()
     finally:
         engine.dispose()
+
+
+def test_outbox_metadata_moves_out_of_the_payload_and_back(db: Database) -> None:
+    """0007: "_" keys leave the payload for ``meta``, and the "unconfirmed: " prefix of
+    ``error`` becomes the ``unconfirmed`` flag; the downgrade puts both back."""
+    import json
+
+    engine = engine_of(db)
+    try:
+        with write_transaction(engine) as conn:
+            command.upgrade(_config(conn), "0006")
+        store = Store(engine)
+        cid = new_conversation(store)
+        with write_transaction(engine) as conn:
+            now = datetime.now(UTC)
+            for seq, payload, error in (
+                (1, {"channel": "C1", "text": "q", "_user": "U1", "_retry_until": "x"}, None),
+                (2, {"user_id": "U1", "_team": "T1"}, "unconfirmed: TimeoutError"),
+                (3, {"channel": "C1", "text": "plain"}, "http_500"),
+            ):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox (conversation_id, seq, kind, sets_thread, payload, "
+                        "status, attempts, next_attempt_at, error, created_at) VALUES (:cid, "
+                        ":seq, 'post', false, :payload, 'pending', 0, :now, :error, :now)"
+                    ),
+                    {"cid": cid, "seq": seq, "payload": json.dumps(payload), "error": error}
+                    | {"now": now},
+                )
+        query = "SELECT seq, payload, error FROM outbox ORDER BY seq"
+        with engine.connect() as conn:
+            before = [tuple(r) for r in conn.execute(sa.text(query))]
+        assert upgrade_schema(engine) == head()
+        rows = {r.seq: r for r in Store(engine).outbox_rows(cid)}
+        assert rows[1].payload == {"channel": "C1", "text": "q"}
+        assert rows[1].meta == {"_user": "U1", "_retry_until": "x"} and not rows[1].unconfirmed
+        assert rows[2].payload == {"user_id": "U1"} and rows[2].meta == {"_team": "T1"}
+        assert rows[2].unconfirmed and rows[2].error == "TimeoutError"
+        assert rows[3].meta == {} and rows[3].error == "http_500" and not rows[3].unconfirmed
+        with write_transaction(engine) as conn:
+            command.downgrade(_config(conn), "0006")
+        with engine.connect() as conn:
+            after = [tuple(r) for r in conn.execute(sa.text(query))]
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("outbox")}
+        assert [(s, json.loads(p), e) for s, p, e in after] == [
+            (s, json.loads(p), e) for s, p, e in before
+        ]
+        assert not {"meta", "unconfirmed"} & columns
+        assert upgrade_schema(engine) == head()
+    finally:
+        engine.dispose()
