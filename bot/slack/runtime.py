@@ -154,8 +154,8 @@ class Runtime:
 
         def maintenance() -> None:
             token.recheck()  # a refused token that works again says so, and sends again
-            moves.expire_idle()  # tidies each expired thread up through the outbox
-            run_retention(store)
+            moves.expire_idle()  # every idle conversation, each thread tidied up, in batches
+            run_retention(store)  # only purges
 
         deliverer = Deliverer(
             store,

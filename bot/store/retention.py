@@ -1,9 +1,9 @@
-"""Retention: expire idle conversations and delete old seen events and outbox rows."""
+"""Retention: delete old seen events and finished outbox rows. It only purges: idle
+conversations are expired, their threads tidied up, by `bot.slack.expiry`."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -23,16 +23,13 @@ def run_retention(
 ) -> PurgeCounts:
     """One retention pass (the CLI and the Deliverer loop call this).
 
-    Marks idle conversations expired, then deletes seen events older than
-    ``seen_older_than`` and delivered outbox rows older than ``delivered_older_than``.
+    Deletes seen events older than ``seen_older_than`` and finished outbox rows older
+    than ``delivered_older_than``.
     """
-    expired = store.expire_idle()
     counts = store.purge(seen_older_than=seen_older_than, delivered_older_than=delivered_older_than)
-    counts = replace(counts, expired=expired)
-    if expired or counts.total:
+    if counts.total:
         logger.info(
-            "retention: %d conversations expired, %d seen events and %d outbox rows deleted",
-            counts.expired,
+            "retention: %d seen events and %d outbox rows deleted",
             counts.seen_events,
             counts.outbox,
         )
