@@ -296,11 +296,11 @@ class Deliverer:
         logger.debug("outbox: sending row %s (%s) payload=%r", row.id, row.kind, payload)
         try:
             ts = self._kept(row, self.sender.send(row, payload))
-        except Postpone as exc:
-            next_at = self._clock() + timedelta(seconds=exc.delay)
+        except Postpone as exc:  # a pacing turn or a 429: the policy says how long
+            pause = timedelta(seconds=self.policy.pause(exc.delay, unconfirmed=exc.unconfirmed))
             reason = UNCONFIRMED + exc.reason if exc.unconfirmed else exc.reason
             kept = self.store.record_retry(
-                row, attempts=row.attempts, next_attempt_at=next_at, error=reason
+                row, attempts=row.attempts, next_attempt_at=self._clock() + pause, error=reason
             )
             return ("retry" if kept else "lost"), None, exc.reason
         except RetryLater as exc:

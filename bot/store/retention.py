@@ -1,5 +1,6 @@
-"""Retention: delete old seen events and finished outbox rows. It only purges: idle
-conversations are expired, their threads tidied up, by `bot.slack.expiry`."""
+"""Retention: delete old seen events, finished outbox rows and channels' pacing slots.
+It only purges: idle conversations are expired, their threads tidied up, by
+`bot.slack.expiry`."""
 
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ def run_retention(
 ) -> PurgeCounts:
     """One retention pass (the CLI and the Deliverer loop call this).
 
-    Deletes seen events older than ``seen_older_than`` and finished outbox rows older
-    than ``delivered_older_than``.
+    Deletes seen events older than ``seen_older_than``, finished outbox rows older
+    than ``delivered_older_than``, and pacing slots of channels nobody posted to for
+    ``seen_older_than`` (they pace like new channels).
     """
     counts = store.purge(seen_older_than=seen_older_than, delivered_older_than=delivered_older_than)
+    store.purge_channel_slots((store.clock() - seen_older_than).timestamp())
     if counts.total:
         logger.info(
             "retention: %d seen events and %d outbox rows deleted",
