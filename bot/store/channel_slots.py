@@ -4,7 +4,7 @@ One row per channel holds the channel's theoretical next slot (``next_at``, seco
 since the epoch on the processes' clocks): taking slots moves it on atomically in
 one ``INSERT … ON CONFLICT DO UPDATE`` (the row lock orders concurrent takers), so
 however many replicas post to a channel they get distinct slots, one interval
-apart. `bot.slack.pacing.SharedChannelPacer` turns slots into waits.
+apart. `bot.slack.shared_pacing.SharedChannelPacer` turns slots into waits.
 """
 
 from __future__ import annotations
