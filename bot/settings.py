@@ -60,7 +60,26 @@ class PriceSettings(DatabaseSettings):
     aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 
-class Settings(PriceSettings):
+class ExpirySettings(PriceSettings):
+    """What `python -m bot retention` needs besides the database and prices: the flow,
+    to restore the conversations it expires, and the command their tidy-up names."""
+
+    slack_command: str = Field(
+        default="/llm-cost", validation_alias=AliasChoices("SLACK_COMMAND", "COMMAND_NAME")
+    )
+    flows_dir: Path = DEFAULT_FLOWS_DIR
+    flow_name: str = DEFAULT_FLOW
+
+    @field_validator("slack_command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith("/") or len(value) < 2 or " " in value:
+            raise ValueError("must be a slash command such as /llm-cost")
+        return value
+
+
+class Settings(ExpirySettings):
     """Every variable is listed in `.env.example`."""
 
     # One workspace: its bot token. Many (OAuth, bot.slack.installations): the app's
@@ -77,9 +96,6 @@ class Settings(PriceSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    slack_command: str = Field(
-        default="/llm-cost", validation_alias=AliasChoices("SLACK_COMMAND", "COMMAND_NAME")
-    )
     answer_policy: Literal["starter", "anyone"] = "starter"
     # Slack's data_visualization block for the estimate's chart where it shows it as well
     # as the PNG (bot/slack/native_chart.py); on only where the workspace has the block.
@@ -104,8 +120,6 @@ class Settings(PriceSettings):
     # seconds.
     start_limit_burst: int = Field(default=5, ge=1, le=1000)
     start_limit_seconds: float = Field(default=30.0, gt=0, le=86400)
-    flows_dir: Path = DEFAULT_FLOWS_DIR
-    flow_name: str = DEFAULT_FLOW
 
     @field_validator("slack_bot_token", "slack_client_secret")
     @classmethod
@@ -199,14 +213,6 @@ class Settings(PriceSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("slack_command")
-    @classmethod
-    def _command(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith("/") or len(value) < 2 or " " in value:
-            raise ValueError("must be a slash command such as /llm-cost")
-        return value
-
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str | None) -> str | None:
@@ -235,6 +241,10 @@ def load_settings(**overrides: object) -> Settings:
 
 def load_database_settings(**overrides: object) -> DatabaseSettings:
     return _load(DatabaseSettings, overrides)
+
+
+def load_expiry_settings(**overrides: object) -> ExpirySettings:
+    return _load(ExpirySettings, overrides)
 
 
 def load_price_settings(**overrides: object) -> PriceSettings:

@@ -11,6 +11,7 @@ from bot.settings import (
     DatabaseSettings,
     Settings,
     load_database_settings,
+    load_expiry_settings,
     load_settings,
 )
 
@@ -110,13 +111,13 @@ def database_problem(settings: DatabaseSettings, exc: BaseException) -> str:
     )
 
 
-def _store_or_exit():  # -> Store, its schema upgraded (imported lazily)
+def _store_or_exit(settings: DatabaseSettings | None = None):  # -> Store (imported lazily)
     """The database the environment names, upgraded; exit 2 with one line if it cannot be."""
     from bot.store import Store, StoreConfigError
     from bot.store.errors import UNAVAILABLE
 
     try:
-        settings = load_database_settings()
+        settings = settings or load_database_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
@@ -142,16 +143,43 @@ def db_upgrade() -> int:
     return 0
 
 
+def retention() -> int:
+    """`python -m bot retention`: expire every idle conversation, its thread's tidy-up
+    queued for the running app to send (`bot.slack.expiry`), then purge old rows."""
+    from bot.flow.errors import FlowError
+    from bot.flow.loader import FlowRegistry, load_flow
+    from bot.pricing.live import LivePrices
+    from bot.pricing.source import read_api_prices
+    from bot.slack.moves import Moves
+    from bot.store import run_retention
+
+    try:
+        settings = load_expiry_settings()
+        flows = FlowRegistry([load_flow(settings.flow_name, settings.flows_dir)])
+    except (ConfigError, FlowError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    store = _store_or_exit(settings)
+    try:  # a result's tidy-up shows the prices the running app shows
+        catalogue = flows.current(settings.flow_name).catalogue
+        api = read_api_prices(settings.flows_dir)
+        flows.attach_prices(LivePrices(store.engine, catalogue, settings.aws_region, api))
+        moves = Moves(store, flows, flow_name=settings.flow_name, command=settings.slack_command)
+        expired = moves.expire_idle()
+        counts = run_retention(store)
+    finally:
+        store.dispose()
+    print(
+        f"expired {expired} idle conversations (their threads' tidy-up is queued; the running "
+        f"app sends it); removed {counts.seen_events} seen events and {counts.outbox} "
+        "delivered outbox rows"
+    )
+    return 0
+
+
 def run_command(name: str, mode: str = "auto") -> int:
     if name == "retention":
-        from bot.store import run_retention
-
-        counts = run_retention(_store_or_exit())
-        print(
-            f"expired {counts.expired} conversations; removed {counts.seen_events} seen events "
-            f"and {counts.outbox} delivered outbox rows"
-        )
-        return 0
+        return retention()
     settings = _settings_or_exit()
     socket_mode = settings.socket_mode if mode == "auto" else mode == "socket"
     if socket_mode and not settings.socket_mode:

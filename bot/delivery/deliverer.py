@@ -312,12 +312,12 @@ class Deliverer(Background):
         logger.debug("outbox: sending row %s (%s) payload=%r", row.id, row.kind, payload)
         try:
             sent = self._kept(row, self.sender.send(row, payload))
-        except Postpone as exc:
-            next_at = self._clock() + timedelta(seconds=exc.delay)
+        except Postpone as exc:  # a pacing turn or a 429: the policy says how long
+            pause = timedelta(seconds=self.policy.pause(exc.delay, unconfirmed=exc.unconfirmed))
             kept = self.store.record_retry(
                 row,
                 attempts=row.attempts,
-                next_attempt_at=next_at,
+                next_attempt_at=self._clock() + pause,
                 error=exc.reason,
                 unconfirmed=exc.unconfirmed,
             )

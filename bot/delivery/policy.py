@@ -1,4 +1,5 @@
-"""One retry policy: every decision about trying a message again is made here.
+"""One retry policy: every decision about trying a message again is made here, a
+failed attempt's backoff and a pause alike (the channel's pacing turn, Slack's 429).
 
 Nothing under it retries on its own (the Slack client's retry handlers are off and
 its keep-alive connections never resend), so a post is never sent twice behind the
@@ -21,17 +22,21 @@ class RetryPolicy:
     carries ``RETRY_UNTIL`` (an edit that takes a question's buttons away) is tried,
     at the capped backoff, until that time instead. ``unconfirmed_after``: how long
     before looking for a post whose attempt ended without an answer (it may yet
-    appear). ``transient``: the service's error codes worth trying again."""
+    appear). ``transient``: the service's error codes worth trying again.
+    ``max_pause``: the longest a row waits for its channel's pacing turn or for a 429's
+    ``Retry-After`` before it is tried again (see `pause`)."""
 
     max_attempts: int = 8
     base_backoff: float = 0.5
     max_backoff: float = 60.0
     unconfirmed_after: float = 20.0
     transient: frozenset[str] = field(default_factory=frozenset)
+    max_pause: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_backoff <= 0 or self.max_backoff <= 0:
-            raise ValueError("max_attempts must be >= 1 and the backoffs > 0")
+        backoffs = (self.base_backoff, self.max_backoff, self.max_pause)
+        if self.max_attempts < 1 or min(backoffs) <= 0:
+            raise ValueError("max_attempts must be >= 1 and the backoffs and max_pause > 0")
 
     @classmethod
     def for_api(cls, *, timeout: float, transient: Iterable[str] = (), **kw: float) -> RetryPolicy:
@@ -47,13 +52,25 @@ class RetryPolicy:
         self, row: OutboxRow, now: datetime, *, retry_after: float | None, unanswered: bool
     ) -> float | None:
         """Seconds to wait before trying ``row`` again after its failed attempt, or None to
-        give it up. An attempt that got no answer waits ``unconfirmed_after`` at least."""
+        give it up. An attempt that got no answer waits ``unconfirmed_after`` at least;
+        a ``retry_after`` the service asked for counts up to ``max_pause``."""
         attempts = row.attempts + 1
         if attempts >= self.max_attempts and not self.worth_more(row, now):
             return None
         backoff = min(self.max_backoff, self.base_backoff * 2 ** min(attempts - 1, 30))
-        wait = max(retry_after or 0.0, backoff)
+        wait = max(min(retry_after or 0.0, self.max_pause), backoff)
         return max(wait, self.unconfirmed_after) if unanswered else wait
+
+    def pause(self, wait: float, *, unconfirmed: bool = False) -> float:
+        """Seconds to hold a row that is not failing but must wait: its channel's pacing
+        turn, or Slack's ``Retry-After`` on a 429 (which holds the whole channel for
+        that long). Not an attempt: a long backlog is delivered in full. At most
+        ``max_pause`` (``unconfirmed_after`` at least, when the refused call may have
+        taken effect and is looked for first), so a long queue or a bogus
+        ``Retry-After`` never parks a row beyond it: the row is asked again then (the
+        pacer keeps its booked turn; Slack answers a fresh ``Retry-After``)."""
+        limit = max(self.max_pause, self.unconfirmed_after) if unconfirmed else self.max_pause
+        return min(max(wait, 0.0), limit)
 
     @staticmethod
     def worth_more(row: OutboxRow, now: datetime) -> bool:

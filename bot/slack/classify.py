@@ -63,7 +63,8 @@ def classify(exc: SlackApiError, policy: RetryPolicy) -> Exception:
     status = getattr(exc.response, "status_code", 200)
     error = error_of(exc)
     if status == 429:
-        return Postpone("ratelimited by Slack (429)", retry_after(exc))
+        # The policy caps the pause, and the channel's hold with it (`SlackSender`).
+        return Postpone("ratelimited by Slack (429)", policy.pause(retry_after(exc)))
     if policy.retries(status, error):
         return RetryLater(error)
     ends = error in NOT_THERE or error in DEAD_TOKEN

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.conversation import Conversation, Refused, Status
 from bot.slack import blocks
+from bot.slack.expiry import BATCH, expire_all
 from bot.slack.move_base import MoveBase
 from bot.slack.plan import Plan, Turn
 from bot.store.models import NOTIFY_USER, Claims, ConversationRow, ResultChange
@@ -82,33 +83,34 @@ class Endings(MoveBase):
         plan.unpin()
         return True
 
-    def expire_idle(self, limit: int = 100) -> int:
-        """Expire conversations idle past their time, tidying each thread up: the open
-        question loses its buttons, a result its Start over / Change an answer, and the
-        channel message says so (a pinned result no longer offers an estimate). Runs on
-        the deliverer's maintenance schedule."""
-        expired = 0
-        rows = self.store.idle_conversations(limit)
-        for row in rows:
-            conversation = Conversation.restore(self.flows, row.record)
-            plan = Plan(row.channel, {NOTIFY_USER: row.user})
-            what = self._ended(Status.EXPIRED)
-            question = conversation.question()
-            recommendation = conversation.recommendation()
-            unpinned = False
-            if question is not None:
-                number = len(conversation.record.answers) + 1
-                closed = blocks.closed_message(question.text, number, what)
-                plan.update(f"q{conversation.step}", closed)
-                unpinned = self._tidy_root(plan, row, what)
-            elif recommendation is not None:
-                user = None if plan.dm else row.user
-                closed = blocks.recommendation_message(recommendation, user=user, footer=what)
-                plan.update(f"r{conversation.step}", closed)
-                if not plan.dm:
-                    root = blocks.result_root_message(
-                        recommendation, row.user, row.permalink, expired=True
-                    )
-                    plan.update("root", root)
-            expired += self.store.expire(row.id, row.version, plan.messages, unpinned=unpinned)
-        return expired
+    def expire_idle(self, batch: int = BATCH) -> int:
+        """Expire every conversation idle past its time, tidying each thread up
+        (`expire_one`), in batches until none is left (`bot.slack.expiry`). Runs on the
+        deliverer's maintenance schedule and in `python -m bot retention`."""
+        return expire_all(self.store, self.expire_one, batch)
+
+    def expire_one(self, row: ConversationRow) -> bool:
+        """Expire one idle conversation and tidy its thread up: the open question loses
+        its buttons, a result its Start over / Change an answer, and the channel message
+        says so (a pinned result no longer offers an estimate). False when it moved."""
+        conversation = Conversation.restore(self.flows, row.record)
+        plan = Plan(row.channel, {NOTIFY_USER: row.user})
+        what = self._ended(Status.EXPIRED)
+        question = conversation.question()
+        recommendation = conversation.recommendation()
+        unpinned = False
+        if question is not None:
+            number = len(conversation.record.answers) + 1
+            closed = blocks.closed_message(question.text, number, what)
+            plan.update(f"q{conversation.step}", closed)
+            unpinned = self._tidy_root(plan, row, what)
+        elif recommendation is not None:
+            user = None if plan.dm else row.user
+            closed = blocks.recommendation_message(recommendation, user=user, footer=what)
+            plan.update(f"r{conversation.step}", closed)
+            if not plan.dm:
+                root = blocks.result_root_message(
+                    recommendation, row.user, row.permalink, expired=True
+                )
+                plan.update("root", root)
+        return self.store.expire(row.id, row.version, plan.messages, unpinned=unpinned)

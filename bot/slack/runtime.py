@@ -24,10 +24,10 @@ from bot.slack.installations import (
     InstalledWorkspaces,
 )
 from bot.slack.moves import Moves
-from bot.slack.pacing import ChannelPacer
 from bot.slack.people import People
 from bot.slack.plan import DirectMessage
 from bot.slack.sender import TRANSIENT, SlackSender
+from bot.slack.shared_pacing import channel_pacer
 from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth, auth_check
 from bot.slack.workspace_client import WorkspaceClient
@@ -121,7 +121,10 @@ class Runtime:
                 auth.get("team_id") or "?",
                 auth.get("user_id") or "?",
             )
-        pacer = ChannelPacer(settings.slack_channel_post_rate, settings.slack_channel_post_burst)
+        # Shared by every replica on PostgreSQL: together they keep the channel's rate.
+        pacer = channel_pacer(
+            store, settings.slack_channel_post_rate, settings.slack_channel_post_burst
+        )
         policy = RetryPolicy.for_api(timeout=settings.slack_api_timeout, transient=TRANSIENT)
         moves = Moves(
             store,
@@ -160,8 +163,8 @@ class Runtime:
 
         def maintenance() -> None:
             token.recheck()  # a refused token that works again says so, and sends again
-            moves.expire_idle()  # tidies each expired thread up through the outbox
-            run_retention(store)
+            moves.expire_idle()  # every idle conversation, each thread tidied up, in batches
+            run_retention(store)  # only purges
 
         deliverer = Deliverer(
             store,

@@ -144,8 +144,8 @@ class ConversationStore(StoreBase):
 
         Applied: record saved, version + 1, expiry pushed out, outbox rows (claimed into
         ``claims``, if given) and the recommendation (if given) stored in the same
-        transaction. Otherwise nothing
-        changes except that an active conversation past its expiry is marked expired.
+        transaction. Otherwise nothing changes (a conversation past its expiry is
+        refused as ``EXPIRED`` and left for the expiry pass, which tidies it up).
         ``seen`` (a Slack event's key) is marked seen in the same transaction, whether
         the step applies or is refused; if it was seen before, nothing changes and the
         outcome is ``DUPLICATE``. ``result`` says what the step does to the result in
@@ -217,7 +217,8 @@ class ConversationStore(StoreBase):
         if status == EXPIRED:
             return StepResult(Outcome.EXPIRED, version)
         if status in MOVABLE and expires_at <= now:
-            self._hot.mark_expired.run(driver, params)
+            # Left for the expiry pass (`bot.slack.expiry`) to mark, with its tidy-up:
+            # marked here, its thread would keep its buttons.
             return StepResult(Outcome.EXPIRED, version)
         return StepResult(Outcome.STALE, version)
 
@@ -231,17 +232,6 @@ class ConversationStore(StoreBase):
             )
             if result.rowcount == 0:
                 raise ConversationNotFound(conversation_id)
-
-    def expire_idle(self) -> int:
-        """Mark active conversations past their expiry time expired; returns how many."""
-        now = self._now()
-        with write_transaction(self.engine) as conn:
-            result = conn.execute(
-                conversations.update()
-                .where(_conv.status == ACTIVE, _conv.expires_at <= now)
-                .values(status=EXPIRED, updated_at=now)
-            )
-        return result.rowcount
 
     def idle_conversations(self, limit: int = 100) -> list[ConversationRow]:
         """Open or finished conversations past their expiry time, oldest first."""

@@ -224,11 +224,10 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class PurgeCounts:
-    """Rows removed by a retention pass (``expired``: conversations marked expired)."""
+    """Rows removed by a retention pass."""
 
     seen_events: int = 0
     outbox: int = 0
-    expired: int = 0
 
     @property
     def total(self) -> int:

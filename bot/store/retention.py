@@ -1,9 +1,10 @@
-"""Retention: expire idle conversations and delete old seen events and outbox rows."""
+"""Retention: delete old seen events, finished outbox rows and channels' pacing slots.
+It only purges: idle conversations are expired, their threads tidied up, by
+`bot.slack.expiry`."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -23,16 +24,15 @@ def run_retention(
 ) -> PurgeCounts:
     """One retention pass (the CLI and the Deliverer loop call this).
 
-    Marks idle conversations expired, then deletes seen events older than
-    ``seen_older_than`` and delivered outbox rows older than ``delivered_older_than``.
+    Deletes seen events older than ``seen_older_than``, finished outbox rows older
+    than ``delivered_older_than``, and pacing slots of channels nobody posted to for
+    ``seen_older_than`` (they pace like new channels).
     """
-    expired = store.expire_idle()
     counts = store.purge(seen_older_than=seen_older_than, delivered_older_than=delivered_older_than)
-    counts = replace(counts, expired=expired)
-    if expired or counts.total:
+    store.purge_channel_slots((store.clock() - seen_older_than).timestamp())
+    if counts.total:
         logger.info(
-            "retention: %d conversations expired, %d seen events and %d outbox rows deleted",
-            counts.expired,
+            "retention: %d seen events and %d outbox rows deleted",
             counts.seen_events,
             counts.outbox,
         )

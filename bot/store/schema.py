@@ -207,3 +207,13 @@ def _slack_tables(into: sa.MetaData) -> None:
 
 
 _slack_tables(metadata)
+
+# The next pacing slot of each channel, shared by every process posting to it
+# (`bot.store.channel_slots`): ``next_at`` in seconds since the epoch (a float, so the
+# same arithmetic runs on both databases).
+channel_slots = sa.Table(
+    "channel_slots",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("next_at", sa.Float, nullable=False),
+)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from bot.store.driver import Prepared
-from bot.store.models import ACTIVE, CANCELLED, EXPIRED, FINISHED, PENDING, SENT
+from bot.store.models import ACTIVE, CANCELLED, FINISHED, PENDING, SENT
 from bot.store.schema import (
     JSONText,
     UTCDateTime,
@@ -179,13 +179,6 @@ _INSERT_CONVERSATION = conversations.insert()
 _CURRENT_STATE = sa.select(_conv.version, _conv.status, _conv.expires_at).where(
     _conv.id == sa.bindparam("cid")
 )
-_MARK_EXPIRED = (
-    conversations.update()
-    .where(
-        _conv.id == sa.bindparam("cid"), sa.or_(_conv.status == ACTIVE, _conv.status == FINISHED)
-    )
-    .values(status=EXPIRED, updated_at=_NOW)
-)
 _EARLIER_PENDING = (
     sa.select(_out.claimed_until)
     .where(
@@ -301,7 +294,6 @@ class HotStatements:
         # Only PostgreSQL needs the row lock; SQLite serializes writers already.
         self.lock_conversation = Prepared(_LOCK_CONVERSATION, dialect) if postgres else None
         self.release_token = Prepared(_RELEASE_TOKEN, dialect)
-        self.mark_expired = Prepared(_MARK_EXPIRED, dialect)
         self._inserts: dict[tuple[int, bool], Prepared] = {}
         self._claims: dict[int, Prepared] = {}
 

@@ -3,7 +3,8 @@
 Every write runs in one short transaction (``BEGIN IMMEDIATE`` on SQLite, READ
 COMMITTED on PostgreSQL). Its two halves live beside it: `conversations`
 (conversations, seen events, recommendations) and `queue` (the outbox), with
-`people` (reads by person, each person's own queue); their SQL is in `statements`.
+`people` (reads by person, each person's own queue), `channel_slots` (pacing shared
+by replicas); their SQL is in `statements`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bot.store.channel_slots import ChannelSlotStore
 from bot.store.conversations import ConversationStore
 from bot.store.engine import make_engine
 from bot.store.limits import DatabaseLimits
@@ -20,10 +22,11 @@ from bot.store.queue import OutboxQueue
 from bot.store.workspaces import WorkspaceStore
 
 
-class Store(ConversationStore, OutboxQueue, PeopleStore, WorkspaceStore):
+class Store(ConversationStore, OutboxQueue, PeopleStore, WorkspaceStore, ChannelSlotStore):
     """Conversations, their outbox, seen events, finished recommendations, and what
     each person has (`PeopleStore`), and the organisation of each Enterprise Grid
-    workspace (`WorkspaceStore`)."""
+    workspace (`WorkspaceStore`), and each channel's shared pacing slot
+    (`ChannelSlotStore`)."""
 
     @classmethod
     def from_url(

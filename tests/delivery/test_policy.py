@@ -28,6 +28,23 @@ def test_the_service_may_ask_for_longer() -> None:
     assert policy.delay(row(0), NOW, retry_after=30.0, unanswered=False) == 30.0
 
 
+def test_what_the_service_asks_for_counts_up_to_max_pause() -> None:
+    policy = RetryPolicy(base_backoff=1.0, max_pause=120.0)
+    assert policy.delay(row(0), NOW, retry_after=86400.0, unanswered=False) == 120.0
+
+
+def test_a_pause_is_what_was_asked_up_to_max_pause() -> None:
+    """A pacing turn and a 429's Retry-After: not attempts, and never longer than
+    ``max_pause`` (``unconfirmed_after`` at least when the call is looked for first)."""
+    policy = RetryPolicy(max_pause=60.0, unconfirmed_after=90.0)
+    assert policy.pause(2.5) == 2.5
+    assert policy.pause(-1.0) == 0.0
+    assert policy.pause(3600.0) == 60.0
+    assert policy.pause(3600.0, unconfirmed=True) == 90.0
+    with pytest.raises(ValueError):
+        RetryPolicy(max_pause=0)
+
+
 def test_an_unanswered_attempt_waits_before_the_lookup() -> None:
     policy = RetryPolicy.for_api(timeout=10.0)
     assert policy.unconfirmed_after == 20.0

@@ -30,7 +30,7 @@ def posts(n: int, start: int = 1) -> list[OutboxMessage]:
 def make(store: Store, sender: FakeSender, clock: FakeClock, **kw: object) -> Deliverer:
     """A deliverer on the fake clock; retry settings (``max_attempts``, ``base_backoff``,
     ``max_backoff``, ``unconfirmed_after``) go to its policy."""
-    fields = ("max_attempts", "base_backoff", "max_backoff", "unconfirmed_after")
+    fields = ("max_attempts", "base_backoff", "max_backoff", "unconfirmed_after", "max_pause")
     policy = RetryPolicy(**{k: kw.pop(k) for k in fields if k in kw})  # type: ignore[arg-type]
     kw.setdefault("on_give_up", sender.on_failure)
     return Deliverer(  # type: ignore[arg-type]
@@ -186,6 +186,19 @@ def test_postponing_waits_without_using_up_attempts(store: Store, clock: FakeClo
     assert deliverer.deliver_due() == 2
     assert sender.seqs(cid) == [1, 2]
     assert not sender.failures
+
+
+def test_a_pause_is_decided_by_the_policy_and_capped(store: Store, clock: FakeClock) -> None:
+    """A pacing turn or a 429's Retry-After longer than the policy's ``max_pause`` holds
+    the row that long only; then it is asked again (and may be paused again)."""
+    cid = new_conversation(store, posts(1))
+    sender = FakeSender(script={(cid, 1): [Postpone("ratelimited", 3600.0)]})
+    deliverer = make(store, sender, clock, max_pause=45.0)
+    assert deliverer.deliver_due() == 0
+    row = store.outbox_rows(cid)[0]
+    assert (row.attempts, row.next_attempt_at) == (0, clock() + timedelta(seconds=45))
+    clock.advance(45.0)
+    assert deliverer.deliver_due() == 1
 
 
 def test_exponential_backoff_capped(store: Store, clock: FakeClock) -> None:

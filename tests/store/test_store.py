@@ -147,13 +147,17 @@ def test_a_finished_conversation_can_move_back_but_a_cancelled_one_cannot(store:
     assert store.apply_step(other, 2, {}).outcome == "stale"
 
 
-def test_apply_step_expired_marks_conversation(store: Store, clock: FakeClock) -> None:
+def test_apply_step_past_expiry_is_refused_and_left_for_the_expiry(
+    store: Store, clock: FakeClock
+) -> None:
     cid = new_conversation(store)
     clock.advance(hours=24)  # expires_at <= now
     result = store.apply_step(cid, 1, {"late": True}, [OutboxMessage("post", {})])
     assert result.outcome == "expired" and result.version == 1
     conv = store.get(cid)
-    assert conv.status == "expired" and conv.record == {"state": "start"}
+    # Not marked expired here: the expiry pass marks it, with its thread's tidy-up.
+    assert conv.status == "active" and conv.record == {"state": "start"}
+    assert [row.id for row in store.idle_conversations()] == [cid]
     assert store.outbox_rows(cid) == []
     assert store.apply_step(cid, 1, {}).outcome == "expired"
 
@@ -247,18 +251,21 @@ def test_cancel(store: Store) -> None:
     assert store.cancel("0" * 32).outcome == "missing"
 
 
-def test_expire_idle(store: Store, clock: FakeClock) -> None:
+def test_idle_conversations_and_expire(store: Store, clock: FakeClock) -> None:
     a = new_conversation(store)
     clock.advance(hours=12)
     b = new_conversation(store)
     done = new_conversation(store)
     store.apply_step(done, 1, {}, status="finished")
     clock.advance(hours=12)
-    assert store.expire_idle() == 1
-    assert store.get(a).status == "expired"
+    assert [row.id for row in store.idle_conversations()] == [a]
+    assert not store.expire(a, 2, [])  # it moved since version 2 was read: no
+    assert store.expire(a, 1, [OutboxMessage("update", {"ts": "1.2"})])
+    assert store.get(a).status == "expired" and store.get(a).version == 2
+    assert [r.kind for r in store.outbox_rows(a)] == ["update"]
     assert store.get(b).status == "active"
     assert store.get(done).status == "finished"
-    assert store.expire_idle() == 0
+    assert store.idle_conversations() == []
 
 
 def test_set_thread_ts(store: Store) -> None:
