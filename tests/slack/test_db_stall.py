@@ -79,7 +79,10 @@ def through(proxy: TcpProxy, pg_url: str) -> str:
 def stall_settings(fake: FakeSlack, tmp_path: Path, url: str, **extra: float) -> Settings:
     """Limits shorter than production's so the tests are quick: sender threads stuck on
     a hung connection give up after 3 s, and a session a hung client left inside a
-    transaction is ended by PostgreSQL after 2 s."""
+    transaction is ended by PostgreSQL after 2 s. A request waits 0.5 s for the database
+    (2 s in production), so that a loaded machine's scheduling, not the app, never
+    decides whether an answer beats Slack's 3 s."""
+    extra.setdefault("db_request_timeout", 0.5)
     return settings_for(
         fake,
         tmp_path / "d",
