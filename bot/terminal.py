@@ -19,7 +19,7 @@ from bot.conversation import (
 )
 from bot.estimate import Estimate
 from bot.estimate_cli import describe
-from bot.estimate_view import api_line, estimate_price_lines
+from bot.estimate_view import api_line, estimate_price_lines, purchase_line
 from bot.flow.compiled import Flow, Question
 from bot.recommendation import Recommendation
 from bot.recommendation_text import claim_text, plain, price_lines
@@ -63,8 +63,13 @@ def format_estimate(estimate: Estimate, prices_as_of: str) -> str:
     """The estimate as the CLI prints it (ending with its table), with which prices it
     used and the API alternative under the headline."""
     api = api_line(estimate)
+    buy = purchase_line(estimate)
     lines = describe(estimate)
-    priced = [*estimate_price_lines(estimate, prices_as_of), *([api] if api else [])]
+    priced = [
+        *estimate_price_lines(estimate, prices_as_of),
+        *([buy] if buy else []),
+        *([api] if api else []),
+    ]
     return "\n" + "\n".join([*lines[:2], *priced, *lines[2:]])
 
 

@@ -18,6 +18,7 @@ from bot.flow.catalogue import Catalogue
 from bot.pricing.api_alternative import ApiPrices
 from bot.pricing.book import PriceBook, Priced, priced_catalogue
 from bot.pricing.model import Purchase
+from bot.pricing.purchase_file import PurchaseFile
 from bot.pricing.regions import DEFAULT_REGION
 from bot.pricing.stored import load, version
 
@@ -31,14 +32,16 @@ class LivePrices:
         catalogue: Catalogue,
         default_region: str = DEFAULT_REGION,
         api: ApiPrices | None = None,
+        purchase: PurchaseFile | None = None,
     ) -> None:
         self._engine = engine
         self._catalogue = catalogue
         self.default_region = default_region
         self._api = api
+        self._purchase = purchase or PurchaseFile()
         self._lock = threading.Lock()
         self._version = 0
-        self._book = PriceBook.of(catalogue)
+        self._book = PriceBook.of(catalogue, shipped=self._purchase.quotes())
         self._priced: dict[tuple[int, str, Purchase], Priced] = {}
 
     @property
@@ -57,13 +60,17 @@ class LivePrices:
             return self._book
         with self._lock:
             if newest > self._version:
-                self._book = PriceBook.of(self._catalogue, stored)
+                self._book = PriceBook.of(self._catalogue, stored, self._purchase.quotes())
                 self._version = newest
             return self._book
 
     def api_prices(self) -> ApiPrices | None:
         """The hosted-model prices read at start-up (flows/api_prices.toml)."""
         return self._api
+
+    def purchase_file(self) -> PurchaseFile:
+        """The path rules and shipped rates read at start-up (flows/purchase.toml)."""
+        return self._purchase
 
     def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced:
         """The catalogue priced for ``region`` and ``purchase`` with the newest prices:

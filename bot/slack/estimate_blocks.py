@@ -18,6 +18,7 @@ from bot.estimate_view import (
     estimate_price_lines,
     headline,
     job_line,
+    purchase_line,
     serving_line,
 )
 from bot.flow.words import FollowUp
@@ -73,6 +74,7 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
         ]
     ).strip()
     api = api_line(estimate)
+    buy = purchase_line(estimate)
     chart = charts.native_chart(estimate) if native_chart else None
     cheaper = cheaper_alternative(estimate)
     serving = serving_line(estimate)
@@ -82,6 +84,7 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
         *([context(escape(cheaper))] if cheaper else []),
         _table(estimate),
         context(price),
+        *([context(escape(buy))] if buy else []),
         *([context(f"*Serving configuration:* `{escape(serving)}`")] if serving else []),
         *([context(escape(api))] if api else []),
         *([chart] if chart else []),
