@@ -180,6 +180,12 @@ def api_line(estimate: Estimate) -> str | None:
     return line + "."
 
 
+def feature_lines(estimate: Estimate) -> list[str]:
+    """The Bedrock features this path makes relevant (batch inference on paths where
+    traffic may wait, prompt caching on the Prompt Cache leaf), each a sentence."""
+    return [f"{text}." for text in estimate.api.features] if estimate.api else []
+
+
 def purchase_line(estimate: Estimate) -> str | None:
     """The cheapest sensible way to buy the recommended option on this path, with the
     commitment it needs (`bot.pricing.purchase_advice`)."""

@@ -19,7 +19,7 @@ from bot.conversation import (
 )
 from bot.estimate import Estimate
 from bot.estimate_cli import describe
-from bot.estimate_view import api_line, estimate_price_lines, purchase_line
+from bot.estimate_view import api_line, estimate_price_lines, feature_lines, purchase_line
 from bot.flow.compiled import Flow, Question
 from bot.recommendation import Recommendation
 from bot.recommendation_text import claim_text, plain, price_lines
@@ -69,6 +69,7 @@ def format_estimate(estimate: Estimate, prices_as_of: str) -> str:
         *estimate_price_lines(estimate, prices_as_of),
         *([buy] if buy else []),
         *([api] if api else []),
+        *feature_lines(estimate),
     ]
     return "\n" + "\n".join([*lines[:2], *priced, *lines[2:]])
 

@@ -161,6 +161,7 @@ class ApiAlternative:
     notes: tuple[str, ...]
     sources: tuple[str, ...]
     break_even_tokens_per_day: tuple[tuple[str, float | None], ...] = ()
+    features: tuple[str, ...] = ()  # Bedrock batch inference, prompt caching: where relevant
 
 
 @dataclass(frozen=True)

@@ -193,8 +193,8 @@ def _judge(
     if purchase in TERM_HOURS and not serving and hours < TERM_HOURS[purchase]:
         years = TERM_HOURS[purchase] // HOURS_PER_YEAR
         return False, (
-            f"a {years}-year commitment for a run of {hours / 24:,.0f} days pays for the "
-            "idle rest of the term (unless other work uses it)"
+            f"a {years}-year commitment for a {hours / 24:,.0f}-day run pays for the idle "
+            "rest of the term unless other work uses it"
         )
     return True, ""
 
@@ -224,7 +224,7 @@ def _commitment(purchase: Purchase, option: OptionEstimate, usd_per_hour: float)
     if purchase is Purchase.ON_DEMAND:
         return "no commitment"
     if purchase is Purchase.SPOT:
-        return "no commitment; AWS may take the instances back with two minutes' notice"
+        return "no commitment"  # its caveat (interruptions) is said beside it
     if purchase is Purchase.CAPACITY_BLOCK:
         return "prepaid for the run's days (a block lasts 1 to 182), booked up to 8 weeks ahead"
     years = TERM_HOURS[purchase] // HOURS_PER_YEAR
@@ -262,10 +262,11 @@ def advice_line(
         if o is best:
             continue
         label = LABELS[o.purchase].removeprefix("a ")
-        if o.cost_usd is None:
+        if not o.sensible:
+            cost = f" {money(o.cost_usd)}" if o.cost_usd is not None else ""
+            others.append(f"{label}{cost}, not for this path ({o.why})")
+        elif o.cost_usd is None:
             others.append(f"{label}: no price here")
-        elif not o.sensible:
-            others.append(f"{label} {money(o.cost_usd)}, not for this path ({o.why})")
         else:
             others.append(f"{label} {money(o.cost_usd)}")
     lead = " Others: " if best else " Options: "

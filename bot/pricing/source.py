@@ -141,5 +141,6 @@ def with_prices(
             notes=option.notes,
             sources=option.sources,
             break_even_tokens_per_day=even,
+            features=tuple(text for text, _ in buying.features) if buying else (),
         )
     return replace(estimate, priced_in=priced_in, api=alternative)

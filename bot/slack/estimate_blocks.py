@@ -16,6 +16,7 @@ from bot.estimate_view import (
     api_line,
     cheaper_alternative,
     estimate_price_lines,
+    feature_lines,
     headline,
     job_line,
     purchase_line,
@@ -86,7 +87,7 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
         context(price),
         *([context(escape(buy))] if buy else []),
         *([context(f"*Serving configuration:* `{escape(serving)}`")] if serving else []),
-        *([context(escape(api))] if api else []),
+        *([context(escape(" ".join([api, *feature_lines(estimate)])))] if api else []),
         *([chart] if chart else []),
         *how_calculated(estimate, rec),
     ]
