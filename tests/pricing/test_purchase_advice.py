@@ -66,7 +66,10 @@ def test_checkpointed_training_takes_spot_with_its_caveat() -> None:
     assert best.caveat is not None and "two minutes' notice" in best.caveat
     line = advice_line(options, "p5.48xlarge", "us-east-1", "per run")
     assert line is not None
-    assert line.startswith("Cheapest sensible way to buy p5.48xlarge in us-east-1: Spot, $144,000 per run (no commitment).")
+    assert line.startswith(
+        "Cheapest sensible way to buy p5.48xlarge in us-east-1: Spot, $144,000 per run "
+        "(no commitment)."
+    )
     assert "not for a latency target" in line  # the caveat, said with it
 
 
@@ -168,7 +171,7 @@ def test_a_shipped_rate_is_a_quote_and_an_unsourced_one_is_refused(tmp_path: Pat
     (tmp_path / "purchase.toml").write_text(
         source + rate + 'purchase = "on-demand"\nsource = "s"\n', encoding="utf-8"
     )
-    with pytest.raises(PriceRefreshError, match="belong in offerings.toml"):
+    with pytest.raises(PriceRefreshError, match=r"belong in offerings\.toml"):
         load_purchase_file(tmp_path)
 
 
