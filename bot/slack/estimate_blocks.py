@@ -147,5 +147,7 @@ def chart_payload(estimate: Estimate) -> dict[str, Any]:
         Bar(r.offering, r.cost.likely, r.cost.missing, r.option.recommended)
         for r in card.card_rows(estimate)
     )
-    chart = CostChart(bars, card.unit(estimate), card.chart_title(estimate))
-    return {**chart.to_payload(), "alt_txt": clip(card.alt_text(estimate), 1000)}
+    curve = card.traffic_curve(estimate)
+    chart = CostChart(bars, card.unit(estimate), card.chart_title(estimate), curve)
+    alt = card.alt_text(estimate) + (f" {curve.alt_text()}" if curve else "")
+    return {**chart.to_payload(), "alt_txt": clip(alt, 1000)}
