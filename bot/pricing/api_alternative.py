@@ -191,7 +191,12 @@ def api_json(api: ApiOption) -> dict[str, Any]:
 
 def _nearest(models: Sequence[HostedModel], params: float) -> HostedModel | None:
     near = [m for m in models if abs(math.log(m.params / params)) <= math.log(NEAR)]
-    return min(near, key=lambda m: abs(math.log(m.params / params)), default=None)
+    # the nearest in size; among equally near ones, the cheaper per generated token
+    return min(
+        near,
+        key=lambda m: (round(abs(math.log(m.params / params)), 9), m.output_usd_per_million),
+        default=None,
+    )
 
 
 def _round(value: float | None) -> float | None:
