@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -77,10 +78,21 @@ class LivePrices:
         what an estimate passes to the sizing instead of the flow's catalogue (its
         `keep` drops the instances with no price there). Built once per version."""
         book = self.book()
-        key = (self._version, region, purchase)
+        return self._priced_with(book, self._version, region, purchase)
+
+    def pricer(self, region: str) -> Callable[[Purchase], Priced]:
+        """``priced`` for ``region`` and any purchase option, all from the book current
+        now: one check of the refresh number for the whole purchase advice."""
+        book, version = self.book(), self._version
+        return lambda purchase: self._priced_with(book, version, region, purchase)
+
+    def _priced_with(
+        self, book: PriceBook, version: int, region: str, purchase: Purchase
+    ) -> Priced:
+        key = (version, region, purchase)
         found = self._priced.get(key)
         if found is None:
             found = priced_catalogue(self._catalogue, book, region, purchase)
-            self._priced = {k: v for k, v in self._priced.items() if k[0] == self._version}
+            self._priced = {k: v for k, v in self._priced.items() if k[0] == version}
             self._priced[key] = found
         return found

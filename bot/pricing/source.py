@@ -7,7 +7,7 @@ its flows; `chat` and tests use `SnapshotPrices`, the prices shipped in flows/.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +35,8 @@ class PriceSource(Protocol):
 
     def purchase_file(self) -> PurchaseFile: ...
 
+    def pricer(self, region: str) -> Callable[[Purchase], Priced]: ...
+
 
 def read_api_prices(flows_dir: Path) -> ApiPrices | None:
     """The hosted-model prices in ``flows_dir``, or None when the file is absent or
@@ -61,6 +63,9 @@ class SnapshotPrices:
             self._purchase = read_purchase_file(self.flows_dir)
         return self._purchase
 
+    def pricer(self, region: str) -> Callable[[Purchase], Priced]:
+        return lambda purchase: self.priced(region, purchase)
+
     def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced:
         key = (region, purchase)
         if key not in self._priced:
@@ -82,7 +87,7 @@ def buying_for(source: PriceSource, region: str, kind: str, path: Iterable[str])
         n for n, on in (("batch", needs.batch), ("prompt_caching", needs.prompt_caching)) if on
     ]
     features = tuple(f for f in (file.feature(n) for n in names) if f is not None)
-    return Buying(needs, features, lambda purchase: source.priced(region, purchase))
+    return Buying(needs, features, source.pricer(region))
 
 
 def with_prices(
