@@ -96,3 +96,13 @@ def test_break_even_is_one_steps_cost_over_the_apis_rate_on_a_real_estimate() ->
     # traffic (every step adds the same cost and capacity)
     expected = round(by_hand) if by_hand <= one_step else None
     assert dict(estimate.api.break_even_tokens_per_day)[pick.instance] == expected
+
+
+def test_a_serving_card_with_a_traffic_panel_keeps_the_png() -> None:
+    from bot.slack.native_chart import native_chart
+    from tests.test_estimate_card import estimated
+
+    answers = ("Inference", "Standard 100-500ms", "Throughput", "No Cache")
+    estimate, _rec = estimated(answers, ("8B", "100M tokens a day"))
+    assert traffic_curve(estimate) is not None
+    assert native_chart(estimate) is None  # Slack's bar chart cannot draw the panel
