@@ -67,6 +67,8 @@ def rates_of(instance: str, priced_for: Callable[[Purchase], Priced]) -> dict[Pu
     out: dict[Purchase, Rate | str] = {}
     on_demand = priced_for(Purchase.ON_DEMAND)
     inst = on_demand.catalogue.instances.get(instance)
+    if instance in on_demand.missing:
+        inst = None  # kept unpriced in the catalogue: never read another Region's rate
     for purchase, price in (
         (Purchase.ON_DEMAND, inst and inst.on_demand),
         (Purchase.CAPACITY_BLOCK, inst and inst.capacity_block),

@@ -189,3 +189,19 @@ def test_the_cli_json_lists_purchase_options_for_the_path(capsys: pytest.Capture
     spot = {o["purchase"]: o for o in first["purchase_options"]}["spot"]
     assert spot["sensible"] is True and spot["cost_usd"] is None  # no price: none borrowed
     assert "prices refresh --spot" in spot["why"]
+
+
+def test_rates_in_a_region_without_prices_are_reasons_not_us_east_1_rates() -> None:
+    from bot.flow.loader import load_flow
+    from bot.pricing.purchase_advice import rates_of
+    from bot.pricing.source import SnapshotPrices
+
+    catalogue = load_flow("llm_cost", DEFAULT_FLOWS_DIR).catalogue
+    source = SnapshotPrices(catalogue, DEFAULT_FLOWS_DIR)
+    here = rates_of("p4d.24xlarge", source.pricer("us-east-1"))
+    on_demand = here[Purchase.ON_DEMAND]
+    assert isinstance(on_demand, Rate) and on_demand.usd_per_hour == pytest.approx(21.9576)
+    assert isinstance(here[Purchase.SPOT], str)  # none shipped: said, not guessed
+    away = rates_of("p4d.24xlarge", source.pricer("eu-west-1"))
+    assert all(isinstance(rate, str) for rate in away.values())
+    assert "eu-west-1" in str(away[Purchase.ON_DEMAND])
