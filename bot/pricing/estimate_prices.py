@@ -27,7 +27,7 @@ from bot.pricing.api_alternative import (
 )
 from bot.pricing.book import PriceBook, Priced, priced_catalogue
 from bot.pricing.model import CAVEATS, PURCHASES, NoPrice, PriceRefreshError, Purchase, Quote
-from bot.pricing.purchase_advice import Buying, advice_for, cheapest
+from bot.pricing.purchase_advice import Buying, advice_for, advice_line, cheapest
 from bot.pricing.purchase_file import PathNeeds, read_purchase_file
 from bot.pricing.regions import REGIONS, read_region
 
@@ -176,12 +176,18 @@ class EstimatePrices:
 
     def lines(self, estimate: Estimate) -> list[str]:
         """For the terminal: where and how it is priced, as of when, what is missing,
-        and the API alternative."""
+        the cheapest sensible way to buy the first option, and the API alternative."""
         dates = sorted({self.price_fields(o.instance)["price_as_of"] for o in estimate.options})
         lines = [f"Prices: {self.priced.region}, {self.priced.purchase}, as of {', '.join(dates)}"]
         caveat = CAVEATS.get(self.priced.purchase)
         lines += [f"  {caveat}"] if caveat else []
         lines += [f"  {m.message()}" for m in self.missing()]
+        first = estimate.options[0]
+        if self.buying is not None:
+            options = advice_for(first, self.buying, self.catalogue, self.hours_per_month)
+            per = "per run" if estimate.kind == "training" else "per month"
+            advice = advice_line(options, first.instance, self.priced.region, per)
+            lines += [advice] if advice else []
         api = self.api(estimate)
         if api is not None:
             lines += api_lines(api, estimate)

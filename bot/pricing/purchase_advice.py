@@ -195,8 +195,7 @@ def _judge(
     if purchase in TERM_HOURS and not serving and hours < TERM_HOURS[purchase]:
         years = TERM_HOURS[purchase] // HOURS_PER_YEAR
         return False, (
-            f"a {years}-year commitment for a {hours / 24:,.0f}-day run pays for the idle "
-            "rest of the term unless other work uses it"
+            f"a {years}-year commitment, paid for every hour, for a {hours / 24:,.0f}-day run"
         )
     return True, ""
 
@@ -228,7 +227,7 @@ def _commitment(purchase: Purchase, option: OptionEstimate, usd_per_hour: float)
     if purchase is Purchase.SPOT:
         return "no commitment"  # its caveat (interruptions) is said beside it
     if purchase is Purchase.CAPACITY_BLOCK:
-        return "prepaid for the run's days (a block lasts 1 to 182), booked up to 8 weeks ahead"
+        return "prepaid for the run's days, at most 182, booked up to 8 weeks ahead"
     years = TERM_HOURS[purchase] // HOURS_PER_YEAR
     hourly = usd_per_hour * option.instances
     total = hourly * TERM_HOURS[purchase]

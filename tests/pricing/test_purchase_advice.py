@@ -87,7 +87,7 @@ def test_a_savings_plan_for_a_short_run_pays_for_the_whole_term() -> None:
     got = by_purchase(purchase_options(RUN, PathNeeds("training"), RATES, MONTH))
     sp1 = got[Purchase.SAVINGS_PLAN_1Y]
     assert sp1.cost_usd == pytest.approx(35.0 * 10 * 8_760)  # every committed hour
-    assert not sp1.sensible and "idle rest of the term" in sp1.why
+    assert not sp1.sensible and "paid for every hour, for a 30-day run" in sp1.why
     assert got[Purchase.SAVINGS_PLAN_3Y].cost_usd == pytest.approx(25.0 * 10 * 26_280)
 
 
@@ -205,3 +205,13 @@ def test_rates_in_a_region_without_prices_are_reasons_not_us_east_1_rates() -> N
     away = rates_of("p4d.24xlarge", source.pricer("eu-west-1"))
     assert all(isinstance(rate, str) for rate in away.values())
     assert "eu-west-1" in str(away[Purchase.ON_DEMAND])
+
+
+def test_the_cli_text_names_the_cheapest_sensible_purchase(capsys: pytest.CaptureFixture) -> None:
+    from bot.__main__ import main
+
+    assert main(["estimate", "training", "--params", "70B", "--tokens", "2T"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Prices: us-east-1, on-demand, as of ")
+    assert lines[1].startswith("Cheapest sensible way to buy ")
+    assert "Spot, not for this path" in lines[1]
