@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bot.estimate.model import ApiAlternative, Estimate, PricedIn
 from bot.flow.catalogue import Catalogue
-from bot.pricing.api_alternative import ApiPrices, api_option, load_api_prices
+from bot.pricing.api_alternative import ApiOption, ApiPrices, api_option, load_api_prices
 from bot.pricing.book import PriceBook, Priced, priced_catalogue
 from bot.pricing.estimate_prices import break_even_of
 from bot.pricing.model import PriceRefreshError, Purchase
@@ -146,6 +146,21 @@ def with_prices(
             notes=option.notes,
             sources=option.sources,
             break_even_tokens_per_day=even,
-            features=tuple(text for text, _ in buying.features) if buying else (),
+            features=_features(buying, option),
         )
     return replace(estimate, priced_in=priced_in, api=alternative)
+
+
+def _features(buying: Buying | None, option: ApiOption) -> tuple[str, ...]:
+    """The Bedrock features the path makes relevant, with the hosted model's own batch
+    price where the file has one and batch is named."""
+    if buying is None:
+        return ()
+    texts = [text for text, _ in buying.features]
+    model = option.model
+    if buying.needs.batch and model is not None and model.batch_output_usd_per_million:
+        texts.append(
+            f"{model.name} in batch: ${model.batch_input_usd_per_million:g} / "
+            f"${model.batch_output_usd_per_million:g} per million input / output tokens"
+        )
+    return tuple(texts)

@@ -81,4 +81,5 @@ def test_serving_never_takes_a_capacity_block_and_names_bedrock_batch(slack: Sla
     assert "Cheapest sensible way to buy inf2" in text and ": on-demand, $" in text
     assert "Spot, not for this path (serving with a latency target" in text
     assert "Amazon Bedrock batch inference costs 50% of the on-demand price" in text
+    assert "Llama 3.1 8B Instruct in batch: $0.11 / $0.11 per million" in text
     assert "prompt caching charges" not in text  # not the Prompt Cache leaf
