@@ -119,6 +119,21 @@ def _check_api_prices(flows_dir: Path) -> int:
         return 1
     if prices.models:
         print(f"{flows_dir / FILE_NAME}: ok ({len(prices.models)} hosted-model prices)")
+    return _check_purchase_file(flows_dir)
+
+
+def _check_purchase_file(flows_dir: Path) -> int:
+    """The path rules and shipped Savings Plans and Spot rates: every source listed."""
+    from bot.pricing.model import PriceRefreshError
+    from bot.pricing.purchase_file import FILE_NAME, load_purchase_file
+
+    try:
+        data = load_purchase_file(flows_dir)
+    except PriceRefreshError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if (flows_dir / FILE_NAME).exists():
+        print(f"{flows_dir / FILE_NAME}: ok ({len(data.prices)} Savings Plans and Spot rates)")
     return 0
 
 

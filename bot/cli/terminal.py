@@ -21,7 +21,7 @@ from bot.conversation.recommendation import Recommendation
 from bot.conversation.recommendation_text import claim_text, plain, price_lines
 from bot.estimate import Estimate
 from bot.estimate.cli import describe
-from bot.estimate.view import api_line, estimate_price_lines
+from bot.estimate.view import api_line, estimate_price_lines, feature_lines, purchase_line
 from bot.flow.compiled import Flow, Question
 
 JUMP = re.compile(r"(?:change|back to|go back to)\s+(\d{1,2})")
@@ -63,8 +63,14 @@ def format_estimate(estimate: Estimate, prices_as_of: str) -> str:
     """The estimate as the CLI prints it (ending with its table), with which prices it
     used and the API alternative under the headline."""
     api = api_line(estimate)
+    buy = purchase_line(estimate)
     lines = describe(estimate)
-    priced = [*estimate_price_lines(estimate, prices_as_of), *([api] if api else [])]
+    priced = [
+        *estimate_price_lines(estimate, prices_as_of),
+        *([buy] if buy else []),
+        *([api] if api else []),
+        *feature_lines(estimate),
+    ]
     return "\n" + "\n".join([*lines[:2], *priced, *lines[2:]])
 
 

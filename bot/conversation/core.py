@@ -208,7 +208,7 @@ class Conversation:
         if self.record.estimate is None or self.record.estimate.asking is not None:
             return recommendation
         first = next((n.node.id for n in nodes if n.details and n.details.instances), None)
-        estimate = compute(self.flow, self.record.estimate, first)
+        estimate = compute(self.flow, self.record.estimate, first, on_path)
         if estimate is not None and estimate.recommended.instances == 1:
             notes = tuple(n for n in notes if not n.multi_instance)
         return replace(recommendation, estimate=estimate, notes=notes)

@@ -17,12 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.estimate import Estimate, OptionEstimate
+from bot.estimate.chart import TrafficCurve
 from bot.estimate.view import job_line, no_cost
 from bot.flow.catalogue import Catalogue
 from bot.quantities import count, duration, money
 from bot.text import clip
 
 PICK = "flowchart's pick"
+SECONDS_PER_DAY = 86_400
 TOO_SLOW = "too slow"
 
 
@@ -236,4 +238,26 @@ def alt_text(estimate: Estimate) -> str:
         f"Bar chart of the estimated cost {unit(estimate)}, cheapest first: "
         + "; ".join(parts)
         + "."
+    )
+
+
+def traffic_curve(estimate: Estimate) -> TrafficCurve | None:
+    """Serving with a priced API alternative: the API's price per token a day, the
+    recommended option's step (an instance, or a replica spanning several: its monthly
+    cost and capacity), and where the person is; the same numbers as the break-even."""
+    api, o = estimate.api, estimate.recommended
+    rate = float(estimate.assumptions.get("tokens_per_second") or 0.0)
+    if api is None or api.model is None or not api.monthly_cost_usd or rate <= 0:
+        return None
+    if not o.fits or not o.monthly_cost_usd or not o.tokens_per_second_capacity:
+        return None
+    steps = min(o.instances, o.replicas) if o.replicas else o.instances
+    return TrafficCurve(
+        api_label=f"{api.model} on Amazon Bedrock",
+        api_usd_per_token_day=api.monthly_cost_usd / (rate * SECONDS_PER_DAY),
+        step_label=o.instance,
+        step_usd=o.monthly_cost_usd / steps,
+        step_tokens_per_day=o.tokens_per_second_capacity * SECONDS_PER_DAY / steps,
+        at_tokens_per_day=rate * SECONDS_PER_DAY,
+        at_usd=o.monthly_cost_usd,
     )

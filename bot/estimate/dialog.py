@@ -8,7 +8,7 @@ and calls these functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -40,7 +40,7 @@ from bot.flow.compiled import Flow
 from bot.flow.loader import DEFAULT_FLOWS_DIR
 from bot.flow.words import EstimateKind, EstimateWords
 from bot.pricing.regions import read_region
-from bot.pricing.source import PriceSource, SnapshotPrices, with_prices
+from bot.pricing.source import PriceSource, SnapshotPrices, buying_for, with_prices
 from bot.quantities import params_text, short
 
 EstimateField = Literal["params", "tokens", "traffic"]
@@ -277,16 +277,21 @@ def region_problem(flow: Flow, kind: EstimateKind, region: str) -> str | None:
     )
 
 
-def compute(flow: Flow, inputs: EstimateInputs, first_node: str | None) -> Estimate | None:
+def compute(
+    flow: Flow, inputs: EstimateInputs, first_node: str | None, path: Iterable[str] = ()
+) -> Estimate | None:
     """The estimate over every offering of its kind, ``first_node``'s first, priced in
     the Region asked for (or the default); None while something is still unknown.
     Offerings with no price there are left out and named, never priced at another
-    Region's rate."""
+    Region's rate. ``path``: the node ids the answers led through, which say how the
+    instances may be bought (checkpoints, a latency target) and which Bedrock features
+    to name."""
     words = flow.words.estimate
     if words is None or inputs.params is None or still_needed(inputs) is not None:
         return None
     source = prices_of(flow)
-    priced = source.priced(inputs.region or source.default_region)
+    region = inputs.region or source.default_region
+    priced = source.priced(region)
     considered = [instances for _, instances in flow.estimate_groups(inputs.kind, first_node)]
     groups = priced.keep(considered)
     if not groups:
@@ -294,7 +299,8 @@ def compute(flow: Flow, inputs: EstimateInputs, first_node: str | None) -> Estim
     estimate = _sized(flow, inputs, words, priced.catalogue, groups)
     names = [n for group in considered for n in group]
     hours = words.hours_per_month.value
-    return with_prices(estimate, priced, names, source.api_prices(), hours)
+    buying = buying_for(source, region, inputs.kind, path)
+    return with_prices(estimate, priced, names, source.api_prices(), hours, buying)
 
 
 def _sized(

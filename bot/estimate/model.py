@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot.pricing.model import PurchaseOption
+
 Method = Literal["full", "lora", "qlora"]
 Precision = Literal["bf16", "fp8", "int8", "int4"]
 METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
@@ -144,6 +146,8 @@ class PricedIn:
     as_of: str
     source: str
     missing: tuple[str, ...] = ()
+    # the recommended option's ways to buy on this path (bot.pricing.purchase_advice)
+    purchase_options: tuple[PurchaseOption, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ class ApiAlternative:
     notes: tuple[str, ...]
     sources: tuple[str, ...]
     break_even_tokens_per_day: tuple[tuple[str, float | None], ...] = ()
+    features: tuple[str, ...] = ()  # Bedrock batch inference, prompt caching: where relevant
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.estimate import Estimate, OptionEstimate
 from bot.flow.catalogue import PriceBasis
+from bot.pricing.purchase_advice import advice_line
 from bot.quantities import article, count, duration, money, short
 
 DOES_NOT_FIT = "does not fit"
@@ -177,6 +178,22 @@ def api_line(estimate: Estimate) -> str | None:
             "the instances serve"
         )
     return line + "."
+
+
+def feature_lines(estimate: Estimate) -> list[str]:
+    """The Bedrock features this path makes relevant (batch inference on paths where
+    traffic may wait, prompt caching on the Prompt Cache leaf), each a sentence."""
+    return [f"{text}." for text in estimate.api.features] if estimate.api else []
+
+
+def purchase_line(estimate: Estimate) -> str | None:
+    """The cheapest sensible way to buy the recommended option on this path, with the
+    commitment it needs (`bot.pricing.purchase_advice`)."""
+    p = estimate.priced_in
+    if p is None or not p.purchase_options:
+        return None
+    per = "per run" if estimate.kind == "training" else "per month"
+    return advice_line(p.purchase_options, estimate.recommended.instance, p.region, per)
 
 
 def serving_line(estimate: Estimate) -> str | None:

@@ -95,8 +95,14 @@ def api_option(
     region: str,
     hours_per_month: float,
     prompt_tokens_per_second: float = 0.0,
+    features: Sequence[tuple[str, str]] = (),
+    batch_price: bool = True,
 ) -> ApiOption:
-    """The nearest hosted model of the same size in ``region``, priced for the traffic."""
+    """The nearest hosted model of the same size in ``region``, priced for the traffic.
+
+    ``features``: (text, url) of the Bedrock features the path makes relevant (batch
+    inference, prompt caching; `flows/purchase.toml`), said in the notes with their
+    sources. ``batch_price``: name the model's own batch price where the file has one."""
     here = [m for m in prices.models if m.region == region]
     model = _nearest(here, params)
     if model is None:
@@ -120,23 +126,19 @@ def api_option(
         "generated tokens at the output price"
         + (", prompt tokens at the input price" if prompt_tokens_per_second else ""),
     ]
-    if model.batch_output_usd_per_million is not None:
+    if batch_price and model.batch_output_usd_per_million is not None:
         notes.append(
             f"batch inference (results within hours, not a request's latency): "
             f"${model.batch_input_usd_per_million:g} / ${model.batch_output_usd_per_million:g} "
             "per million input / output tokens"
         )
-    notes.append(
-        "prompt caching on Bedrock lowers the price of repeated prompt prefixes for the "
-        "models that support it"
-    )
+    notes += [text for text, _ in features]
     if model.note:
         notes.append(model.note)
-    urls = (
-        (source.url, prices.sources["bedrock-pricing"].url)
-        if "bedrock-pricing" in (prices.sources)
-        else (source.url,)
-    )
+    urls = (source.url,)
+    if "bedrock-pricing" in prices.sources:
+        urls += (prices.sources["bedrock-pricing"].url,)
+    urls += tuple(url for _, url in features)
     return ApiOption(
         region=region,
         model=model,
@@ -189,7 +191,12 @@ def api_json(api: ApiOption) -> dict[str, Any]:
 
 def _nearest(models: Sequence[HostedModel], params: float) -> HostedModel | None:
     near = [m for m in models if abs(math.log(m.params / params)) <= math.log(NEAR)]
-    return min(near, key=lambda m: abs(math.log(m.params / params)), default=None)
+    # the nearest in size; among equally near ones, the cheaper per generated token
+    return min(
+        near,
+        key=lambda m: (round(abs(math.log(m.params / params)), 9), m.output_usd_per_million),
+        default=None,
+    )
 
 
 def _round(value: float | None) -> float | None:

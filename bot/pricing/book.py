@@ -66,8 +66,12 @@ class PriceBook:
         object.__setattr__(self, "_by_key", by_key)
 
     @classmethod
-    def of(cls, catalogue: Catalogue, stored: Iterable[Quote] = ()) -> PriceBook:
-        return cls(snapshot_quotes(catalogue), tuple(stored))
+    def of(
+        cls, catalogue: Catalogue, stored: Iterable[Quote] = (), shipped: Iterable[Quote] = ()
+    ) -> PriceBook:
+        """The catalogue's prices and the ``shipped`` Savings Plans and Spot rates
+        (flows/purchase.toml), with the ``stored`` ones over both."""
+        return cls((*snapshot_quotes(catalogue), *shipped), tuple(stored))
 
     def quote(self, instance: str, region: str, purchase: Purchase) -> Quote | NoPrice:
         found = self._by_key.get((instance, region, purchase))

@@ -27,6 +27,8 @@ from bot.pricing.api_alternative import (
 )
 from bot.pricing.book import PriceBook, Priced, priced_catalogue
 from bot.pricing.model import CAVEATS, PURCHASES, NoPrice, PriceRefreshError, Purchase, Quote
+from bot.pricing.purchase_advice import Buying, advice_for, advice_line, cheapest
+from bot.pricing.purchase_file import PathNeeds, read_purchase_file
 from bot.pricing.regions import REGIONS, read_region
 
 SERVING_ON_BLOCKS = (
@@ -45,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="on-demand",
         help=f"how the instances are bought: {', '.join(PURCHASES)}",
     )
+    parser.add_argument(
+        "--checkpoints",
+        action="store_true",
+        help="the training run saves checkpoints, so Spot is a sensible way to buy it",
+    )
 
 
 @dataclass
@@ -54,6 +61,7 @@ class EstimatePrices:
     hours_per_month: float
     compare: bool = True  # list the API option (not when one --instance was asked for)
     considered: tuple[str, ...] = ()  # the instances the estimate was asked to size
+    buying: Buying | None = None  # how the instances may be bought (purchase options)
 
     @classmethod
     def from_args(
@@ -63,12 +71,20 @@ class EstimatePrices:
         if purchase is Purchase.CAPACITY_BLOCK and args.kind == "inference":
             raise EstimateError(SERVING_ON_BLOCKS)
         region = _region(args.region)
-        book = PriceBook.of(flow.catalogue, stored_prices(err or sys.stderr))
+        flows_dir = Path(getattr(args, "flows_dir", None) or DEFAULT_FLOWS_DIR)
+        shipped = read_purchase_file(flows_dir)
+        book = PriceBook.of(flow.catalogue, stored_prices(err or sys.stderr), shipped.quotes())
         words = flow.words.estimate
         hours = words.hours_per_month.value if words is not None else 730.0
-        flows_dir = Path(getattr(args, "flows_dir", None) or DEFAULT_FLOWS_DIR)
         priced = priced_catalogue(flow.catalogue, book, region, purchase)
-        return cls(priced, flows_dir, hours, compare=not getattr(args, "instance", None))
+        needs = PathNeeds(
+            args.kind,
+            checkpoints=bool(getattr(args, "checkpoints", False)),
+            latency_bound=args.kind == "inference" and bool(getattr(args, "latency_ms", None)),
+        )
+        buying = Buying(needs, (), lambda p: priced_catalogue(flow.catalogue, book, region, p))
+        compare = not getattr(args, "instance", None)
+        return cls(priced, flows_dir, hours, compare=compare, buying=buying)
 
     @property
     def catalogue(self) -> Catalogue:
@@ -112,6 +128,11 @@ class EstimatePrices:
             data["notes"] = [*data.get("notes", []), *self.caveats(option.instance)]
             if api is not None:
                 data["break_even_tokens_per_day"] = break_even_of(api, option)
+            if self.buying is not None:
+                options = advice_for(option, self.buying, self.catalogue, self.hours_per_month)
+                best = cheapest(options)
+                data["purchase_options"] = [o.to_json() for o in options]
+                data["cheapest_sensible_purchase"] = best.purchase.value if best else None
             out.append(data)
         out += [
             {
@@ -155,12 +176,18 @@ class EstimatePrices:
 
     def lines(self, estimate: Estimate) -> list[str]:
         """For the terminal: where and how it is priced, as of when, what is missing,
-        and the API alternative."""
+        the cheapest sensible way to buy the first option, and the API alternative."""
         dates = sorted({self.price_fields(o.instance)["price_as_of"] for o in estimate.options})
         lines = [f"Prices: {self.priced.region}, {self.priced.purchase}, as of {', '.join(dates)}"]
         caveat = CAVEATS.get(self.priced.purchase)
         lines += [f"  {caveat}"] if caveat else []
         lines += [f"  {m.message()}" for m in self.missing()]
+        first = estimate.options[0]
+        if self.buying is not None:
+            options = advice_for(first, self.buying, self.catalogue, self.hours_per_month)
+            per = "per run" if estimate.kind == "training" else "per month"
+            advice = advice_line(options, first.instance, self.priced.region, per)
+            lines += [advice] if advice else []
         api = self.api(estimate)
         if api is not None:
             lines += api_lines(api, estimate)

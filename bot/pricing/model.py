@@ -102,3 +102,34 @@ def published(data: Mapping[str, Any], name: str) -> dt.date:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
         raise PriceRefreshError(f"{name}: publicationDate {text!r} is not a date") from None
+
+
+@dataclass(frozen=True)
+class PurchaseOption:
+    """One way to buy an estimate's instances: its rate and its cost at the estimate's
+    size (per run or per month), whether it suits the path (``sensible``), and in
+    ``why`` the commitment it needs or the reason it does not suit. ``cost_usd`` is None
+    when no price is known here; ``cheapest`` marks the cheapest sensible one."""
+
+    purchase: Purchase
+    usd_per_hour: float | None
+    cost_usd: float | None
+    sensible: bool
+    why: str
+    caveat: str | None = None
+    price_as_of: str | None = None
+    price_source: str | None = None
+    cheapest: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "purchase": self.purchase.value,
+            "usd_per_hour": self.usd_per_hour,
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 2),
+            "sensible": self.sensible,
+            "cheapest_sensible": self.cheapest,
+            "why": self.why,
+            "caveat": self.caveat,
+            "price_as_of": self.price_as_of,
+            "price_source": self.price_source,
+        }

@@ -7,17 +7,19 @@ its flows; `chat` and tests use `SnapshotPrices`, the prices shipped in flows/.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from bot.estimate.model import ApiAlternative, Estimate, PricedIn
 from bot.flow.catalogue import Catalogue
-from bot.pricing.api_alternative import ApiPrices, api_option, load_api_prices
+from bot.pricing.api_alternative import ApiOption, ApiPrices, api_option, load_api_prices
 from bot.pricing.book import PriceBook, Priced, priced_catalogue
 from bot.pricing.estimate_prices import break_even_of
 from bot.pricing.model import PriceRefreshError, Purchase
+from bot.pricing.purchase_advice import Buying, advice_for
+from bot.pricing.purchase_file import PurchaseFile, read_purchase_file
 from bot.pricing.regions import DEFAULT_REGION
 
 
@@ -30,6 +32,10 @@ class PriceSource(Protocol):
     def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced: ...
 
     def api_prices(self) -> ApiPrices | None: ...
+
+    def purchase_file(self) -> PurchaseFile: ...
+
+    def pricer(self, region: str) -> Callable[[Purchase], Priced]: ...
 
 
 def read_api_prices(flows_dir: Path) -> ApiPrices | None:
@@ -50,11 +56,20 @@ class SnapshotPrices:
     default_region: str = DEFAULT_REGION
     _priced: dict[tuple[str, Purchase], Priced] = field(default_factory=dict, repr=False)
     _api: ApiPrices | bool | None = field(default=False, repr=False)
+    _purchase: PurchaseFile | None = field(default=None, repr=False)
+
+    def purchase_file(self) -> PurchaseFile:
+        if self._purchase is None:
+            self._purchase = read_purchase_file(self.flows_dir)
+        return self._purchase
+
+    def pricer(self, region: str) -> Callable[[Purchase], Priced]:
+        return lambda purchase: self.priced(region, purchase)
 
     def priced(self, region: str, purchase: Purchase = Purchase.ON_DEMAND) -> Priced:
         key = (region, purchase)
         if key not in self._priced:
-            book = PriceBook.of(self.catalogue)
+            book = PriceBook.of(self.catalogue, shipped=self.purchase_file().quotes())
             self._priced[key] = priced_catalogue(self.catalogue, book, region, purchase)
         return self._priced[key]
 
@@ -64,16 +79,30 @@ class SnapshotPrices:
         return self._api  # type: ignore[return-value]
 
 
+def buying_for(source: PriceSource, region: str, kind: str, path: Iterable[str]) -> Buying:
+    """The purchase advice's inputs for an estimate on ``path`` (node ids) in ``region``."""
+    file = source.purchase_file()
+    needs = file.needs(kind, path)
+    names = [
+        n for n, on in (("batch", needs.batch), ("prompt_caching", needs.prompt_caching)) if on
+    ]
+    features = tuple(f for f in (file.feature(n) for n in names) if f is not None)
+    return Buying(needs, features, source.pricer(region))
+
+
 def with_prices(
     estimate: Estimate,
     priced: Priced,
     considered: Sequence[str],
     api: ApiPrices | None,
     hours_per_month: float,
+    buying: Buying | None = None,
 ) -> Estimate:
     """``estimate`` (sized on ``priced.catalogue``) saying which prices it used, which
     of the ``considered`` instances have none in the Region, and, for serving, the
-    hosted-model alternative with each option's break-even traffic."""
+    hosted-model alternative with each option's break-even traffic. With ``buying``, the
+    recommended option's purchase options for the path, and the Bedrock features the
+    path makes relevant in the API alternative's notes."""
     used = []
     for o in estimate.options:
         instance = priced.catalogue.instances.get(o.instance)
@@ -91,6 +120,9 @@ def with_prices(
         as_of=oldest.read_on.isoformat() if oldest else "",
         source=oldest.title if oldest else "",
         missing=missing,
+        purchase_options=advice_for(estimate.recommended, buying, priced.catalogue, hours_per_month)
+        if buying is not None
+        else (),
     )
     alternative = None
     if estimate.kind == "inference" and api is not None:
@@ -102,6 +134,8 @@ def with_prices(
             priced.region,
             hours_per_month,
             float(a.get("prompt_tokens_per_second") or 0.0),
+            features=buying.features if buying else (),
+            batch_price=buying is None or buying.needs.batch,
         )
         even = tuple(
             (o.instance, break_even_of(option, o) if o.fits else None) for o in estimate.options
@@ -112,5 +146,21 @@ def with_prices(
             notes=option.notes,
             sources=option.sources,
             break_even_tokens_per_day=even,
+            features=_features(buying, option),
         )
     return replace(estimate, priced_in=priced_in, api=alternative)
+
+
+def _features(buying: Buying | None, option: ApiOption) -> tuple[str, ...]:
+    """The Bedrock features the path makes relevant, with the hosted model's own batch
+    price where the file has one and batch is named."""
+    if buying is None:
+        return ()
+    texts = [text for text, _ in buying.features]
+    model = option.model
+    if buying.needs.batch and model is not None and model.batch_output_usd_per_million:
+        texts.append(
+            f"{model.name} in batch: ${model.batch_input_usd_per_million:g} / "
+            f"${model.batch_output_usd_per_million:g} per million input / output tokens"
+        )
+    return tuple(texts)

@@ -16,8 +16,10 @@ from bot.estimate.view import (
     api_line,
     cheaper_alternative,
     estimate_price_lines,
+    feature_lines,
     headline,
     job_line,
+    purchase_line,
     serving_line,
 )
 from bot.flow.words import FollowUp
@@ -72,6 +74,7 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
         ]
     ).strip()
     api = api_line(estimate)
+    buy = purchase_line(estimate)
     chart = charts.native_chart(estimate) if native_chart else None
     cheaper = cheaper_alternative(estimate)
     serving = serving_line(estimate)
@@ -81,8 +84,9 @@ def estimate_message(estimate: Estimate, rec: Recommendation, native_chart: bool
         *([context(escape(cheaper))] if cheaper else []),
         _table(estimate),
         context(price),
+        *([context(escape(buy))] if buy else []),
         *([context(f"*Serving configuration:* `{escape(serving)}`")] if serving else []),
-        *([context(escape(api))] if api else []),
+        *([context(escape(" ".join([api, *feature_lines(estimate)])))] if api else []),
         *([chart] if chart else []),
         *how_calculated(estimate, rec),
     ]
@@ -142,5 +146,7 @@ def chart_payload(estimate: Estimate) -> dict[str, Any]:
         Bar(r.offering, r.cost.likely, r.cost.missing, r.option.recommended)
         for r in card.card_rows(estimate)
     )
-    chart = CostChart(bars, card.unit(estimate), card.chart_title(estimate))
-    return {**chart.to_payload(), "alt_txt": clip(card.alt_text(estimate), 1000)}
+    curve = card.traffic_curve(estimate)
+    chart = CostChart(bars, card.unit(estimate), card.chart_title(estimate), curve)
+    alt = card.alt_text(estimate) + (f" {curve.alt_text()}" if curve else "")
+    return {**chart.to_payload(), "alt_txt": clip(alt, 1000)}

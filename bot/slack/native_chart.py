@@ -31,6 +31,8 @@ MAX_TITLE, MAX_CATEGORY, MAX_AXIS_LABEL, MAX_CATEGORIES = 50, 20, 50, 20
 def native_chart(estimate: Estimate) -> dict[str, Any] | None:
     """A `data_visualization` bar chart of the card's rows, or None where the PNG shows
     the estimate better."""
+    if card.traffic_curve(estimate) is not None:
+        return None  # the PNG's cost-against-traffic panel has no native equivalent
     rows = card.card_rows(estimate)
     costs = [r.cost.likely for r in rows]
     if not rows or len(rows) > MAX_CATEGORIES or any(c is None or c <= 0 for c in costs):

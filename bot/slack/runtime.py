@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.delivery import Deliverer, RetryPolicy
 from bot.flow.loader import FlowRegistry, load_flow
 from bot.pricing.live import LivePrices
+from bot.pricing.purchase_file import read_purchase_file
 from bot.pricing.source import read_api_prices
 from bot.settings import Settings
 from bot.slack import after_send, redact
@@ -87,7 +88,8 @@ class Runtime:
         # in AWS_REGION unless a person names another Region.
         catalogue = flows.current(settings.flow_name).catalogue
         api = read_api_prices(settings.flows_dir)
-        flows.attach_prices(LivePrices(store.engine, catalogue, settings.aws_region, api))
+        purchase = read_purchase_file(settings.flows_dir)
+        flows.attach_prices(LivePrices(store.engine, catalogue, settings.aws_region, api, purchase))
         bot_token = settings.slack_bot_token
         redact.install(
             secret.get_secret_value() if secret else None

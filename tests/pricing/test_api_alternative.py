@@ -113,3 +113,24 @@ def test_flow_check_fails_on_an_unsourced_or_incomplete_api_price(
     path.write_text(path.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
     assert main(["--flows-dir", str(flows), "flow", "check"]) == 1
     assert says in capsys.readouterr().err
+
+
+def test_among_equally_near_models_the_cheaper_is_the_alternative() -> None:
+    old = model("Old 70B", 70e9, 2.65, 3.5)
+    new = model("New 70B", 70e9, 0.72, 0.72)
+    api = api_option(
+        ApiPrices(sources={"s": SOURCE}, models=(old, new)), 70e9, 100, "us-east-1", 730
+    )
+    assert api.model is not None and api.model.name == "New 70B"
+
+
+def test_the_shipped_file_prices_the_8b_70b_and_mistral_classes_with_sources() -> None:
+    prices = load_api_prices(DEFAULT_FLOWS_DIR)
+    for size, name in ((8e9, "Llama 3.1 8B"), (70e9, "Llama 3.1 70B"), (123e9, "Mistral Large")):
+        api = api_option(prices, size, 1_000, "us-east-1", 730)
+        assert api.model is not None and api.model.name.startswith(name)
+        assert api.as_of is not None and all(u.startswith("https://") for u in api.sources)
+    # no sourced input/output split for Llama 3.1 405B: said, not guessed
+    none = api_option(prices, 405e9, 1_000, "us-east-1", 730)
+    assert none.model is None and none.monthly_cost_usd is None
+    assert "no hosted model within 2x" in none.notes[0]

@@ -227,3 +227,43 @@ def test_a_running_app_sees_a_refresh_at_its_next_estimate(
         )
     finally:
         engine.dispose()
+
+
+def test_the_purchase_advice_reads_one_book_and_the_shipped_rates(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.pricing.purchase_file import PurchaseFile
+
+    engine = make_engine(db.url, db.data_dir, **db.engine_kw)
+    try:
+        upgrade_schema(engine)
+        catalogue = load_flow("llm_cost", DEFAULT_FLOWS_DIR).catalogue
+        shipped = PurchaseFile.model_validate(
+            {
+                "sources": {
+                    "s": {"title": "t", "url": "https://example.test/sp", "read_on": "2026-12-01"}
+                },
+                "prices": [
+                    {
+                        "instance": "p4d.24xlarge",
+                        "region": "us-east-1",
+                        "purchase": "savings-plan-1y",
+                        "usd_per_hour": 15.0,
+                        "source": "s",
+                    }
+                ],
+            }
+        )
+        live = LivePrices(engine, catalogue, purchase=shipped)
+        checks: list[int] = []
+        real_version = version
+        monkeypatch.setattr(
+            "bot.pricing.live.version", lambda e: checks.append(1) or real_version(e)
+        )
+        pricer = live.pricer("us-east-1")
+        sp = pricer(Purchase.SAVINGS_PLAN_1Y).catalogue.instances["p4d.24xlarge"].on_demand
+        assert sp is not None and sp.usd_per_hour == 15.0  # the shipped rate
+        assert "p4d.24xlarge" in pricer(Purchase.SPOT).missing  # none shipped, none borrowed
+        assert checks == [1]  # one check of the refresh number for every option
+    finally:
+        engine.dispose()

@@ -60,3 +60,26 @@ def test_a_region_named_under_the_estimate_reprices_it_with_refreshed_prices(
     assert "AWS Price List, EC2, EU (Ireland)" in text
     assert "Left out: no on-demand price for inf2.8xlarge in eu-west-1" in text
     assert "eu-west-1" not in text_of(first)
+
+
+def test_the_card_names_the_cheapest_sensible_purchase_for_the_path(slack: Slack) -> None:
+    estimate_after(slack, "Training", "10-100B params", "Checkpoints")
+    reply(slack, "70B on 2T tokens")
+    (card,) = estimate_posts(slack)
+    text = text_of(card)
+    assert "Cheapest sensible way to buy p5en.48xlarge in us-east-1: a Capacity Block" in text
+    assert "booked up to 8 weeks ahead" in text
+    assert "Spot: no price here" in text  # checkpointed: sensible, but none is shipped
+
+
+def test_serving_never_takes_a_capacity_block_and_names_bedrock_batch(slack: Slack) -> None:
+    estimate_after(slack, *SERVING)
+    reply(slack, "8B")
+    reply(slack, "100M tokens a day")
+    (card,) = estimate_posts(slack)
+    text = text_of(card)
+    assert "Cheapest sensible way to buy inf2" in text and ": on-demand, $" in text
+    assert "Spot, not for this path (serving with a latency target" in text
+    assert "Amazon Bedrock batch inference costs 50% of the on-demand price" in text
+    assert "Llama 3.1 8B Instruct in batch: $0.11 / $0.11 per million" in text
+    assert "prompt caching charges" not in text  # not the Prompt Cache leaf
