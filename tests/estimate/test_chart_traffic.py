@@ -100,7 +100,7 @@ def test_break_even_is_one_steps_cost_over_the_apis_rate_on_a_real_estimate() ->
 
 def test_a_serving_card_with_a_traffic_panel_keeps_the_png() -> None:
     from bot.slack.native_chart import native_chart
-    from tests.test_estimate_card import estimated
+    from tests.estimate.test_card import estimated
 
     answers = ("Inference", "Standard 100-500ms", "Throughput", "No Cache")
     estimate, _rec = estimated(answers, ("8B", "100M tokens a day"))
