@@ -9,30 +9,26 @@ from bot.conversation import Conversation, Refused, Status
 from bot.slack import blocks
 from bot.slack.move_base import MoveBase
 from bot.slack.plan import Plan, Turn
-from bot.store.models import NOTIFY_USER, Claims, ConversationRow, ResultChange
+from bot.store.models import NOTIFY_USER, ConversationRow, ResultChange
 
 
 class Endings(MoveBase):
     """Cancel, replace, uninstall and expiry."""
 
-    def cancel_open(
-        self, *, team: str, channel: str, user: str, claims: Claims | None = None
-    ) -> bool:
+    def cancel_open(self, *, team: str, channel: str, user: str) -> bool:
         """`/llm-cost cancel`: end the caller's open conversation here; False if none."""
         row = self.store.find_open_for_user(team, channel, user)
         if row is None:
             return False
-        return self._end(row, Turn(user, claims=claims), self._cancelled(row, user))
+        return self._end(row, Turn(user), self._cancelled(row, user))
 
-    def cancel_own(
-        self, *, team: str, user: str, conversation_id: str, claims: Claims | None = None
-    ) -> bool:
+    def cancel_own(self, *, team: str, user: str, conversation_id: str) -> bool:
         """Cancel one of the caller's own open conversations by its id (the App Home's
         Cancel); False when it is not theirs or no longer open."""
         row = self.store.get(conversation_id)
         if row is None or row.team != team or row.user != user or row.status != Status.ACTIVE:
             return False
-        return self._end(row, Turn(user, claims=claims), self._cancelled(row, user))
+        return self._end(row, Turn(user), self._cancelled(row, user))
 
     def end_workspace(self, team: str, reason: str) -> int:
         """The app was uninstalled from ``team`` (or its tokens revoked): nothing more

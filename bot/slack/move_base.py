@@ -109,12 +109,11 @@ class MoveBase:
             status=conversation.status.value,
             recommendation=recommendation.summary() if recommendation else None,
             seen=turn.seen,
-            claims=turn.claims,
             result=change or ResultChange(keeps_time=True),
         )
         if result.outcome is Outcome.APPLIED:
             return True
-        refusal = Turn(turn.user, turn.response_url, claims=turn.claims)  # seen by now
+        refusal = Turn(turn.user, turn.response_url)  # seen by now
         if result.outcome is Outcome.EXPIRED:
             self._note(row, refusal, self._ended(Status.EXPIRED))
         elif result.outcome is Outcome.STALE:
@@ -132,4 +131,4 @@ class MoveBase:
         self._tell(row, turn, blocks.note_message(text))
 
     def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
-        self.store.enqueue(row.id, messages, seen=turn.seen, claims=turn.claims)
+        self.store.enqueue(row.id, messages, seen=turn.seen)

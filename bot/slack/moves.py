@@ -38,7 +38,7 @@ from bot.slack.move_base import ENDED, REPLACED, Policy
 from bot.slack.native_chart import has_native_chart
 from bot.slack.plan import REPLACES, ROOT, Click, DirectMessage, Plan, Turn
 from bot.store import OutboxMessage
-from bot.store.models import Claims, ConversationRow
+from bot.store.models import ConversationRow
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,6 @@ class Moves(Endings):
         user: str,
         response_url: str | None,
         trigger_id: str | None = None,
-        claims: Claims | None = None,
         first_reply: str | None = None,
     ) -> str | None:
         """Open a thread: root message in the channel, first question in its thread.
@@ -67,14 +66,12 @@ class Moves(Endings):
         as a reply in the thread would. A command whose ``trigger_id`` came before (a
         replayed request) does nothing: None."""
         once = f"command:{trigger_id}" if trigger_id else None
-        return self._start(team, channel, user, response_url, once, claims, first_reply)
+        return self._start(team, channel, user, response_url, once, first_reply)
 
-    def start_in_dm(self, opened: DirectMessage, claims: Claims | None = None) -> str | None:
+    def start_in_dm(self, opened: DirectMessage) -> str | None:
         """The normal start, in the direct message opened for a plan asked for from the
         App Home or the shortcut; once per opening (``opened.key``)."""
-        return self._start(
-            opened.team, opened.channel, opened.user, None, opened.key, claims, home=True
-        )
+        return self._start(opened.team, opened.channel, opened.user, None, opened.key, home=True)
 
     def _start(
         self,
@@ -83,7 +80,6 @@ class Moves(Endings):
         user: str,
         response_url: str | None,
         once: str | None,
-        claims: Claims | None,
         first_reply: str | None = None,
         *,
         home: bool = False,
@@ -95,7 +91,7 @@ class Moves(Endings):
         if once and self.store.was_seen(once):
             log.warning("ignoring a replayed start (%s)", once.split(":", 1)[0])
             return None
-        turn = Turn(user, response_url, claims=claims)
+        turn = Turn(user, response_url)
         previous = self.store.find_open_for_user(team, channel, user)
         # The earlier conversation's channel message is edited to say it was replaced, by
         # this conversation, with this thread's link once that exists (the permalink
@@ -141,7 +137,6 @@ class Moves(Endings):
             record=conversation.to_dict(),
             status=conversation.status.value,
             outbox=plan.messages,
-            claims=claims,
             seen=once,
         )
         if created is None:
@@ -171,18 +166,18 @@ class Moves(Endings):
         elif isinstance(result, Reprompt) and question is not None:
             plan.ephemeral(user, blocks.reprompt_message(question, result.reason, text))
 
-    def plan_in_dm(self, *, team: str, user: str, key: str, claims: Claims | None = None) -> None:
+    def plan_in_dm(self, *, team: str, user: str, key: str) -> None:
         """*New plan* (App Home) or the shortcut: open a direct message with the person
         and start there. Opening it is a Slack call, so it goes through the person's own
         queue (`SlackSender` then calls `start_in_dm`); ``key`` makes a replay do nothing."""
         queue = self.store.person_queue(team, user)
         message = OutboxMessage("open_dm", {"user": user, "_team": team})
-        if not self.store.enqueue(queue, [message], seen=key, claims=claims):
+        if not self.store.enqueue(queue, [message], seen=key):
             log.warning("ignoring a replayed request for a new plan")
 
     # -- buttons ------------------------------------------------------------------------
 
-    def click(self, click: Click, claims: Claims | None = None) -> None:
+    def click(self, click: Click) -> None:
         """A button on a question or a recommendation."""
         parsed = parse_button_value(click.value)
         if parsed is None:
@@ -193,9 +188,9 @@ class Moves(Endings):
         if row is None or row.team != click.team or row.channel != click.channel:
             log.warning("ignoring a button that points at no conversation of this channel")
             return
-        turn = Turn(click.user, click.response_url, claims=claims)
+        turn = Turn(click.user, click.response_url)
         if click.action_id in (blocks.START_NEW_ACTION, blocks.RESUME_ACTION):
-            self._resume_or_new(row, click, step, claims)
+            self._resume_or_new(row, click, step)
             return
         if not self._may_answer(row, click.user):
             self._note(row, turn, self._only_starter(row))
@@ -237,7 +232,6 @@ class Moves(Endings):
         user: str,
         text: str,
         event_key: str,
-        claims: Claims | None = None,
     ) -> None:
         """A person's reply in a thread, or (``thread_ts`` None) in the main stream of
         their direct message with the app, where it answers their latest conversation.
@@ -250,7 +244,7 @@ class Moves(Endings):
             row = self.store.find_by_thread(team, channel, thread_ts)
         if row is None:
             return
-        turn = Turn(user, seen=event_key, claims=claims)
+        turn = Turn(user, seen=event_key)
         if row.status in ENDED:
             if user == row.user:  # answering a conversation that is over: say so, privately
                 self._note(row, turn, self._ended(Status(row.status)))
@@ -421,13 +415,11 @@ class Moves(Endings):
             self.command,
         )
 
-    def _resume_or_new(
-        self, row: ConversationRow, click: Click, step: int, claims: Claims | None
-    ) -> None:
+    def _resume_or_new(self, row: ConversationRow, click: Click, step: int) -> None:
         """The buttons of "Resume or start new?": *Resume* is a link (nothing to do);
         *Start new* starts afresh, ending the open plan, once however often it is
         clicked."""
         if click.action_id != blocks.START_NEW_ACTION or click.user != row.user:
             return
         once = f"start_new:{row.id}:{step}"
-        self._start(row.team, row.channel, row.user, click.response_url, once, claims)
+        self._start(row.team, row.channel, row.user, click.response_url, once)

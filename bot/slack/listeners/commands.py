@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App
 
 from bot.answers import parse_command
 from bot.slack import blocks
-from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.history import parse_history
 from bot.slack.inputs import slack_id, trigger_id, typed_text
@@ -25,7 +24,7 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
     starts = starts or StartLimit()
 
     @app.command(moves.command)
-    def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
+    def on_command(ack: Ack, command: dict) -> None:
         typed = " ".join(typed_text(str(command.get("text") or "")).split())
         words = typed.lower()
         team = slack_id(command.get("team_id"))
@@ -41,9 +40,7 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                 found = people.history(team=team, channel=channel, user=user, query=query)
                 ack(**found, response_type="ephemeral")
             elif words in ("cancel", "stop"):
-                ended = moves.cancel_open(
-                    team=team, channel=channel, user=user, claims=context.get(CLAIMS)
-                )
+                ended = moves.cancel_open(team=team, channel=channel, user=user)
                 ack(
                     text="Cancelled your conversation in this channel."
                     if ended
@@ -66,7 +63,6 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                     user=user,
                     response_url=command.get("response_url"),
                     trigger_id=trigger_id(command.get("trigger_id")),
-                    claims=context.get(CLAIMS),
                     first_reply=_first_reply(typed),
                 )
                 ack()
