@@ -19,6 +19,7 @@ ALREADY_ANSWERED = "That was already answered; the thread shows the current ques
 SAME_MOMENT = "Someone answered at the same moment; the thread shows the current question."
 ANSWERED_BELOW = "Answered below."
 CANCELLED_UNNAMED = "This plan was cancelled."
+CANCELLED_HERE = "Cancelled your conversation in this channel."
 
 # The terminal's own lines (`python -m bot chat`).
 CHAT_HELP = (
@@ -33,6 +34,11 @@ CHAT_INPUT_ENDED = "\nInput ended before the last question was answered; nothing
 def ended(status: Status, command: str) -> str:
     """What to tell someone acting on a conversation that has ended."""
     return f"{ENDED[status]} Start a new one with `{command}`."
+
+
+def nothing_open(command: str) -> str:
+    """A cancel with no conversation open here."""
+    return f"You have no open conversation in this channel. Start one with `{command}`."
 
 
 def only_starter(starter: str, command: str) -> str:

@@ -14,6 +14,7 @@ from bot.slack.inputs import slack_id, trigger_id, typed_text
 from bot.slack.moves import Moves
 from bot.slack.people import People
 from bot.slack.start_limit import StartLimit, too_soon
+from bot.steps import wording
 
 log = logging.getLogger(__name__)
 INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
@@ -41,13 +42,8 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                 ack(**found, response_type="ephemeral")
             elif words in ("cancel", "stop"):
                 ended = moves.cancel_open(team=team, channel=channel, user=user)
-                ack(
-                    text="Cancelled your conversation in this channel."
-                    if ended
-                    else f"You have no open conversation in this channel. Start one with "
-                    f"`{moves.command}`.",
-                    response_type="ephemeral",
-                )
+                told = wording.CANCELLED_HERE if ended else wording.nothing_open(moves.command)
+                ack(text=told, response_type="ephemeral")
             elif words.split(" ")[0] != "new" and (
                 asked := moves.ask_resume_or_new(
                     team=team, channel=channel, user=user, typed=_first_reply(typed)
