@@ -37,11 +37,12 @@ class Pinned(Protocol):
 @dataclass(frozen=True)
 class Scene:
     """Where and by whom a step is made: what the pure move needs besides the
-    conversation. ``name`` says a person's name in words (Slack: a mention);
-    ``pinned`` is asked, only when a result is shown in a channel, which result of
-    the starter is pinned there; ``stored``: the status the store holds, which says
-    when it ended the conversation behind its record's back (expiry); ``private``: a direct message,
-    where the conversation speaks to the person and pins nothing."""
+    conversation. ``name`` says a person's name in words (Slack: a mention).
+    ``pinned`` is asked, only when a step in a channel shows or ends a result, which
+    result of the starter is pinned there. ``stored``: the status the store holds,
+    which says when it ended the conversation behind its record's back (expiry).
+    ``private``: a direct message, where the conversation speaks to the person and
+    pins nothing."""
 
     conversation_id: str
     starter: str
