@@ -16,13 +16,13 @@ def estimate(conversation: Conversation, outcome: CommandOutcome | AnswerResult)
     words = conversation.flow.words.estimate
     if isinstance(outcome, EstimateAsk) and words is not None:
         follow_up = getattr(words.ask, outcome.field)
-        # Still asking: the result carries no estimate yet, so this computes none.
-        rec = conversation.recommendation()
+        # While the estimate asks, the result (and its summary in history) is the one
+        # already stored: nothing to build again.
         if outcome.reason:  # the reply did not give it: say so privately
             reprompt = (RepromptEstimate(follow_up, outcome.reason),)
             # What it gave besides is kept: committed, with nothing said in the thread.
-            return Step(reprompt, commit(conversation, rec) if outcome.kept else None)
-        return Step((AskEstimate(follow_up, outcome),), commit(conversation, rec))
+            return Step(reprompt, commit(conversation, None) if outcome.kept else None)
+        return Step((AskEstimate(follow_up, outcome),), commit(conversation, None))
     if not isinstance(outcome, EstimateReady):
         return Step()
     rec, step = outcome.recommendation, conversation.step

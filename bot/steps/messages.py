@@ -269,8 +269,8 @@ class ResultEffect:
 
 @dataclass(frozen=True)
 class Commit:
-    """The conversation's new record, its status, the result's summary (None when there
-    is no result), and what happens to the result in history."""
+    """The conversation's new record, its status, the result's summary for history
+    (None: no result, or the one stored stands), and what happens to the result."""
 
     record: dict
     status: Status

@@ -88,8 +88,9 @@ def commit(
     result: ResultEffect = KEEPS_TIME,
 ) -> Commit:
     """The conversation as it now stands, with ``rec`` (its result, computed once by the
-    step) summarised for history. Only the step that reaches the result sets its time
-    (``result`` from `show_result`): an estimate added later keeps it."""
+    step; None: no result, or the stored summary stands) summarised for history. Only
+    the step that reaches the result sets its time (``result`` from `show_result`): an
+    estimate added later keeps it."""
     summary = rec.summary() if rec is not None else None
     return Commit(conversation.to_dict(), conversation.status, summary, result)
 

@@ -220,19 +220,23 @@ def test_help_is_private_and_commits_nothing() -> None:
 def test_the_estimate_asks_then_shows_computing_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
     conversation = answered(*TO_RESULT)
     step = conversation.step
+    built: list[str] = []
+    build, compute = Conversation.recommendation, bot.conversation.compute
+    monkeypatch.setattr(Conversation, "recommendation", lambda c: built.append("r") or build(c))
+    monkeypatch.setattr(bot.conversation, "compute", lambda *a: built.append("e") or compute(*a))
     made = steps.click(conversation, scene(), "estimate", step, None)
     [asked] = made.says
-    assert isinstance(asked, AskEstimate) and made.commit is not None
-    computed: list[int] = []
-    original = bot.conversation.compute
-    monkeypatch.setattr(bot.conversation, "compute", lambda *a: computed.append(1) or original(*a))
+    assert isinstance(asked, AskEstimate)
+    assert made.commit is not None and made.commit.summary is None  # the stored one stands
+    assert built == ["r"]
+    built.clear()
     made = steps.typed(conversation, scene(), "70B on 2T tokens")
     shown, chart = made.says
     assert isinstance(shown, ShowEstimate) and shown.step == step
     assert chart == Chart(shown.estimate)
     assert shown.recommendation.estimate is shown.estimate
     assert made.commit is not None and made.commit.summary == shown.recommendation.summary()
-    assert computed == [1]
+    assert built == ["r", "e"]
 
 
 def test_a_click_to_the_result_builds_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
