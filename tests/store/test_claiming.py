@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.store import Store, claiming, current_claims
+from bot.store import OutboxMessage, Store, claiming, current_claims
 from bot.store.models import Claims
-from tests.store.test_fast_path import new_conversation, posts
+from tests.store.helpers import new_conversation
 
 LEASE = timedelta(seconds=30)
+
+
+def posts(n: int) -> list[OutboxMessage]:
+    return [OutboxMessage("post", {"n": i}) for i in range(1, n + 1)]
 
 
 def test_writes_inside_claiming_claim_into_the_requests_claims(store: Store) -> None:
