@@ -1,34 +1,41 @@
-"""The same conversation in a terminal: questions on stdout, answers from stdin."""
+"""The same conversation in a terminal: questions on stdout, answers from stdin.
+
+Each line goes through the application layer (`bot.steps`), as a Slack reply does;
+the step's messages are printed as text (`Printer`). What only the terminal has is
+here: `change N` and the loop's end (an estimate shown, a cancel, input ended).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TextIO
 
-from bot.conversation import (
-    Advanced,
-    CommandGiven,
-    Conversation,
-    EstimateAsk,
-    EstimateReady,
-    HelpWanted,
-    NotActive,
-    Progress,
-    Refused,
-    Reprompt,
-)
+from bot import steps
+from bot.conversation import Conversation, Progress, Status
 from bot.conversation.recommendation import Recommendation
 from bot.conversation.recommendation_text import claim_text, plain, price_lines
 from bot.estimate import Estimate
 from bot.estimate.cli import describe
 from bot.estimate.view import api_line, estimate_price_lines, feature_lines, purchase_line
 from bot.flow.compiled import Flow, Question
+from bot.flow.words import FollowUp
+from bot.steps import Scene, Step, wording
+from bot.steps.messages import (
+    Ask,
+    AskEstimate,
+    CloseQuestion,
+    Help,
+    Note,
+    Reprompt,
+    RepromptEstimate,
+    ShowEstimate,
+    ShowResult,
+)
 
 JUMP = re.compile(r"(?:change|back to|go back to)\s+(\d{1,2})")
-HELP = (
-    "Type an option's number or name, or a phrase such as '70B' or '80 ms'. "
-    "Commands: back, `change N` (back to question N), restart, cancel, help."
-)
+HELP = wording.CHAT_HELP
+ME = "you"  # the one person at the terminal
 
 
 def format_question(question: Question, progress: Progress) -> str:
@@ -63,8 +70,8 @@ def format_estimate(estimate: Estimate, prices_as_of: str) -> str:
     """The estimate as the CLI prints it (ending with its table), with which prices it
     used and the API alternative under the headline."""
     api = api_line(estimate)
-    buy = purchase_line(estimate)
     lines = describe(estimate)
+    buy = purchase_line(estimate)
     priced = [
         *estimate_price_lines(estimate, prices_as_of),
         *([buy] if buy else []),
@@ -74,121 +81,115 @@ def format_estimate(estimate: Estimate, prices_as_of: str) -> str:
     return "\n" + "\n".join([*lines[:2], *priced, *lines[2:]])
 
 
-def _ask(flow: Flow, asked: EstimateAsk) -> str:
-    words = flow.words.estimate
-    assert words is not None  # an estimate was offered
-    follow_up = getattr(words.ask, asked.field)
-    lines = [f"   {asked.reason}"] if asked.reason else []
+def _follow_up(follow_up: FollowUp, reason: str | None = None) -> str:
+    """The estimate's question (after why the last reply did not answer it)."""
+    lines = [f"   {reason}"] if reason else []
     lines += [f"\n{follow_up.question}", f"   {plain(follow_up.help)}"]
     return "\n".join(lines)
 
 
+class Printer:
+    """A step's messages as terminal text. Messages about the thread itself (its
+    first message, pins, superseded marks) have no place here and print nothing."""
+
+    def __init__(self, conversation: Conversation, say: Callable[[str], None]) -> None:
+        self.conversation = conversation
+        self.say = say
+        self.asked = False  # the last step printed the question open now
+        self.estimated = False
+
+    def show(self, step: Step) -> None:
+        self.asked = False
+        for message in step.says:
+            self._one(message)
+
+    def question(self) -> None:
+        question = self.conversation.question()
+        if question is not None:
+            self.say(format_question(question, self.conversation.progress()))
+
+    def _one(self, message: object) -> None:
+        say = self.say
+        if isinstance(message, Ask):
+            if message.head is not None and message.head.lead == wording.moved_head("restart"):
+                say(f"   {wording.CHAT_RESTARTED}")
+            self.question()
+            self.asked = True
+        elif isinstance(message, CloseQuestion) and message.why == wording.ANSWERED_BELOW:
+            self._taken(message.number)
+        elif isinstance(message, Reprompt):
+            options = ", ".join(f"{o.index}) {o.label}" for o in message.question.options)
+            say(f"   {message.reason} Options: {options}")
+        elif isinstance(message, Help):
+            said = [f"   {message.question.help}"] if message.question else []
+            say("\n".join([*said, f"   {HELP}"]))
+        elif isinstance(message, Note):
+            say(f"   {message.text}")
+        elif isinstance(message, ShowResult):
+            say(format_recommendation(message.recommendation))
+        elif isinstance(message, AskEstimate):
+            say(_follow_up(message.follow_up))
+        elif isinstance(message, RepromptEstimate):
+            say(_follow_up(message.follow_up, message.reason))
+        elif isinstance(message, ShowEstimate):
+            prices_as_of = self.conversation.flow.words.flow.prices_as_of.isoformat()
+            say(format_estimate(message.estimate, prices_as_of))
+            self.estimated = True
+
+    def _taken(self, number: int) -> None:
+        """What a reply answered, from question ``number`` on."""
+        questions = self.conversation.flow.questions
+        for answer in self.conversation.record.answers[number - 1 :]:
+            title = questions[answer.decision].title
+            note = f" ({answer.note})" if answer.note else ""
+            self.say(f"   -> {title} {answer.option}{note}")
+
+
 def chat(flow: Flow, stdin: TextIO, stdout: TextIO) -> int:
-    """Run one conversation; 0 when it ends with a recommendation or is cancelled."""
+    """Run one conversation; 0 when it ends with a recommendation (or its estimate) or
+    is cancelled, 1 when the input ends before a result."""
     conversation = Conversation.start(flow)
+    scene = Scene("terminal", ME, ME, "python -m bot chat", name=lambda _: "You", private=True)
 
     def say(text: str) -> None:
         print(text, file=stdout, flush=True)
 
     say(f"{flow.title}. {HELP}")
+    printer = Printer(conversation, say)
+    printer.show(steps.start(conversation, scene))
     while True:
-        done = _questions(conversation, stdin, stdout, say)
-        if done is not None:
-            return done
-        recommendation = conversation.recommendation()
-        if recommendation is None:
-            return 1
-        say(format_recommendation(recommendation))
-        done = _after_result(conversation, stdin, say)
-        if done is not None:
-            return done
-
-
-def _jump(conversation: Conversation, line: str, say) -> bool:
-    """`change N` / `back to N`: answer question N again (the answers after it go too).
-    False when the line is no such command."""
-    found = JUMP.fullmatch(" ".join(line.lower().split()))
-    if found is None:
-        return False
-    number = int(found.group(1))
-    if conversation.back(number):
-        say(f"   Back to question {number}.")
-    else:
-        say(
-            f"   There is no answer {number} to change; answered so far: "
-            f"{len(conversation.record.answers)}."
-        )
-    return True
-
-
-def _questions(conversation: Conversation, stdin: TextIO, stdout: TextIO, say) -> int | None:
-    """Ask until there is a result (None) or the person stops (an exit status)."""
-    while True:
-        question = conversation.question()
-        if question is None:
-            return None
-        say(format_question(question, conversation.progress()))
-        stdout.write("> ")
-        stdout.flush()
+        if conversation.question() is not None:
+            if not printer.asked:  # asked again after a reprompt, help or a refusal
+                printer.question()
+            stdout.write("> ")
+            stdout.flush()
         line = stdin.readline()
         if not line:
-            say("\nInput ended before the last question was answered; nothing to recommend.")
-            return 1
-        if _jump(conversation, line, say):
-            continue
-        result = conversation.answer(line.rstrip("\n"))
-        if isinstance(result, Advanced):
-            for taken in (result, *result.more):
-                note = f" ({taken.answer.note})" if taken.answer.note else ""
-                say(f"   -> {taken.question.title} {taken.answer.option}{note}")
-        elif isinstance(result, Reprompt):
-            say(
-                f"   {result.reason} Options: "
-                + ", ".join(f"{o.index}) {o.label}" for o in question.options)
-            )
-        elif isinstance(result, CommandGiven):
-            outcome = conversation.run(result.name)
-            if isinstance(outcome, HelpWanted):
-                say(f"   {question.help}\n   {HELP}")
-            elif isinstance(outcome, Refused):
-                say(f"   {outcome.reason}")
-            elif outcome.name == "restart":
-                say("   Starting over.")
-            elif outcome.name == "cancel":
-                say("Cancelled. Nothing was recommended.")
+            if conversation.question() is None:
                 return 0
-        elif isinstance(result, NotActive):
-            return None
-
-
-def _after_result(conversation: Conversation, stdin: TextIO, say) -> int | None:
-    """After the result: `estimate` asks what it still needs, then prints the table;
-    `change N`, `back` or `restart` reopen the questions (None)."""
-    while line := stdin.readline():
-        if _jump(conversation, line, say):
-            return None
-        result = conversation.answer(line.rstrip("\n"))
-        if isinstance(result, CommandGiven) and result.name in ("back", "restart"):
-            outcome = conversation.run(result.name)
-            if isinstance(outcome, Refused):
-                say(f"   {outcome.reason}")
-                continue
-            return None
-        if isinstance(result, CommandGiven) and result.name == "estimate":
-            outcome = conversation.run("estimate")
-        elif isinstance(result, EstimateAsk | EstimateReady | Refused):
-            outcome = result
-        else:
-            continue
-        if isinstance(outcome, Refused):
-            say(f"   {outcome.reason}")
-        elif isinstance(outcome, EstimateAsk):
-            say(_ask(conversation.flow, outcome))
-        elif isinstance(outcome, EstimateReady):
-            say(
-                format_estimate(
-                    outcome.estimate, conversation.flow.words.flow.prices_as_of.isoformat()
-                )
-            )
+            say(wording.CHAT_INPUT_ENDED)
+            return 1
+        step = _jump(conversation, scene, line, say)
+        if step is None:
+            step = steps.typed(conversation, scene, line.rstrip("\n"))
+        printer.show(step)
+        if conversation.status is Status.CANCELLED:
+            say(wording.CHAT_CANCELLED)
             return 0
-    return 0
+        if printer.estimated:
+            return 0
+
+
+def _jump(conversation: Conversation, scene: Scene, line: str, say) -> Step | None:
+    """`change N` / `back to N`: answer question N again (the answers after it go too),
+    as Slack's *Change an answer* does. None when the line is no such command."""
+    found = JUMP.fullmatch(" ".join(line.lower().split()))
+    if found is None:
+        return None
+    number = int(found.group(1))
+    answered = len(conversation.record.answers)
+    if not 1 <= number <= answered:
+        say(f"   {wording.chat_no_answer(number, answered)}")
+        return Step()
+    say(f"   {wording.chat_back_to(number)}")
+    return steps.click(conversation, scene, "change", conversation.step, number)

@@ -353,9 +353,7 @@ class Conversation:
         if problem is not None:
             return Refused("estimate", problem)
         inputs.region = region
-        estimate = self.estimate()
-        assert estimate is not None  # it was computable, and the Region has prices
-        return EstimateReady(estimate)
+        return self._ready()  # it was computable, and the Region has prices
 
     def estimate(self) -> Estimate | None:
         """The estimate, once every input is known."""
@@ -366,9 +364,13 @@ class Conversation:
         inputs.asking = still_needed(inputs)
         if inputs.asking is not None:
             return EstimateAsk(inputs.asking, inputs.kind)
-        estimate = self.estimate()
-        assert estimate is not None  # every input is known
-        return EstimateReady(estimate)
+        return self._ready()  # every input is known
+
+    def _ready(self) -> EstimateReady:
+        """The estimate, computed once, with the result that carries it."""
+        recommendation = self.recommendation()
+        assert recommendation is not None and recommendation.estimate is not None
+        return EstimateReady(recommendation.estimate, recommendation)
 
     def _estimate_reply(self, asking: EstimateField, text: str) -> EstimateOutcome:
         inputs = self.record.estimate

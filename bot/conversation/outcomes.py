@@ -1,15 +1,17 @@
 """What a conversation records of an answer, and what each of its moves returns.
 
 Plain values, apart from `Conversation` (bot/conversation/core.py) that makes them: the
-terminal and the Slack moves decide what to show from these types alone.
+application layer (`bot.steps`) decides what to show from these types alone.
+`Answer` lives in `bot.conversation.answer` (re-exported here), so that
+`bot.conversation.recommendation` reads it without importing this module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-
+from bot.conversation.answer import Answer
 from bot.conversation.answers import CommandName
 from bot.estimate import Estimate
 from bot.estimate.dialog import EstimateField
@@ -17,17 +19,8 @@ from bot.flow.compiled import Question
 from bot.flow.words import EstimateKind
 from bot.status import Status
 
-
-class Answer(BaseModel):
-    """One answered question: the decision node, the option chosen, what the person gave
-    (``value``: the exact quantity typed, such as 7e10 for "70B", kept for an estimate)."""
-
-    decision: str
-    option: str
-    text: str = Field(default="", max_length=4000)
-    note: str | None = None
-    user: str | None = None
-    value: float | None = None
+if TYPE_CHECKING:  # annotations only
+    from bot.conversation.recommendation import Recommendation
 
 
 @dataclass(frozen=True)
@@ -112,9 +105,11 @@ class EstimateAsk:
 
 @dataclass(frozen=True)
 class EstimateReady:
-    """Every input is known: the estimate, computed."""
+    """Every input is known: the estimate, computed, and the result it belongs to (with
+    it), so that nothing computes it again for the same step."""
 
     estimate: Estimate
+    recommendation: Recommendation
 
 
 EstimateOutcome = EstimateAsk | EstimateReady

@@ -14,7 +14,7 @@ from bot.flow.graph import Node
 from bot.flow.words import EstimateKind, NodeDetails
 
 if TYPE_CHECKING:  # the record's type; the conversation module builds recommendations
-    from bot.conversation.outcomes import Answer
+    from bot.conversation.answer import Answer
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Messages a request queues go to the sender threads once Slack has its answer.
 
-Each request carries a `Claims` in its Bolt context (key `CLAIMS`): the listener's
-writes claim the messages they queue into it, and the front hands it to the
-deliverer after the answer: `bot.slack.wsgi` once the HTTP response is written,
-`ClaimingSocketModeHandler` once the Socket Mode ack is sent. A request without one
-(another adapter) still has its messages sent, by the deliverer's claim loop.
+Each request's handling runs inside `bot.store.claiming` (a context, not a
+parameter): the listener's writes claim the messages they queue into the request's
+`Claims`, and the front hands them to the deliverer after the answer:
+`bot.slack.wsgi` once the HTTP response is written, `ClaimingSocketModeHandler` once
+the Socket Mode ack is sent. A request without one (another adapter) still has its
+messages sent, by the deliverer's claim loop.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.delivery import Deliverer
+from bot.store.claiming import claiming
 from bot.store.watchdog import request_deadline
-
-CLAIMS = "llm_cost_claims"
 
 
 class ClaimingSocketModeHandler(SocketModeHandler):
-    """Bolt's Socket Mode handler, with the request's `Claims` in its context and
-    handed to the deliverer after the ack (Bolt's own `handle`, plus that)."""
+    """Bolt's Socket Mode handler, with the request's `Claims` opened around its
+    dispatch and handed to the deliverer after the ack (Bolt's own `handle`, plus that)."""
 
     def __init__(
         self, app: App, app_token: str, deliverer: Deliverer, database_seconds: float = 2.0
@@ -42,10 +42,9 @@ class ClaimingSocketModeHandler(SocketModeHandler):
             mode="socket_mode",
             body=req.payload,
             headers=build_headers(req),
-            context={CLAIMS: claims},
         )
         try:
-            with request_deadline(self._database_seconds):
+            with request_deadline(self._database_seconds), claiming(claims):
                 response = self.app.dispatch(request)
             send_response(client, req, response, start)
         finally:

@@ -1,23 +1,25 @@
-"""What every move shares: the store and flows, how a step's plan is made and
-committed, the private notes. `bot.slack.endings` and `bot.slack.moves` build on it."""
+"""What every move shares: the store and flows, where a step happens (`Scene`), and
+carrying a step out: rendering it (`bot.slack.render`) and committing it with its
+outbox rows. `bot.slack.endings` and `bot.slack.moves` build on it."""
 
 from __future__ import annotations
 
 import logging
 from typing import Literal
 
-from bot.conversation import Conversation, Status
+from bot.conversation import Status
 from bot.flow.loader import FlowRegistry
-from bot.slack import blocks
 from bot.slack.blocks import mention
 from bot.slack.plan import Plan, Turn
-from bot.store import OutboxMessage, Store
+from bot.slack.render import Thread, render
+from bot.steps import Scene, Step, wording
+from bot.steps.messages import Note
+from bot.store import Store
 from bot.store.models import (
     NOTIFY_RESPONSE_URL,
     NOTIFY_USER,
     ConversationRow,
     Outcome,
-    PinnedResult,
     ResultChange,
     utcnow,
 )
@@ -25,15 +27,10 @@ from bot.store.models import (
 log = logging.getLogger(__name__)
 
 Policy = Literal["starter", "anyone"]
-REPLACED = "Replaced by a newer conversation."
-ENDED = {
-    Status.CANCELLED: "This conversation was cancelled.",
-    Status.EXPIRED: "This conversation expired after being idle.",
-}
 
 
 class MoveBase:
-    """The store, the flows and the helpers every move uses."""
+    """The store, the flows and carrying a step out."""
 
     def __init__(
         self,
@@ -54,6 +51,37 @@ class MoveBase:
         self.command = command
         self.policy = policy
 
+    def _scene(self, row: ConversationRow, actor: str) -> Scene:
+        """Where a step of ``row``'s conversation happens, ``actor`` acting."""
+        return self._scene_at(row.id, row.team, row.channel, row.user, actor, Status(row.status))
+
+    def _scene_at(
+        self,
+        conversation_id: str,
+        team: str,
+        channel: str,
+        starter: str,
+        actor: str,
+        stored: Status | None = None,
+    ) -> Scene:
+        """The same, for a conversation not stored yet (a start)."""
+        return Scene(
+            conversation_id=conversation_id,
+            starter=starter,
+            actor=actor,
+            command=self.command,
+            name=mention,
+            private=channel.startswith("D"),
+            anyone_answers=self.policy == "anyone",
+            pinned=lambda: self.store.pinned_result(team, channel, starter),
+            stored=stored,
+        )
+
+    def _thread(self, row: ConversationRow, actor: str) -> Thread:
+        return Thread(
+            row.id, row.user, actor, row.permalink, self.command, native_charts=self.native_charts
+        )
+
     def _plan(self, channel: str, starter: str, turn: Turn) -> Plan:
         notify = {NOTIFY_USER: starter}
         if turn.response_url:
@@ -61,75 +89,36 @@ class MoveBase:
         closes_until = (utcnow() + self.store.idle_timeout).isoformat()
         return Plan(channel, notify, closes_until)
 
-    def _cancelled(self, row: ConversationRow, user: str) -> str:
-        """How a cancel is told: edited into the open question (never a new post, so the
-        mention pings nobody); in a direct message, to the person."""
-        return (
-            "You cancelled this plan."
-            if row.channel.startswith("D")
-            else (f"Cancelled by {mention(user)}.")
-        )
-
-    def _ended(self, status: Status) -> str:
-        """What to tell someone acting on a conversation that has ended."""
-        return f"{ENDED[status]} Start a new one with `{self.command}`."
-
-    def _only_starter(self, row: ConversationRow) -> str:
-        return (
-            f"Only {mention(row.user)} can answer this one. Start your own with `{self.command}`."
-        )
-
-    def _tell(self, row: ConversationRow, turn: Turn, message: dict) -> None:
-        """A message for the person who typed only (a reprompt, help): the thread stays
-        for questions and answers."""
+    def _carry_out(self, row: ConversationRow, step: Step, turn: Turn) -> bool:
+        """Render the step and commit it with its messages, compare-and-set on the row's
+        version; a step that changed nothing only queues its messages (a note, a
+        reprompt). False when nothing was committed: a refusal is told privately."""
         plan = self._plan(row.channel, row.user, turn)
-        plan.ephemeral(turn.user, message)
-        self._enqueue(row, plan.messages, turn)
-
-    def _pinned(self, row: ConversationRow) -> PinnedResult | None:
-        return self.store.pinned_result(row.team, row.channel, row.user)
-
-    def _commit(
-        self,
-        row: ConversationRow,
-        conversation: Conversation,
-        plan: Plan,
-        turn: Turn,
-        change: ResultChange | None = None,
-    ) -> bool:
-        """Commit the step. A result's summary is stored with it; only the step that
-        reaches the result (``change`` given by `showing.show_result`) sets its time:
-        an estimate added later keeps it."""
-        recommendation = conversation.recommendation()
+        render(plan, step.says, self._thread(row, turn.user))
+        commit = step.commit
+        if commit is None:
+            if plan.messages:
+                self.store.enqueue(row.id, plan.messages, seen=turn.seen)
+            return False
         result = self.store.apply_step(
             row.id,
             row.version,
-            conversation.to_dict(),
+            commit.record,
             plan.messages,
-            status=conversation.status.value,
-            recommendation=recommendation.summary() if recommendation else None,
+            status=commit.status.value,
+            recommendation=commit.summary,
             seen=turn.seen,
-            claims=turn.claims,
-            result=change or ResultChange(keeps_time=True),
+            result=ResultChange(commit.result.keeps_time, commit.result.drop, commit.result.pinned),
         )
         if result.outcome is Outcome.APPLIED:
             return True
-        refusal = Turn(turn.user, turn.response_url, claims=turn.claims)  # seen by now
+        refusal = Turn(turn.user, turn.response_url)  # seen by now
         if result.outcome is Outcome.EXPIRED:
-            self._note(row, refusal, self._ended(Status.EXPIRED))
+            self._note(row, refusal, wording.ended(Status.EXPIRED, self.command))
         elif result.outcome is Outcome.STALE:
-            self._note(
-                row,
-                refusal,
-                "Someone answered at the same moment; the thread shows the current question.",
-            )
+            self._note(row, refusal, wording.SAME_MOMENT)
         return False
 
-    def _may_answer(self, row: ConversationRow, user: str) -> bool:
-        return self.policy == "anyone" or user == row.user
-
     def _note(self, row: ConversationRow, turn: Turn, text: str) -> None:
-        self._tell(row, turn, blocks.note_message(text))
-
-    def _enqueue(self, row: ConversationRow, messages: list[OutboxMessage], turn: Turn) -> None:
-        self.store.enqueue(row.id, messages, seen=turn.seen, claims=turn.claims)
+        """A private note to the person who acted, outside any step."""
+        self._carry_out(row, Step((Note(text),)), turn)

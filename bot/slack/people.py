@@ -9,7 +9,6 @@ from bot.slack.history import PAGE_SIZE, HistoryQuery, history_message
 from bot.slack.home import MAX_OPEN, MAX_RESULTS, OpenItem, home_view
 from bot.slack.moves import Moves
 from bot.store import OutboxMessage, Page, Store
-from bot.store.models import Claims
 
 
 class People:
@@ -31,23 +30,19 @@ class People:
         )
         return history_message(found, query, self.command)
 
-    def show_home(
-        self, *, team: str, user: str, seen: str | None = None, claims: Claims | None = None
-    ) -> None:
+    def show_home(self, *, team: str, user: str, seen: str | None = None) -> None:
         """Queue a views.publish of the person's Home view. The view is built when it is
         sent (`SlackSender` calls `home_view`), so of two opens at once the later
         publish shows the newest state. ``seen``: the Slack event it answers (a retry
         of it publishes nothing more)."""
         message = OutboxMessage("publish", {"user_id": user, "_team": team})
-        self.store.enqueue(self.store.person_queue(team, user), [message], seen=seen, claims=claims)
+        self.store.enqueue(self.store.person_queue(team, user), [message], seen=seen)
 
-    def cancel_from_home(
-        self, *, team: str, user: str, conversation_id: str, claims: Claims | None = None
-    ) -> None:
+    def cancel_from_home(self, *, team: str, user: str, conversation_id: str) -> None:
         """Home's Cancel: end that conversation (its thread says so), then show Home
         again without it."""
-        self.moves.cancel_own(team=team, user=user, conversation_id=conversation_id, claims=claims)
-        self.show_home(team=team, user=user, claims=claims)
+        self.moves.cancel_own(team=team, user=user, conversation_id=conversation_id)
+        self.show_home(team=team, user=user)
 
     def home_view(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.store import OutboxMessage
-from bot.store.models import RETRY_UNTIL, Claims
+from bot.store.models import RETRY_UNTIL
 
 ROOT = {"$ref": "root"}
 #: Metadata key of a `permalink` row: the channel message of the conversation this one
@@ -108,4 +108,3 @@ class Turn:
     user: str
     response_url: str | None = None
     seen: str | None = None  # marked seen in the transaction that commits the move
-    claims: Claims | None = None  # the queued messages, claimed for the deliverer

@@ -32,7 +32,7 @@ from bot.slack.shared_pacing import channel_pacer
 from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth, auth_check
 from bot.slack.workspace_client import WorkspaceClient
-from bot.store import Store, run_retention
+from bot.store import Store, claiming, run_retention
 from bot.store.health import DatabaseState
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,8 @@ class Runtime:
             there, and send what that queued."""
             claims = deliverer.claims()
             try:
-                moves.start_in_dm(opened, claims)
+                with claiming(claims):
+                    moves.start_in_dm(opened)
             finally:  # whatever was claimed before a failure is sent now, not at lease end
                 deliverer.send_claimed(claims)
 

@@ -16,11 +16,11 @@ from http import HTTPStatus
 
 from slack_bolt import BoltRequest
 
-from bot.slack.claims import CLAIMS
 from bot.slack.http_server import MAX_BODY
 from bot.slack.oauth_pages import oauth_paths, serve_oauth
 from bot.slack.runtime import Runtime
 from bot.slack.signature import Signatures, team_of
+from bot.store.claiming import claiming
 from bot.store.watchdog import request_deadline
 
 Wsgi = Callable[[dict, Callable], Iterable[bytes]]
@@ -61,9 +61,8 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
                 body=body.decode("utf-8"),
                 query=environ.get("QUERY_STRING", ""),
                 headers=_headers(environ),
-                context={CLAIMS: claims},
             )
-            with request_deadline(runtime.settings.db_request_timeout):
+            with request_deadline(runtime.settings.db_request_timeout), claiming(claims):
                 response = runtime.app.dispatch(request)
         except Exception as exc:  # a malformed body must not be a 5xx
             deliverer.send_claimed(claims)

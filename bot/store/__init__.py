@@ -4,6 +4,7 @@ SQL only (SQLAlchemy Core on SQLite, the embedded default, or PostgreSQL via
 ``DATABASE_URL``): no threads, no clocks of its own. `bot.delivery` sends the queue.
 """
 
+from bot.store.claiming import claiming, current_claims
 from bot.store.engine import make_engine, write_transaction
 from bot.store.errors import ConversationNotFound, StoreConfigError, StoreError
 from bot.store.migrate import upgrade as upgrade_schema
@@ -46,6 +47,8 @@ __all__ = [
     "Store",
     "StoreConfigError",
     "StoreError",
+    "claiming",
+    "current_claims",
     "make_engine",
     "run_retention",
     "upgrade_schema",

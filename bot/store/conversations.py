@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from bot.store import health
 from bot.store.base import StoreBase
+from bot.store.claiming import current_claims
 from bot.store.driver import Prepared, driver_of
 from bot.store.engine import driver_transaction, write_transaction
 from bot.store.errors import ConversationNotFound
@@ -68,14 +69,15 @@ class ConversationStore(StoreBase):
         seen: str | None = None,
     ) -> ConversationRow | None:
         """Insert a conversation at version 1 together with its first outbox messages
-        (claimed into ``claims``, if given: see `Claims`), marking ``seen`` (the request
-        that starts it) in the same transaction: None, and nothing stored, when that
-        request was seen before.
+        (claimed into ``claims``, or the request's: see `bot.store.claiming`), marking
+        ``seen`` (the request that starts it) in the same transaction: None, and nothing
+        stored, when that request was seen before.
 
         A second conversation on the same (team, channel, thread_ts) raises
         :class:`sqlalchemy.exc.IntegrityError` and stores nothing.
         """
         _check_status(status)
+        claims = claims if claims is not None else current_claims()
         now = self._now()
         row = ConversationRow(
             id=conversation_id or uuid.uuid4().hex,
@@ -143,9 +145,10 @@ class ConversationStore(StoreBase):
         """Compare-and-set the record on ``expected_version``; all or nothing.
 
         Applied: record saved, version + 1, expiry pushed out, outbox rows (claimed into
-        ``claims``, if given) and the recommendation (if given) stored in the same
-        transaction. Otherwise nothing changes (a conversation past its expiry is
-        refused as ``EXPIRED`` and left for the expiry pass, which tidies it up).
+        ``claims``, or the request's: see `bot.store.claiming`) and the recommendation (if
+        given) stored in the same transaction. Otherwise nothing changes (a conversation
+        past its expiry is refused as ``EXPIRED`` and left for the expiry pass, which
+        tidies it up).
         ``seen`` (a Slack event's key) is marked seen in the same transaction, whether
         the step applies or is refused; if it was seen before, nothing changes and the
         outcome is ``DUPLICATE``. ``result`` says what the step does to the result in
@@ -153,6 +156,7 @@ class ConversationStore(StoreBase):
         """
         if status is not None:
             _check_status(status)
+        claims = claims if claims is not None else current_claims()
         now = self._now()
         params = {
             "cid": conversation_id,

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.store.base import StoreBase
+from bot.store.claiming import current_claims
 from bot.store.driver import driver_of
 from bot.store.engine import driver_transaction, write_transaction
 from bot.store.errors import ConversationNotFound
@@ -58,11 +59,12 @@ class OutboxQueue(StoreBase):
         claims: Claims | None = None,
     ) -> bool:
         """Add messages to a conversation's outbox outside a step (e.g. a failure notice),
-        claimed into ``claims`` if given (see `Claims`). With ``seen`` (a Slack event's
-        key), only the first time that key comes: False, and nothing queued, when it was
-        seen before."""
+        claimed into ``claims``, or the request's (`bot.store.claiming`). With ``seen`` (a
+        Slack event's key), only the first time that key comes: False, and nothing queued,
+        when it was seen before."""
         if not messages:
             return seen is None or self.mark_seen(seen)
+        claims = claims if claims is not None else current_claims()
         now = self._now()
         with write_transaction(self.engine) as conn:
             if not self._first_sighting(driver_of(conn), seen, now):

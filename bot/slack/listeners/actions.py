@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App
 
 from bot.slack.blocks import ACTION_PREFIX
-from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.inputs import slack_id
 from bot.slack.moves import Moves
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def register(app: App, moves: Moves) -> None:
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
-    def on_click(ack: Ack, body: dict, action: dict, respond, context: BoltContext) -> None:
+    def on_click(ack: Ack, body: dict, action: dict, respond) -> None:
         team = slack_id(_field(body, "team", "id") or _field(body, "user", "team_id"))
         channel = slack_id(_field(body, "channel", "id") or _field(body, "container", "channel_id"))
         user = slack_id(_field(body, "user", "id"))
@@ -38,7 +37,7 @@ def register(app: App, moves: Moves) -> None:
             response_url=response_url if isinstance(response_url, str) else None,
         )
         try:
-            moves.click(click, context.get(CLAIMS))
+            moves.click(click)
         except UNAVAILABLE:
             log.warning("button: database unavailable", exc_info=True)
             _tell(respond, TRY_AGAIN)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App
 
 from bot.conversation.answers import parse_command
 from bot.slack import blocks
-from bot.slack.claims import CLAIMS
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.history import parse_history
 from bot.slack.inputs import slack_id, trigger_id, typed_text
 from bot.slack.moves import Moves
 from bot.slack.people import People
 from bot.slack.start_limit import StartLimit, too_soon
+from bot.steps import wording
 
 log = logging.getLogger(__name__)
 INCOMPLETE = "Slack sent an incomplete or malformed command; please try again."
@@ -25,7 +25,7 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
     starts = starts or StartLimit()
 
     @app.command(moves.command)
-    def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
+    def on_command(ack: Ack, command: dict) -> None:
         typed = " ".join(typed_text(str(command.get("text") or "")).split())
         words = typed.lower()
         team = slack_id(command.get("team_id"))
@@ -41,16 +41,9 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                 found = people.history(team=team, channel=channel, user=user, query=query)
                 ack(**found, response_type="ephemeral")
             elif words in ("cancel", "stop"):
-                ended = moves.cancel_open(
-                    team=team, channel=channel, user=user, claims=context.get(CLAIMS)
-                )
-                ack(
-                    text="Cancelled your conversation in this channel."
-                    if ended
-                    else f"You have no open conversation in this channel. Start one with "
-                    f"`{moves.command}`.",
-                    response_type="ephemeral",
-                )
+                ended = moves.cancel_open(team=team, channel=channel, user=user)
+                told = wording.CANCELLED_HERE if ended else wording.nothing_open(moves.command)
+                ack(text=told, response_type="ephemeral")
             elif words.split(" ")[0] != "new" and (
                 asked := moves.ask_resume_or_new(
                     team=team, channel=channel, user=user, typed=_first_reply(typed)
@@ -66,7 +59,6 @@ def register(app: App, moves: Moves, people: People, starts: StartLimit | None =
                     user=user,
                     response_url=command.get("response_url"),
                     trigger_id=trigger_id(command.get("trigger_id")),
-                    claims=context.get(CLAIMS),
                     first_reply=_first_reply(typed),
                 )
                 ack()

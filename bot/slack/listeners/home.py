@@ -9,9 +9,8 @@ from __future__ import annotations
 import logging
 import re
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App
 
-from bot.slack.claims import CLAIMS
 from bot.slack.errors import UNAVAILABLE
 from bot.slack.home import CANCEL_ACTION, NEW_PLAN_ACTION, RESUME_ACTION, SHORTCUT_CALLBACK
 from bot.slack.inputs import slack_id, trigger_id
@@ -24,7 +23,7 @@ _CONVERSATION_ID = re.compile(r"[0-9a-f]{1,32}")
 
 def register(app: App, moves: Moves, people: People) -> None:
     @app.event("app_home_opened")
-    def on_home_opened(body: dict, event: dict, context: BoltContext) -> None:
+    def on_home_opened(body: dict, event: dict) -> None:
         if event.get("tab") != "home":
             return  # the Messages tab: nothing to show
         team = slack_id(body.get("team_id"))
@@ -33,24 +32,24 @@ def register(app: App, moves: Moves, people: People) -> None:
         if not (team and user and isinstance(key, str) and 0 < len(key) <= 200):
             return
         try:
-            people.show_home(team=team, user=user, seen=f"event:{key}", claims=context.get(CLAIMS))
+            people.show_home(team=team, user=user, seen=f"event:{key}")
         except UNAVAILABLE:
             # Not acknowledged as handled: Slack retries the event.
             log.warning("app_home_opened: database unavailable; Slack will retry the event")
             raise
 
     @app.action(NEW_PLAN_ACTION)
-    def on_new_plan(ack: Ack, body: dict, context: BoltContext) -> None:
-        _plan(moves, body, "home", context)
+    def on_new_plan(ack: Ack, body: dict) -> None:
+        _plan(moves, body, "home")
         ack()
 
     @app.shortcut(SHORTCUT_CALLBACK)
-    def on_shortcut(ack: Ack, body: dict, context: BoltContext) -> None:
-        _plan(moves, body, "shortcut", context)
+    def on_shortcut(ack: Ack, body: dict) -> None:
+        _plan(moves, body, "shortcut")
         ack()
 
     @app.action(CANCEL_ACTION)
-    def on_cancel(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
+    def on_cancel(ack: Ack, body: dict, action: dict) -> None:
         team, user = _who(body)
         conversation_id = action.get("value")
         well_formed = isinstance(conversation_id, str) and _CONVERSATION_ID.fullmatch(
@@ -62,7 +61,6 @@ def register(app: App, moves: Moves, people: People) -> None:
                     team=team,
                     user=user,
                     conversation_id=conversation_id,
-                    claims=context.get(CLAIMS),
                 )
             except UNAVAILABLE:
                 log.warning("home cancel: database unavailable", exc_info=True)
@@ -83,7 +81,7 @@ def _who(body: dict) -> tuple[str | None, str | None]:
     return slack_id(team_id), slack_id(user_id)
 
 
-def _plan(moves: Moves, body: dict, source: str, context: BoltContext) -> None:
+def _plan(moves: Moves, body: dict, source: str) -> None:
     """Start a plan in the person's direct message with the app, once per trigger."""
     team, user = _who(body)
     trigger = trigger_id(body.get("trigger_id"))
@@ -91,8 +89,6 @@ def _plan(moves: Moves, body: dict, source: str, context: BoltContext) -> None:
         log.warning("ignoring a %s request without a well-formed team, user and trigger", source)
         return
     try:
-        moves.plan_in_dm(
-            team=team, user=user, key=f"{source}:{trigger}", claims=context.get(CLAIMS)
-        )
+        moves.plan_in_dm(team=team, user=user, key=f"{source}:{trigger}")
     except UNAVAILABLE:
         log.warning("new plan (%s): database unavailable", source, exc_info=True)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.slack.claims import CLAIMS
 from bot.slack.classify import error_of
 from bot.slack.errors import TRY_AGAIN, UNAVAILABLE
 from bot.slack.inputs import message_ts, slack_id, typed_text
@@ -21,7 +20,7 @@ PERSON_SUBTYPES = {None, "thread_broadcast"}
 
 def register(app: App, moves: Moves) -> None:
     @app.event("message")
-    def on_message(body: dict, event: dict, client: WebClient, context: BoltContext) -> None:
+    def on_message(body: dict, event: dict, client: WebClient) -> None:
         thread_ts = event.get("thread_ts")
         # In a direct message with the app, questions are asked in the main stream.
         in_dm = event.get("channel_type") == "im" and not thread_ts
@@ -50,7 +49,6 @@ def register(app: App, moves: Moves) -> None:
                 user=user,
                 text=typed_text(text),
                 event_key=key,
-                claims=context.get(CLAIMS),
             )
         except UNAVAILABLE:
             log.warning("message: database unavailable", exc_info=True)
