@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-import bot.conversation
+import bot.conversation.core
 from bot import steps
 from bot.conversation import Conversation, Status
 from bot.flow.loader import load_flow
@@ -182,7 +182,7 @@ def test_back_by_click_replaces_the_question_in_place() -> None:
 def test_back_on_the_first_question_is_refused_privately() -> None:
     conversation = Conversation.start(FLOW)
     made = steps.click(conversation, scene(), "back", conversation.step, None)
-    assert made.says == (Note(bot.conversation.NOTHING_BEFORE),) and made.commit is None
+    assert made.says == (Note(bot.conversation.core.NOTHING_BEFORE),) and made.commit is None
 
 
 def test_cancel_closes_the_question_and_says_so_on_the_first_message() -> None:
@@ -221,9 +221,9 @@ def test_the_estimate_asks_then_shows_computing_it_once(monkeypatch: pytest.Monk
     conversation = answered(*TO_RESULT)
     step = conversation.step
     built: list[str] = []
-    build, compute = Conversation.recommendation, bot.conversation.compute
+    build, compute = Conversation.recommendation, bot.conversation.core.compute
     monkeypatch.setattr(Conversation, "recommendation", lambda c: built.append("r") or build(c))
-    monkeypatch.setattr(bot.conversation, "compute", lambda *a: built.append("e") or compute(*a))
+    monkeypatch.setattr(bot.conversation.core, "compute", lambda *a: built.append("e") or compute(*a))
     made = steps.click(conversation, scene(), "estimate", step, None)
     [asked] = made.says
     assert isinstance(asked, AskEstimate)
