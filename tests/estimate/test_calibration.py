@@ -88,8 +88,11 @@ def test_deepseek_v3_hours_follow_its_active_parameters() -> None:
     assert moe_hours.training_state_gb == pytest.approx(dense_hours.training_state_gb)
 
 
-@pytest.mark.parametrize("row", CAL.serving_rows, ids=lambda r: f"{r.model}-b{r.batch}")
-def test_inf2_decode_matches_aws_neuron_published_tpot(row) -> None:
+@pytest.mark.parametrize(
+    "row", CAL.serving_rows, ids=lambda r: f"{r.instance}-{r.model}-b{r.batch}-{r.tpot_ms}"
+)
+def test_neuron_decode_matches_aws_neuron_published_tpot(row) -> None:
+    """Inf2 and Trn1: fitted rows and held-out ones (see the comments in the file)."""
     job = InferenceJob(row.params, 1.0, row.precision)
     step = decode_step_seconds(CAT, WORDS, job, row.instance, row.batch)
     assert step * 1000 == pytest.approx(row.tpot_ms, rel=0.10), row.model
@@ -101,9 +104,11 @@ def test_llama_3_70b_on_inf2_48xlarge_runs_about_31_tokens_per_second_at_batch_1
 
 
 @pytest.mark.parametrize(
-    "row", [r for r in CAL.serving_rows if r.ttft_ms], ids=lambda r: f"{r.model}-{r.input_tokens}"
+    "row",
+    [r for r in CAL.serving_rows if r.ttft_ms],
+    ids=lambda r: f"{r.instance}-{r.model}-{r.input_tokens}",
 )
-def test_inf2_prefill_matches_aws_neuron_published_time_to_first_token(row) -> None:
+def test_neuron_prefill_matches_aws_neuron_published_time_to_first_token(row) -> None:
     """Fitted on the 2,048-token prompt; the 1,024-token one runs about 1.2x faster
     than the fit says (Neuron reads short prompts more efficiently)."""
     job = InferenceJob(row.params, 1.0, row.precision)

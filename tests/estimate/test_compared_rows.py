@@ -48,7 +48,7 @@ def test_every_new_instance_is_compared_on_some_flowchart_path() -> None:
     [
         ("P4d", "training", ["p5.48xlarge", "p4de.24xlarge", "trn1.32xlarge"]),
         ("P5en", "training", ["p5.48xlarge", "p4de.24xlarge", "trn1.32xlarge"]),
-        ("Inf2", "inference", ["g6e.12xlarge", "g6.xlarge", "g5.xlarge", "p5.48xlarge"]),
+        ("Inf2", "inference", ["g6e.12xlarge", "g6.xlarge", "g5.xlarge", "trn1.32xlarge"]),
         ("P5eInf", "inference", ["p5en.48xlarge", "p5.48xlarge", "g6e.12xlarge"]),
         ("C7g", "inference", ["g6.xlarge", "g5.xlarge"]),
     ],
