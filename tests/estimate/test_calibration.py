@@ -114,3 +114,12 @@ def test_neuron_prefill_matches_aws_neuron_published_time_to_first_token(row) ->
     job = InferenceJob(row.params, 1.0, row.precision)
     seconds = prefill_seconds(CAT, WORDS, job, row.instance, row.input_tokens)
     assert seconds * 1000 == pytest.approx(row.ttft_ms, rel=0.25), row.model
+
+
+def test_llama_2_34b_hours_are_the_model_cards_total_less_its_listed_rows() -> None:
+    """The Llama 2 card lists 7B, 13B and 70B and a total of 3,311,616 GPU-hours; the
+    34B run (from the paper's table 2) is what the total leaves."""
+    hours = {r.model: r.gpu_hours for r in CAL.runs if r.model.startswith("Llama 2 ")}
+    assert sum(hours.values()) == 3_311_616
+    assert hours["Llama 2 34B"] == 3_311_616 - 184_320 - 368_640 - 1_720_320
+    assert next(r.source for r in CAL.runs if r.model == "Llama 2 34B") == "llama2-paper"
