@@ -122,3 +122,13 @@ def test_a_compared_row_must_be_in_the_catalogue() -> None:
     with pytest.raises(FlowError) as caught:
         check_words(words, graph, "words.toml", catalogue)
     assert "nodes.C7g.compare: unknown instance 'g7.xlarge'" in str(caught.value)
+
+
+def test_a_price_no_second_source_confirms_is_said_beside_the_estimate() -> None:
+    inputs = EstimateInputs(kind="training", params=7e9, tokens=1e12)
+    estimate = compute(FLOW, inputs, "P4d")
+    assert estimate is not None
+    (note,) = [n for n in estimate.options[0].notes if "not confirmed" in n]
+    assert note.startswith("Capacity Block price $11.80/h not confirmed:") and "$14.75" in note
+    p5 = next(o for o in estimate.options if o.instance == "p5.48xlarge")
+    assert not any("not confirmed" in n for n in p5.notes)
