@@ -64,10 +64,18 @@ def unpriced(instance: Instance, name: str, acc: Accelerator, per: int, why: str
 
 
 def price_notes(instance: Instance) -> tuple[str, ...]:
+    notes = [
+        f"{what} price ${price.usd_per_hour:,.2f}/h not confirmed: {price.unconfirmed}"
+        for what, price in (
+            ("on-demand", instance.on_demand),
+            ("Capacity Block", instance.capacity_block),
+        )
+        if price is not None and price.unconfirmed
+    ]
     if instance.on_demand is None and instance.capacity_block is not None:
         where = instance.capacity_block.where
-        return (f"Capacity Block price ({where}); {instance.no_on_demand}",)
-    return ()
+        notes.insert(0, f"Capacity Block price ({where}); {instance.no_on_demand}")
+    return tuple(notes)
 
 
 def instance_sources(

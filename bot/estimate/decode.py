@@ -5,7 +5,8 @@ experts at batch 1, up to all of them as the batch grows, taken as min(total,
 active × batch)) and each sequence's KV cache, at a share of the memory bandwidth; or,
 for a large batch, it is bound by the batch's 2·N_active FLOPs. Where a vendor's
 published benchmarks give a fit (Inferentia2, `flows/calibration.toml`), its fixed cost
-per step, bandwidth share and cost per extra sequence replace the roofline's. A prompt
+per step, bandwidth share and cost per extra sequence replace the roofline's; NVIDIA's
+TensorRT-LLM tables give H100 and H200 their prompt (prefill) efficiency. A prompt
 token costs 2·N_active FLOPs at the prefill efficiency.
 """
 
@@ -53,16 +54,21 @@ def replica(
             compute,
             compute,
         )
-    prefill = fit.prefill_compute_efficiency
+    bandwidth, overhead, per_sequence, prefill = (
+        fit.decode_bandwidth_efficiency,
+        fit.step_overhead_ms,
+        fit.per_sequence_ms,
+        fit.prefill_compute_efficiency,
+    )
     return Replica(
         accelerators,
         acc.memory_bandwidth_tbps.value,
         peak_tflops(acc, precision),
-        fit.decode_bandwidth_efficiency.value,
+        bandwidth.value if bandwidth else words.decode_bandwidth_efficiency.value,
         compute,
         prefill.value if prefill is not None else compute,
-        step_overhead_s=fit.step_overhead_ms.value / 1000,
-        per_sequence_s=fit.per_sequence_ms.value / 1000,
+        step_overhead_s=overhead.value / 1000 if overhead else 0.0,
+        per_sequence_s=per_sequence.value / 1000 if per_sequence else 0.0,
         fitted=True,
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.estimate.common import (
@@ -128,33 +129,27 @@ def _serve_on(
     elif spans > 1:
         notes.insert(0, f"one replica spans {spans} instances")
     fit = catalogue.calibration.serving.get(instance.accelerator)
-    rep = replica(acc, accs, job.precision, words, fit)
-    kv_read = kv_sequence or 0.0
-    batch = 1
-    if rep.peak_tflops is not None:
-        top = int(words.max_batch.value)
-        if kv_room is not None:
-            top = max(1, min(top, kv_room))
-        while batch * 2 <= top and (
-            job.latency_ms is None
-            or step_seconds(rep, job, batch * 2, kv_read) * 1000 <= job.latency_ms
-        ):
-            batch *= 2
-    else:
-        notes.append("no compute peak in the catalogue: sized at one sequence at a time")
-    step = step_seconds(rep, job, batch, kv_read)
+    # With the KV cache sized from the model's shape, a replica on the fewest GPUs that
+    # hold it may have room for only a few sequences: take the tensor-parallel size
+    # (powers of two up to the instance) that serves the most tokens/s per accelerator.
+    sizes = [accs]
+    while kv_room is not None and spans == 1 and sizes[-1] * 2 <= per and per % 2 == 0:
+        sizes.append(sizes[-1] * 2)
+    timed = [_timed(acc, words, job, fit, n, weights, kv_sequence) for n in sizes]
+    best_size = max(timed, key=lambda t: (t.meets(job), t.per_replica / t.accs))
+    accs, rep, batch, step = best_size.accs, best_size.rep, best_size.batch, best_size.step
+    per_replica, kv_room = best_size.per_replica, best_size.kv_room
     meets_latency = job.latency_ms is None or step * 1000 <= job.latency_ms
+    if rep.peak_tflops is None:
+        notes.append("no compute peak in the catalogue: sized at one sequence at a time")
     if fits and not meets_latency:
         notes.insert(
             0,
             f"too slow for {job.latency_ms:g} ms: one decode step takes about "
             f"{step * 1000:.0f} ms here",
         )
-    # Each generated token brings `ratio` prompt tokens to read first: a replica splits
-    # its time between the two, so its rate of generated tokens drops.
     ratio = job.prompt_tokens_per_second / job.tokens_per_second
     prefill = ratio * prefill_seconds_per_token(rep, job, step, batch)
-    per_replica = 1 / (step / batch + prefill)
     share = prefill * per_replica if job.prompt_tokens_per_second else None
     replicas_per_instance = max(1, per // accs) if spans == 1 else 1
     replicas = max(1, math.ceil(job.tokens_per_second / per_replica))
@@ -165,11 +160,9 @@ def _serve_on(
             "not a basis for always-on serving; on-demand (or Savings Plans) is, where sold"
         )
     if fit is not None:
+        source = catalogue.calibration.sources[fit.numbers()[0].source]
         notes.append(
-            f"decode timing fitted on AWS Neuron's published {acc.name} benchmarks "
-            f"({fit.step_overhead_ms.value:g} ms per step, "
-            f"{fit.decode_bandwidth_efficiency.value:.0%} of bandwidth, "
-            f"{fit.per_sequence_ms.value:g} ms per extra sequence)"
+            f"timing fitted on {source.title.split(':')[0]}'s published benchmarks ({fit.said()})"
         )
     price = instance.price
     monthly = count * price.usd_per_hour * words.hours_per_month.value if fits else None
@@ -195,6 +188,50 @@ def _serve_on(
         serving_config=vllm_config(words, job, acc, accs, per, batch) if fits else None,
         monthly_cost_usd=monthly,
     )
+
+
+@dataclass(frozen=True)
+class _Timed:
+    """One replica size's timing: its batch, decode step and generated tokens/s."""
+
+    accs: int
+    rep: Replica
+    batch: int
+    step: float
+    per_replica: float
+    kv_room: int | None
+
+    def meets(self, job: InferenceJob) -> bool:
+        return job.latency_ms is None or self.step * 1000 <= job.latency_ms
+
+
+def _timed(
+    acc: Accelerator, words: EstimateWords, job: InferenceJob, fit: ServingFit | None,
+    accs: int, weights: float, kv_sequence: float | None,
+) -> _Timed:  # fmt: skip
+    """A replica on ``accs`` accelerators: the largest batch (doubling up to the words
+    file's cap, the sequences whose KV cache fits, and the latency asked for), its decode
+    step, and its rate of generated tokens with each one's share of prompt tokens."""
+    usable = acc.memory_gb.value * 1e9 * words.usable_memory.value
+    kv_room = None if kv_sequence is None else int((usable * accs - weights) // kv_sequence)
+    rep = replica(acc, accs, job.precision, words, fit)
+    kv_read = kv_sequence or 0.0
+    batch = 1
+    if rep.peak_tflops is not None:
+        top = int(words.max_batch.value)
+        if kv_room is not None:
+            top = max(1, min(top, kv_room))
+        while batch * 2 <= top and (
+            job.latency_ms is None
+            or step_seconds(rep, job, batch * 2, kv_read) * 1000 <= job.latency_ms
+        ):
+            batch *= 2
+    step = step_seconds(rep, job, batch, kv_read)
+    # Each generated token brings `ratio` prompt tokens to read first: a replica splits
+    # its time between the two, so its rate of generated tokens drops.
+    ratio = job.prompt_tokens_per_second / job.tokens_per_second
+    prefill = ratio * prefill_seconds_per_token(rep, job, step, batch)
+    return _Timed(accs, rep, batch, step, 1 / (step / batch + prefill), kv_room)
 
 
 def _whole_instance(
@@ -229,8 +266,8 @@ def _sources(
     urls = instance_sources(catalogue, instance, acc)
     if fit is None:
         return urls
-    bench = catalogue.calibration.url(fit.decode_bandwidth_efficiency.source)
-    return tuple(dict.fromkeys((*urls, bench)))
+    bench = (catalogue.calibration.url(n.source) for n in fit.numbers())
+    return tuple(dict.fromkeys((*urls, *bench)))
 
 
 def _replica_accelerators(needed: int, per_instance: int) -> int:

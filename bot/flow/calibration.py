@@ -62,12 +62,57 @@ class Band(_Strict):
 
 
 class ServingFit(_Strict):
-    """Decode-step timing for one accelerator, fitted on its vendor's benchmarks."""
+    """Serving timing for one accelerator family, fitted on its vendor's benchmarks.
+    A figure left out keeps the roofline's (the words file's bandwidth share, no fixed
+    cost per step or per sequence, the words file's compute share for prompts)."""
 
-    step_overhead_ms: Number
-    decode_bandwidth_efficiency: Number
-    per_sequence_ms: Number
+    step_overhead_ms: Number | None = None
+    decode_bandwidth_efficiency: Number | None = None
+    per_sequence_ms: Number | None = None
     prefill_compute_efficiency: Number | None = None  # of the dense peak, for prompts
+
+    def numbers(self) -> list[Number]:
+        return [
+            n
+            for n in (
+                self.step_overhead_ms,
+                self.decode_bandwidth_efficiency,
+                self.per_sequence_ms,
+                self.prefill_compute_efficiency,
+            )
+            if n is not None
+        ]
+
+    def said(self) -> str:
+        """The fitted figures in words, for the estimate's notes."""
+        parts = []
+        if self.step_overhead_ms is not None:
+            parts.append(f"{self.step_overhead_ms.value:g} ms per step")
+        if self.decode_bandwidth_efficiency is not None:
+            parts.append(f"{self.decode_bandwidth_efficiency.value:.0%} of bandwidth")
+        if self.per_sequence_ms is not None:
+            parts.append(f"{self.per_sequence_ms.value:g} ms per extra sequence")
+        if self.prefill_compute_efficiency is not None:
+            parts.append(f"prompts at {self.prefill_compute_efficiency.value:.0%} of peak")
+        return ", ".join(parts)
+
+
+class ThroughputRow(_Strict):
+    """One published maximum-load throughput figure (a vendor's perf table): generated
+    tokens/s of ``tp`` accelerators serving requests of ``input_tokens`` prompt and
+    ``output_tokens`` output. ``fitted``: used to fit the family's figures above;
+    otherwise held out, a pure check of the estimate."""
+
+    model: str  # a key of flows/models.toml (size and KV shape)
+    accelerator: str  # a catalogue accelerator key
+    instance: str  # the catalogue instance with that accelerator
+    tp: int = Field(ge=1)
+    precision: Literal["bf16", "fp8", "int8", "int4"]
+    input_tokens: int = Field(ge=1)
+    output_tokens: int = Field(ge=1)
+    output_tokens_per_second: float = Field(gt=0)
+    fitted: bool = False
+    source: SourceKey
 
 
 class ServingRow(_Strict):
@@ -94,6 +139,7 @@ class Calibration(_Strict):
     bands: tuple[Band, ...] = ()
     serving: dict[str, ServingFit] = Field(default_factory=dict)
     serving_rows: tuple[ServingRow, ...] = ()
+    throughput_rows: tuple[ThroughputRow, ...] = ()
 
     def url(self, key: SourceKey) -> str:
         return self.sources[key].url
@@ -156,17 +202,12 @@ def load_calibration(text: str, path: str) -> Calibration:
             if cluster is not None and cluster not in clusters:
                 problems.append(Problem(path, f"bands[{i}]: no run in cluster {cluster!r}"))
     for name, fit in cal.serving.items():
-        for field in (
-            "step_overhead_ms",
-            "decode_bandwidth_efficiency",
-            "per_sequence_ms",
-            "prefill_compute_efficiency",
-        ):
-            number = getattr(fit, field)
-            if number is not None:
-                sourced(f"serving.{name}.{field}", number.source)
+        for number in fit.numbers():
+            sourced(f"serving.{name}", number.source)
     for i, row in enumerate(cal.serving_rows):
         sourced(f"serving_rows[{i}]", row.source)
+    for i, t in enumerate(cal.throughput_rows):
+        sourced(f"throughput_rows[{i}]", t.source)
     if problems:
         raise FlowError(problems)
     return cal

@@ -29,6 +29,8 @@ class Price(_Strict):
     usd_per_hour: float = Field(gt=0)
     where: str = Field(min_length=1, max_length=100)
     source: SourceKey
+    # what no second source confirms about this price, said beside it to the person
+    unconfirmed: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class Accelerator(_Strict):

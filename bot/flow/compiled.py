@@ -125,15 +125,27 @@ class Flow:
     def estimate_groups(
         self, kind: EstimateKind, first: str | None = None
     ) -> list[tuple[str, tuple[str, ...]]]:
-        """(node, its catalogue instances) for every node offering ``kind`` of estimate,
-        in the words file's order with ``first`` (the recommended node) leading."""
+        """(node, catalogue instances) for every node offering ``kind`` of estimate, in
+        the words file's order with ``first`` (the recommended node) leading, then the
+        rows the words file compares with it (``compare``; every node's without
+        ``first``), one group per catalogue family not already shown."""
         nodes = [
-            (node_id, details.instances)
+            (node_id, details)
             for node_id, details in self.words.nodes.items()
             if details.estimate == kind and details.instances and node_id in self.graph.nodes
         ]
         nodes.sort(key=lambda item: item[0] != first)
-        return nodes
+        groups = [(node_id, details.instances) for node_id, details in nodes]
+        shown = {name for _, names in groups for name in names}
+        compared = [d for n, d in nodes if first is None or n == first]
+        families: dict[str, list[str]] = {}
+        for name in (name for details in compared for name in details.compare):
+            if name not in shown and name in self.catalogue.instances:
+                families.setdefault(self.catalogue.instances[name].family, []).append(name)
+                shown.add(name)
+        at = 1 if first is not None and groups and groups[0][0] == first else len(groups)
+        extra = [(f"compare:{family}", tuple(names)) for family, names in families.items()]
+        return [*groups[:at], *extra, *groups[at:]]
 
     def paths(self) -> list[tuple[str | Edge, ...]]:
         return self.graph.paths(self.start)

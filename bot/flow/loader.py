@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bot.flow.calibration import load_calibration, load_models
+from bot.flow.calibration import Models, ThroughputRow, load_calibration, load_models
 from bot.flow.catalogue import EMPTY, Catalogue, load_catalogue
 from bot.flow.compiled import Flow, compile_flow, flow_hash
 from bot.flow.errors import FlowError, Problem
@@ -55,9 +55,12 @@ def flow_from_text(
 def _with_calibration(
     offerings: Catalogue, calibration: str, calibration_path: str, models: str, models_path: str
 ) -> Catalogue:
-    """The catalogue with the published runs and known models joined, each band's
-    accelerators checked against the catalogue's."""
+    """The catalogue with the published runs and known models joined, each band's,
+    serving fit's and vendor row's accelerator, instance and model checked."""
     update: dict[str, Any] = {}
+    known = load_models(models, models_path) if models else None
+    if known is not None:
+        update["models"] = known
     if calibration:
         cal = load_calibration(calibration, calibration_path)
         problems = [
@@ -66,11 +69,19 @@ def _with_calibration(
             for name in band.applies_to
             if name not in offerings.accelerators
         ]
+        problems += [
+            Problem(calibration_path, f"serving.{name}: unknown accelerator {name!r}")
+            for name in cal.serving
+            if name not in offerings.accelerators
+        ]
+        problems += [
+            Problem(calibration_path, f"throughput_rows[{i}]: {why}")
+            for i, row in enumerate(cal.throughput_rows)
+            for why in _row_problems(offerings, known, row)
+        ]
         if problems:
             raise FlowError(problems)
         update["calibration"] = cal
-    if models:
-        update["models"] = load_models(models, models_path)
     if not update:
         return offerings
     # Their sources join the catalogue's (which wins on a shared key), so a link to
@@ -78,6 +89,19 @@ def _with_calibration(
     joined = {k: v for part in update.values() for k, v in part.sources.items()}
     update["sources"] = {**joined, **offerings.sources}
     return offerings.model_copy(update=update)
+
+
+def _row_problems(offerings: Catalogue, known: Models | None, row: ThroughputRow) -> list[str]:
+    """A vendor row names a known model and a catalogue instance with its accelerator."""
+    problems = []
+    if known is None or row.model not in known.models:
+        problems.append(f"unknown model {row.model!r} (not in models.toml)")
+    instance = offerings.instances.get(row.instance)
+    if instance is None:
+        problems.append(f"unknown instance {row.instance!r}")
+    elif instance.accelerator != row.accelerator:
+        problems.append(f"{row.instance} has {instance.accelerator}, not {row.accelerator!r}")
+    return problems
 
 
 def load_flow(name: str = DEFAULT_FLOW, flows_dir: Path = DEFAULT_FLOWS_DIR) -> Flow:

@@ -95,6 +95,10 @@ class NodeDetails(_Strict):
     instances: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     estimate: EstimateKind | None = None
+    # Other catalogue rows that meet the same need, shown after this node's own in its
+    # estimate's table (one row per catalogue family, its cheapest size that fits), so
+    # the flowchart's pick is compared with what teams also run.
+    compare: tuple[str, ...] = ()
     claims: dict[str, Claim] = {}
     show_capacity: bool = False  # say the largest model the offering holds
 
@@ -245,9 +249,12 @@ def _check_sources(words: FlowWords, graph: FlowGraph, catalogue: Catalogue, pro
             sourced(f"{key}.facts[{i}]", fact.source)
         if details.price is not None:
             sourced(f"{key}.price", details.price.source)
-        for name in details.instances:
-            if name not in catalogue.instances:
-                problem(f"{key}.instances", f"unknown instance {name!r} (not in the catalogue)")
+        for field, names in (("instances", details.instances), ("compare", details.compare)):
+            for name in names:
+                if name not in catalogue.instances:
+                    problem(f"{key}.{field}", f"unknown instance {name!r} (not in the catalogue)")
+        if details.compare and details.estimate is None:
+            problem(f"{key}.compare", "rows to compare need an estimate on this node")
         for name in details.services:
             if name not in catalogue.services:
                 problem(f"{key}.services", f"unknown service {name!r} (not in the catalogue)")
@@ -280,10 +287,11 @@ def _check_sources(words: FlowWords, graph: FlowGraph, catalogue: Catalogue, pro
             catalogue.instances[name].accelerator
             for details in words.nodes.values()
             if details.estimate == "training"
-            for name in details.instances
+            for name in (*details.instances, *details.compare)
             if name in catalogue.instances
         }
-        for accelerator in sorted(trained - set(words.estimate.mfu)):
+        banded = {a for band in catalogue.calibration.bands for a in band.applies_to}
+        for accelerator in sorted(trained - set(words.estimate.mfu) - banded):
             problem("estimate.mfu", f"no MFU for {accelerator!r}, which a training offering uses")
 
 

@@ -43,3 +43,29 @@ def test_the_cheaper_option_is_named_beside_the_flowcharts_pick(
 ) -> None:
     out = chat(monkeypatch, capsys, "training", "70B", "active", "estimate", "2T tokens")
     assert "meets this for" in out and "less" in out
+
+
+def test_the_throughput_path_compares_the_gpu_instances_teams_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = chat(
+        monkeypatch, capsys, "inference", "standard", "throughput", "no cache", "estimate",
+        "8B", "500M tokens a day",
+    )  # fmt: skip
+    table = out[out.index("Offering ") :]
+    first, *rows = [line for line in table.splitlines()[2:] if line.strip()]
+    assert first.startswith("inf2.") and "(recommended)" in first
+    assert any(r.startswith("g6.xlarge ") and "on-demand" in r for r in rows)
+    assert any(r.startswith("g6e.12xlarge ") for r in rows)
+
+
+def test_the_cost_path_for_training_shows_p5_trn1_and_the_p4d_capacity_block(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = chat(monkeypatch, capsys, "training", "1-10B", "cost", "checkpoints", "estimate",
+               "7B", "1T tokens")  # fmt: skip
+    table = out[out.index("Offering ") :]
+    first, *rows = [line for line in table.splitlines()[2:] if line.strip()]
+    assert first.startswith("p4d.24xlarge (recommended)") and "as a Capacity Block" in first
+    for name in ("p5.48xlarge", "p4de.24xlarge", "trn1.32xlarge"):
+        assert any(r.startswith(name + " ") for r in rows), name

@@ -93,7 +93,8 @@ def test_piped_chat_estimates_the_cost_after_the_result() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.rstrip().splitlines()
     # It ends with the table: the header, a rule, the recommended row with its cost per run.
-    header, recommended = lines[-7], lines[-5]
+    at = max(i for i, line in enumerate(lines) if line.startswith("Offering "))
+    header, recommended = lines[at], lines[at + 2]
     assert header.split()[:2] == ["Offering", "Instances"] and "Cost per run" in header
     assert recommended.startswith("p5en.48xlarge (recommended)")
     assert "$" in recommended and "on-demand" in recommended

@@ -97,7 +97,11 @@ def test_a_cost_cell_has_room_for_a_likely_value_and_a_range() -> None:
 def test_the_other_purchase_option_is_a_note(training: Estimate) -> None:
     note = card.price_note(training)
     assert "As a Capacity Block instead: p5en.48xlarge $" in note
-    assert "At on-demand prices: p5en.48xlarge, p4d.24xlarge." in note
+    # cheapest first, as in the table; P5, P4de and Trn1 are compared with the pick
+    assert (
+        "At on-demand prices: p5.48xlarge, trn1.32xlarge, p5en.48xlarge, p4d.24xlarge, "
+        "p4de.24xlarge." in note
+    )
 
 
 def test_sources_are_named_for_what_they_prove(training: Estimate) -> None:
@@ -105,7 +109,10 @@ def test_sources_are_named_for_what_they_prove(training: Estimate) -> None:
     named = dict((url, what) for what, url in card.named_sources(training, catalogue))
     assert set(named) == set(training.sources)
     prices = [w for w in named.values() if w.endswith("on-demand price")]
-    assert prices == ["p5en.48xlarge and p4d.24xlarge on-demand price"]
+    assert sorted(prices) == [
+        "p5.48xlarge and p4de.24xlarge on-demand price",  # a public copy of the price list
+        "p5en.48xlarge, trn1.32xlarge and p4d.24xlarge on-demand price",  # AWS's price list
+    ]
     assert "NVIDIA H200 memory, peak FLOPs and memory bandwidth" in named.values()
     for what in named.values():  # a title cut short ends at a word, with an ellipsis
         assert not what.endswith("…") or what[-2] != " "

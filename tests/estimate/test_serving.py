@@ -44,8 +44,10 @@ def test_the_batch_is_capped_by_the_sequences_whose_cache_fits() -> None:
     usable = 141e9 * WORDS.usable_memory.value * short.accelerators_per_replica
     per_sequence = 163_840 * 2 * 8_192
     assert short.kv_cache_sequences == int((usable - LLAMA_70B.params * 2) // per_sequence)
-    assert short.batch <= short.kv_cache_sequences < 2 * short.batch  # 41 fit: batch 32
-    assert long.batch <= long.kv_cache_sequences < short.batch
+    # the replica size with the most tokens/s per GPU: its batch reaches the cap of 64
+    assert short.batch == WORDS.max_batch.value <= short.kv_cache_sequences
+    assert long.batch <= long.kv_cache_sequences < 2 * long.batch  # the cache caps it
+    assert long.batch < short.batch
     assert long.monthly_cost_usd > short.monthly_cost_usd
 
 

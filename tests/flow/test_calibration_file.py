@@ -79,3 +79,18 @@ def test_flow_check_fails_on_an_unsourced_run(
     (tmp_path / "calibration.toml").write_text(broken, encoding="utf-8")
     assert main(["flow", "check", str(tmp_path / SHIPPED_MMD.name)]) == 1
     assert "(DeepSeek-V3): unknown source 'x'" in capsys.readouterr().err
+
+
+def test_a_vendor_row_must_name_a_known_model_and_an_instance_with_its_accelerator() -> None:
+    broken = CALIBRATION.replace(
+        'model = "llama-3-70b"  # Llama 3.3 70B\naccelerator = "H200"',
+        'model = "llama-3-71b"  # Llama 3.3 70B\naccelerator = "H100"',
+        1,
+    )
+    assert broken != CALIBRATION
+    texts = [p.read_text(encoding="utf-8") for p in (SHIPPED_MMD, SHIPPED_TOML, SHIPPED_CATALOGUE)]
+    with pytest.raises(FlowError) as caught:
+        flow_from_text("llm_cost", *texts, calibration=broken, models=MODELS)
+    said = str(caught.value)
+    assert "unknown model 'llama-3-71b' (not in models.toml)" in said
+    assert "p5en.48xlarge has H200, not 'H100'" in said

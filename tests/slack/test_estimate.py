@@ -71,11 +71,17 @@ def test_a_training_estimate_asks_what_it_lacks_then_posts_the_table_and_chart(
         "p4d.24xlarge",
         "trn2.48xlarge",
         "u-p6e-gb200x72",
+        # compared with the pick as the words file says (nodes.P5en.compare)
+        "p5.48xlarge",
+        "p4de.24xlarge",
+        "trn1.32xlarge",
     }
     text = text_of(posted)
     # The other purchase option is a note under the table, not a second price per cell.
     assert "As a Capacity Block instead: p5en.48xlarge $" in text
-    assert "At on-demand prices: p5en.48xlarge, p4d.24xlarge." in text
+    on_demand = text.split("At on-demand prices: ", 1)[1].split(". A", 1)[0].split(", ")
+    rows_on_demand = {"p5en.48xlarge", "p4d.24xlarge", "p5.48xlarge", "p4de.24xlarge"}
+    assert rows_on_demand | {"trn1.32xlarge"} <= set(on_demand)
     # The working is folded under "How this was calculated", links named for what they prove.
     folded = [b for b in posted["blocks"] if b.get("expand") is False]
     assert folded and folded[0]["text"]["text"].startswith("*How this was calculated*")
@@ -83,7 +89,8 @@ def test_a_training_estimate_asks_what_it_lacks_then_posts_the_table_and_chart(
     assert "6 × N × D" in working and "MFU likely 33% (range 28%-35%) on NVIDIA H200" in working
     card = "https://github.com/meta-llama/llama3/blob/main/MODEL_CARD.md"
     assert f"<{card}|" in working  # the band's published runs, linked
-    assert "|p5en.48xlarge and p4d.24xlarge on-demand price>" in working
+    assert "|p5en.48xlarge, trn1.32xlarge and p4d.24xlarge on-demand price>" in working
+    assert "|p5.48xlarge and p4de.24xlarge on-demand price>" in working
     assert "|NVIDIA H200 memory, peak FLOPs and memory bandwidth>" in working
     assert "FSx for Lustre" in working  # more than one instance: shared data, not gp3
     for block in posted["blocks"]:

@@ -4,7 +4,7 @@ configuration on an inference card, the cheaper option beside the flowchart's pi
 from __future__ import annotations
 
 from tests.slack.harness import Slack, text_of
-from tests.slack.test_estimate import estimate_posts, reply
+from tests.slack.test_estimate import cells, estimate_posts, reply, the_table
 from tests.slack.test_scenarios import start
 
 
@@ -41,3 +41,17 @@ def test_the_card_names_a_cheaper_option_beside_the_pick(slack: Slack) -> None:
     reply(slack, "70B on 2T tokens")
     (card,) = estimate_posts(slack)
     assert "meets this for" in text_of(card) and "may still be the better pick" in text_of(card)
+
+
+def test_the_throughput_path_compares_g6_and_g6e_with_inf2(slack: Slack) -> None:
+    estimate_after(slack, "Inference", "Standard 100-500ms", "Throughput", "No Cache")
+    reply(slack, "8B")
+    reply(slack, "500M tokens a day")
+    (card,) = estimate_posts(slack)
+    rows = cells(the_table(card))
+    offerings = [r[0] for r in rows[1:]]
+    (pick,) = [o for o in offerings if "(flowchart's pick)" in o]
+    assert pick.startswith("inf2.")
+    assert "g6.xlarge" in offerings and "g6e.12xlarge" in offerings
+    (g6,) = [r for r in rows[1:] if r[0] == "g6.xlarge"]
+    assert g6[1].startswith("$")

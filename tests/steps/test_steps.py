@@ -223,7 +223,9 @@ def test_the_estimate_asks_then_shows_computing_it_once(monkeypatch: pytest.Monk
     built: list[str] = []
     build, compute = Conversation.recommendation, bot.conversation.core.compute
     monkeypatch.setattr(Conversation, "recommendation", lambda c: built.append("r") or build(c))
-    monkeypatch.setattr(bot.conversation.core, "compute", lambda *a: built.append("e") or compute(*a))
+    monkeypatch.setattr(
+        bot.conversation.core, "compute", lambda *a: built.append("e") or compute(*a)
+    )
     made = steps.click(conversation, scene(), "estimate", step, None)
     [asked] = made.says
     assert isinstance(asked, AskEstimate)
