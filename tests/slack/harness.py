@@ -19,8 +19,8 @@ from bot.settings import Settings
 from bot.slack.http_server import HttpLimits, Server, make_server
 from bot.slack.runtime import Runtime
 from bot.slack.wsgi import make_wsgi
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import (
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import (
     SlackClientSim,
     app_home_opened_body,
     block_actions_body,

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.settings import Settings
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackClientSim, slash_command_body
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import SlackClientSim, slash_command_body
 from tests.slack.harness import (
     ALICE,
     CHANNEL,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.blocks import Block
 
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.conftest import assert_every_message_is_valid
 from tests.slack.harness import ALICE, CHANNEL, Slack, running, settings_for, text_of
 from tests.slack.test_no_double_post import HangUpOnFirstPost

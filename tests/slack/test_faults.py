@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.settings import Settings
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import ALICE, CHANNEL, processes, running, settings_for, text_of
 from tests.slack.tcp_proxy import TcpProxy
 from tests.slack.test_scenarios import assert_finished, start

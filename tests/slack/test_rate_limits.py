@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.slack.pacing import ChannelPacer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackClientSim, slash_command_body
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import SlackClientSim, slash_command_body
 from tests.slack.harness import Slack, running, settings_for, text_of
 
 CHANNEL = "C0BUSY"
