@@ -113,6 +113,7 @@ def click_until_saved(slack: Slack, label: str, channel: str = CHANNEL) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.realtime  # the database's deadlines (shortened in stall_settings) run out
 @pytest.mark.parametrize("recovery", ["thaw", "failover"])
 def test_every_request_answered_in_time_through_a_frozen_database(
     fake: FakeSlack, tmp_path: Path, pg_url: str, proxy: TcpProxy, recovery: str
