@@ -47,7 +47,7 @@ UNPACED = {"slack_channel_post_rate": 100.0, "slack_channel_post_burst": 100}
 #: For a test of what the app reads or says (pure work in one process), whose run on two
 #: processes sharing PostgreSQL would prove nothing its SQLite run does not: the `slack`
 #: fixture's SQLite run only. Each use names the PostgreSQL run of the same kind of
-#: behaviour that remains (starting two app processes costs seconds per test).
+#: behaviour that remains.
 sqlite_only = pytest.mark.parametrize("slack", ["sqlite"], indirect=True)
 
 

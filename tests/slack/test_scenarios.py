@@ -8,7 +8,7 @@ import pytest
 
 from bot.flow.loader import load_flow
 from tests.conversation.test_paths import EXPECTED
-from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, find_button, sqlite_only, text_of
+from tests.slack.harness import ALICE, BOB, CHANNEL, Slack, find_button, text_of
 
 FLOW = load_flow()
 TITLES = {
@@ -138,12 +138,6 @@ def test_one_message_answers_several_questions(slack: Slack) -> None:
     assert_finished(slack, "P5en", "S3Std")
 
 
-# @sqlite_only: what these check is read, said or refused in one process, the same on
-# either database; the PostgreSQL runs of the same kinds remain below: typed answers
-# (test_a_path_by_typed_answers), private notes (test_another_users_click_gets_a_note),
-# refused requests (test_garbage_requests_get_no_5xx_and_change_nothing), cancelling
-# (test_cancelling_after_start_over_takes_the_old_result_down).
-@sqlite_only
 def test_typed_value_outside_the_flowchart_goes_to_the_nearest_branch(slack: Slack) -> None:
     root = start(slack)
     slack.say("inference", thread_ts=root["ts"])
@@ -154,7 +148,6 @@ def test_typed_value_outside_the_flowchart_goes_to_the_nearest_branch(slack: Sla
     assert answered and "nearest branch" in text_of(answered[0])
 
 
-@sqlite_only
 def test_unparseable_reply_gets_the_options_privately(slack: Slack) -> None:
     root = start(slack)
     slack.say("banana", thread_ts=root["ts"])
@@ -166,7 +159,6 @@ def test_unparseable_reply_gets_the_options_privately(slack: Slack) -> None:
     assert len(slack.thread()) == 1  # the thread holds the question alone
 
 
-@sqlite_only
 def test_mention_injection_is_escaped(slack: Slack) -> None:
     root = start(slack)
     slack.say("<!channel> <@U999> & friends", thread_ts=root["ts"])
@@ -205,7 +197,6 @@ def test_back_and_restart_by_buttons_and_words(slack: Slack) -> None:
     assert "ElastiCache" not in history
 
 
-@sqlite_only
 def test_help_and_cancel(slack: Slack) -> None:
     status, body = slack.command("help")
     assert status == 200 and "How this works" in body.decode()
@@ -223,7 +214,6 @@ def test_help_and_cancel(slack: Slack) -> None:
         slack.current()
 
 
-@sqlite_only
 def test_bad_signature_is_refused_and_nothing_is_sent(slack: Slack) -> None:
     before = len(slack.fake.calls())
     status, body = slack.command(secret="wrong-secret")
@@ -233,7 +223,6 @@ def test_bad_signature_is_refused_and_nothing_is_sent(slack: Slack) -> None:
     assert len(slack.fake.calls()) == before
 
 
-@sqlite_only
 def test_stale_timestamp_is_refused(slack: Slack) -> None:
     import time
 
@@ -278,7 +267,6 @@ def test_another_users_click_gets_a_note(slack: Slack) -> None:
     assert any(f"Only <@{ALICE}> can answer" in text_of(n) for n in notes)
 
 
-@sqlite_only
 def test_others_typing_in_the_thread_get_a_private_note(slack: Slack) -> None:
     root = start(slack)
     slack.say("training", thread_ts=root["ts"], user=BOB)
@@ -288,7 +276,6 @@ def test_others_typing_in_the_thread_get_a_private_note(slack: Slack) -> None:
     assert len(notes) == 1 and f"Only <@{ALICE}> can answer" in text_of(notes[0])
 
 
-@sqlite_only
 def test_questions_say_where_they_stand_and_carry_back_and_cancel(slack: Slack) -> None:
     start(slack)
     first = slack.current()
@@ -328,7 +315,6 @@ def test_stale_button_on_a_finished_conversation(slack: Slack) -> None:
     assert any("already answered" in text_of(n) for n in slack.fake.ephemerals(CHANNEL, ALICE))
 
 
-@sqlite_only
 def test_bot_messages_and_unrelated_chatter_send_nothing(slack: Slack) -> None:
     root = start(slack)
     before = len(slack.fake.calls())
