@@ -10,7 +10,7 @@ import pytest
 
 from bot.__main__ import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
