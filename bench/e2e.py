@@ -4,7 +4,7 @@ against baselines.
     python -m bench.e2e [--quick] [--people 50] [--conversations 10000] [--pg-url URL]
                         [--rate-limit]
 
-Starts the fake Slack Web API (``python -m tests.fakes.slack_api``, a subprocess) and,
+Starts the fake Slack Web API (``python -m bot.testing.slack_api``, a subprocess) and,
 one after the other, four servers:
 
 * ours: ``python -m bot run --mode http`` (the Procfile's web process: waitress,
@@ -65,8 +65,8 @@ import sqlalchemy as sa
 
 from bot.flow.loader import load_flow
 from bot.slack import blocks
-from tests.fakes.slack_api import FakeSlackRemote
-from tests.fakes.slack_requests import (
+from bot.testing.slack_control import FakeSlackRemote
+from bot.testing.slack_requests import (
     SlackClientSim,
     block_actions_body,
     message_event_body,
@@ -176,7 +176,7 @@ PROCS = Processes()
 
 
 def start_fake(rate_limit: float | None = None) -> tuple[subprocess.Popen, str]:
-    args = [sys.executable, "-m", "tests.fakes.slack_api", "--host", "127.0.0.1", "--port", "0"]
+    args = [sys.executable, "-m", "bot.testing.slack_api", "--host", "127.0.0.1", "--port", "0"]
     if rate_limit:
         args += ["--rate-limit-per-channel", str(rate_limit)]
     proc = PROCS.start(args, child_env(), stdout=subprocess.PIPE, text=True)

@@ -12,7 +12,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import Slack, running, settings_for
 
 #: Inference → Standard 100-500ms → Cost → Yes → KV Cache: five questions by buttons.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.slack.native_chart import BLOCK, MAX_AXIS_LABEL, MAX_CATEGORY, MAX_TITLE
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import Slack, processes, running, settings_for
 from tests.store.conftest import pg_admin  # noqa: F401 - shared fixture
 
@@ -30,18 +31,31 @@ def fake() -> Iterator[FakeSlack]:
         yield server
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql-2-processes", marks=pytest.mark.postgres)]
-)
+#: Run the `slack` fixture's PostgreSQL variant as two `python -m bot run` OS processes
+#: (seconds to start per test) instead of two app instances in this process.
+APP_PROCESSES = bool(os.environ.get("TEST_APP_PROCESSES"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql-2-apps", marks=pytest.mark.postgres)])
 def slack(request: pytest.FixtureRequest, fake: FakeSlack, tmp_path: Path) -> Iterator[Slack]:
-    """The real app: in this process on a SQLite file, or as two `python -m bot run`
-    processes (HTTP) sharing one PostgreSQL database, requests alternating."""
+    """The real app over HTTP: in this process on a SQLite file, or two apps sharing one
+    PostgreSQL database, requests alternating. The two apps are two Runtimes in this
+    process, each with its own pool, deliverer and caches, so they meet only in the
+    database, as replicas do (starting two OS processes per test cost most of the suite's
+    time); with TEST_APP_PROCESSES=1 they are two `python -m bot run` processes. Tests of
+    what only separate processes show (a process killed, its own log, its command line)
+    start `processes()` themselves."""
     if request.param == "sqlite":
         with running(settings_for(fake, tmp_path / "data"), fake) as driver:
             yield driver
-    else:
+    elif APP_PROCESSES:
         url = request.getfixturevalue("pg_url")
         with processes(fake, url, tmp_path / "data") as driver:
+            yield driver
+    else:
+        url = request.getfixturevalue("pg_url")
+        settings = settings_for(fake, tmp_path / "data", database_url=url)
+        with running(settings, fake, copies=2) as driver:
             yield driver
     assert_every_message_is_valid(fake)
 

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from waitress import wasyncore
 
 from bot.settings import Settings
 from bot.slack.http_server import HttpLimits, Server, make_server
 from bot.slack.runtime import Runtime
 from bot.slack.wsgi import make_wsgi
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import (
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import (
     SlackClientSim,
     app_home_opened_body,
     block_actions_body,
@@ -38,12 +39,24 @@ BOB = "U0BOB"
 
 #: Scenarios start as often as they need; tests/slack/test_start_limit.py sets its own.
 NO_START_LIMIT = 1000
+#: Scenarios post as fast as the fake takes them (the most the settings allow), so that no
+#: scenario waits out Slack's real one post per second per channel: the pacer is tested
+#: on a fake clock and end to end in tests/slack/test_rate_limits.py, at rates of its own.
+UNPACED = {"slack_channel_post_rate": 100.0, "slack_channel_post_burst": 100}
+
+#: For a test of what the app reads or says (pure work in one process), whose run on two
+#: processes sharing PostgreSQL would prove nothing its SQLite run does not: the `slack`
+#: fixture's SQLite run only. Each use names the PostgreSQL run of the same kind of
+#: behaviour that remains.
+sqlite_only = pytest.mark.parametrize("slack", ["sqlite"], indirect=True)
 
 
 def settings_for(
     fake: FakeSlack, data_dir: Path, database_url: str | None = None, **extra: Any
 ) -> Settings:
     extra.setdefault("start_limit_burst", NO_START_LIMIT)
+    for name, value in UNPACED.items():
+        extra.setdefault(name, value)
     return Settings(
         _env_file=None,
         slack_bot_token="xoxb-test-token",
@@ -486,7 +499,8 @@ def processes(
         LOG_LEVEL="WARNING",
         SLACK_APP_TOKEN="",
     )
-    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **extra_env})  # may replace the above
+    unpaced = {name.upper(): str(value) for name, value in UNPACED.items()}
+    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **unpaced, **extra_env})
     apps = [
         AppProcess({**base, "PORT": str(port)}, port)
         for port in (free_port() for _ in range(copies))

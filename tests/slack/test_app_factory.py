@@ -12,7 +12,7 @@ import pytest
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.token_health import TokenHealth
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import settings_for
 
 

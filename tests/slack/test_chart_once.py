@@ -12,7 +12,7 @@ import pytest
 from bot.delivery import PermanentFailure
 from bot.slack.chart_upload import UPLOAD_STEP
 from bot.slack.failure_notes import FailureNotes
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import CHANNEL, running, settings_for, text_of
 from tests.slack.test_estimate import PNG, run_to_the_chart
 from tests.slack.test_sender import CHART

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.store.models import Claims
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import running, settings_for
 
 

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.settings import Settings
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackClientSim, slash_command_body
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import SlackClientSim, slash_command_body
 from tests.slack.harness import (
     ALICE,
     CHANNEL,
@@ -116,6 +116,7 @@ def click_until_saved(slack: Slack, label: str, channel: str = CHANNEL) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.realtime  # the database's deadlines (shortened in stall_settings) run out
 @pytest.mark.parametrize("recovery", ["thaw", "failover"])
 def test_every_request_answered_in_time_through_a_frozen_database(
     fake: FakeSlack, tmp_path: Path, pg_url: str, proxy: TcpProxy, recovery: str

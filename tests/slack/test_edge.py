@@ -23,8 +23,8 @@ import pytest
 
 from bot.store import Store
 from bot.store.engine import DB_FILENAME
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import (
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import (
     block_actions_body,
     message_event_body,
     sign,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.blocks import Block
 
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.conftest import assert_every_message_is_valid
 from tests.slack.harness import ALICE, CHANNEL, Slack, running, settings_for, text_of
 from tests.slack.test_no_double_post import HangUpOnFirstPost
@@ -195,12 +195,15 @@ def test_a_chart_whose_completion_answer_is_lost_is_shared_exactly_once(
         hop.close()
 
 
+@pytest.mark.realtime
 def test_a_chart_survives_a_restart_between_upload_and_completion(
     fake: FakeSlack, tmp_path: Path
 ) -> None:
     """The upload went through, then completing it failed and the app stopped; the next
-    start shares the chart once (the lone uploaded file was never shared)."""
-    settings = settings_for(fake, tmp_path / "data")
+    start shares the chart once (the lone uploaded file was never shared). The restarted
+    app looks for the upload once an unanswered call could have shown (two API timeouts:
+    2 s here, real time)."""
+    settings = settings_for(fake, tmp_path / "data", slack_api_timeout=1.0)
     fake.fail_next("files.completeUploadExternal", status=500, times=1000)
     with running(settings, fake) as slack:
         run_to_the_chart(slack)

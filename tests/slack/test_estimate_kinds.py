@@ -3,9 +3,13 @@ configuration on an inference card, the cheaper option beside the flowchart's pi
 
 from __future__ import annotations
 
-from tests.slack.harness import Slack, text_of
+from tests.slack.harness import Slack, sqlite_only, text_of
 from tests.slack.test_estimate import cells, estimate_posts, reply, the_table
 from tests.slack.test_scenarios import start
+
+# What the estimate says is computed in one process, the same on either database: the
+# estimate's PostgreSQL runs over two processes are in test_estimate.py.
+pytestmark = sqlite_only
 
 
 def estimate_after(slack: Slack, *labels: str) -> None:

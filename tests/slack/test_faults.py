@@ -17,12 +17,13 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.settings import Settings
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import ALICE, CHANNEL, processes, running, settings_for, text_of
 from tests.slack.tcp_proxy import TcpProxy
 from tests.slack.test_scenarios import assert_finished, start
 
 
+@pytest.mark.realtime  # Slack fails for 1.5 s of real time
 def test_slack_500s_and_timeouts_for_a_while_then_recovers(fake: FakeSlack, tmp_path: Path) -> None:
     settings = settings_for(fake, tmp_path / "data", slack_api_timeout=0.3)
     with running(settings, fake) as slack:
@@ -127,6 +128,7 @@ def outage_scenario(
 
 
 @pytest.mark.postgres
+@pytest.mark.realtime  # the survivor takes over once the victim's 2 s lease runs out
 def test_one_of_two_processes_killed_mid_run(fake: FakeSlack, tmp_path: Path, pg_url: str) -> None:
     """SIGKILL one app process while conversations are under way: none is lost or stuck;
     the survivor takes over its undelivered messages once their lease runs out."""

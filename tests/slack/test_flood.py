@@ -29,7 +29,7 @@ from bot.slack.http_server import (
     HttpLimits,
     raise_descriptor_limit,
 )
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import Slack, running, settings_for
 
 FLOOD_FROM = "127.0.0.2"

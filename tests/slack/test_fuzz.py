@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import block_actions_payload, message_event, slash_command_body
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import block_actions_payload, message_event, slash_command_body
 from tests.slack.harness import ALICE, Slack, find_button, running, settings_for
 
 OTHER_CHANNEL = "C0OTHER"

@@ -35,7 +35,7 @@ def test_home_shows_open_conversations_and_recent_results(slack: Slack) -> None:
 
 
 def test_the_messages_tab_and_a_retried_event_publish_nothing_more(slack: Slack) -> None:
-    from tests.fakes.slack_requests import app_home_opened_body
+    from bot.testing.slack_requests import app_home_opened_body
 
     body = app_home_opened_body(user_id=ALICE, channel_id=DM, tab="messages")
     assert slack.post(body)[0] == 200
@@ -103,7 +103,7 @@ def test_nobody_cancels_someone_elses_conversation_from_home(slack: Slack) -> No
         for e in b["elements"]
         if e["text"]["text"] == "Cancel"
     )
-    from tests.fakes.slack_requests import home_actions_body
+    from bot.testing.slack_requests import home_actions_body
 
     body = home_actions_body(
         action_id=cancel["action_id"], value=cancel["value"], block_id="b", user_id=BOB

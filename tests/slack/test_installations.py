@@ -11,7 +11,7 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.slack.installations import NOT_INSTALLED, Installations, InstalledWorkspaces
 from bot.store import Store
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 
 TEAM = "T0AAAA"
 

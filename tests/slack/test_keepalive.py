@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.keepalive import KeepAliveWebClient
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 
 
 def client_for(base_url: str) -> KeepAliveWebClient:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackClientSim, app_home_opened_body
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import SlackClientSim, app_home_opened_body
 from tests.slack import api_counts
 from tests.slack.harness import ALICE, CHANNEL, SECRET, Slack, running, settings_for, text_of
 from tests.slack.test_scenarios import _expire_everything_now, headline, start

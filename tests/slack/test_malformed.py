@@ -15,8 +15,8 @@ import pytest
 
 from bot.slack.log_throttle import RefusalThrottle, install
 from bot.slack.shapes import problem
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import block_actions_payload
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import block_actions_payload
 from tests.slack.fake_clock import Seconds
 from tests.slack.harness import Slack, running, settings_for
 

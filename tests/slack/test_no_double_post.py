@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import CHANNEL, running, settings_for, text_of
 
 

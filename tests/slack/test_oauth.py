@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from bot.settings import Settings
 from bot.slack.installations import NOT_INSTALLED_TEXT
-from tests.fakes.slack_api import Call, FakeSlack
-from tests.fakes.slack_requests import slash_command_body
+from bot.testing.slack_api import Call, FakeSlack
+from bot.testing.slack_requests import slash_command_body
 from tests.slack.harness import SECRET, Slack, processes, running
 from tests.slack.test_edge import lifecycle_event
 

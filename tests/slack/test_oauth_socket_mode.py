@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import slash_command_body
-from tests.fakes.socket_mode import wait_until
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import slash_command_body
+from bot.testing.socket_mode import wait_until
 from tests.slack.harness import ALICE, free_port
 from tests.slack.test_oauth import CHANNEL_OF, A, install
 from tests.slack.test_socket_mode import socket_mode_process

@@ -27,7 +27,7 @@ from bot.slack.refusal_table import (
 from bot.slack.sender import SlackSender
 from bot.slack.token_health import DEAD_TOKEN, TOKEN_EVENTS, TokenHealth, auth_check
 from bot.store.models import NOTICE, NOTIFY_RESPONSE_URL, NOTIFY_USER, OutboxRow
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.test_sender import CHART
 from tests.store.helpers import outbox_row
 

@@ -14,8 +14,8 @@ import pytest
 
 from bot.slack.home import SHORTCUT_CALLBACK
 from bot.slack.refusal_table import refusal_for
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import app_home_opened_body
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import app_home_opened_body
 from tests.slack.harness import ALICE, CHANNEL, TEAM, Slack, running, settings_for, text_of
 from tests.slack.test_scenarios import start
 

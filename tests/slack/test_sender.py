@@ -8,7 +8,7 @@ from bot.slack.failure_notes import FailureNotes
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.sender import SlackSender, _marker
 from bot.store.models import OutboxRow
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.store.helpers import outbox_row
 
 

@@ -13,9 +13,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import block_actions_payload, message_event, slash_command_body
-from tests.fakes.socket_mode import FakeSocketMode, wait_until
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import block_actions_payload, message_event, slash_command_body
+from bot.testing.socket_mode import FakeSocketMode, wait_until
 from tests.slack.harness import ALICE, CHANNEL, SECRET, TEAM, click_fields, text_of
 from tests.slack.test_scenarios import headline
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bot.slack.start_limit import StartLimit, too_soon
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.fake_clock import Seconds
 from tests.slack.harness import BOB, CHANNEL, running, settings_for
 

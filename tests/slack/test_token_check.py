@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack.token_health import TokenHealth, Unsure
-from tests.fakes.slack_api import FakeSlack
+from bot.testing.slack_api import FakeSlack
 from tests.slack.fake_clock import Seconds
 from tests.slack.harness import CHANNEL, running, settings_for, text_of
 from tests.slack.test_edge import get

@@ -7,9 +7,14 @@ import json
 
 import pytest
 
-from tests.slack.harness import ALICE, CHANNEL, Slack, text_of
+from tests.slack.harness import ALICE, CHANNEL, Slack, sqlite_only, text_of
 from tests.slack.test_estimate import estimate_posts, reply
 from tests.slack.test_scenarios import start
+
+# Reading what people type is the conversation's work, the same on either database: the
+# PostgreSQL runs of typed answers over two processes are in test_scenarios.py
+# (test_a_path_by_typed_answers, test_one_message_answers_several_questions).
+pytestmark = sqlite_only
 
 
 def asked(slack: Slack) -> str:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from tests.fakes.slack_api import FakeSlack, FakeSlackRemote
+from bot.testing.slack_api import FakeSlack, FakeSlackRemote
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Which workload?*"}}]
@@ -258,7 +258,7 @@ def test_clear_and_reset(fake: FakeSlack, client: WebClient):
 
 def test_standalone_process():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.slack_api", "--port", "0"],
+        [sys.executable, "-m", "bot.testing.slack_api", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

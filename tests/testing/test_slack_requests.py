@@ -14,8 +14,8 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import (
+from bot.testing.slack_api import FakeSlack
+from bot.testing.slack_requests import (
     SlackClientSim,
     block_actions_body,
     message_event,

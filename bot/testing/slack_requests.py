@@ -1,4 +1,5 @@
-"""Signed, realistic Slack request bodies and a cheap keep-alive sender.
+"""Realistic Slack request bodies, and (from slack_client.py, re-exported here) their
+signing and a cheap keep-alive sender.
 
 Bodies are ``bytes`` exactly as Slack sends them: slash commands and
 interactivity as ``application/x-www-form-urlencoded`` (interactivity as a
@@ -13,17 +14,15 @@ port: connection refused at once) so nothing ever reaches the internet; pass
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import http.client
 import itertools
 import json
 import secrets
-import socket
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
+
+from bot.testing.slack_client import SlackClientSim, sign
 
 __all__ = [
     "SlackClientSim",
@@ -60,19 +59,6 @@ def _trigger_id() -> str:
 
 def _default_response_url(team_id: str) -> str:
     return f"{_UNROUTED}/{team_id}-{secrets.randbelow(10**13)}-{secrets.token_urlsafe(18)}"
-
-
-def sign(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
-    """Headers Slack adds to a request: signature, timestamp and Content-Type."""
-    ts = str(int(time.time()) if timestamp is None else int(timestamp))
-    base = b"v0:" + ts.encode() + b":" + body
-    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    is_json = body.lstrip()[:1] in (b"{", b"[")
-    return {
-        "Content-Type": "application/json" if is_json else "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": f"v0={digest}",
-    }
 
 
 def slash_command_body(
@@ -404,84 +390,3 @@ def global_shortcut_body(
 
 def url_verification_body(challenge: str, token: str = VERIFICATION_TOKEN) -> bytes:
     return _compact({"token": token, "challenge": challenge, "type": "url_verification"}).encode()
-
-
-class SlackClientSim:
-    """Posts signed requests like Slack, over persistent keep-alive connections.
-
-    ``post`` returns ``(status, headers, body)`` with lower-cased header names.
-    A connection the server closed while idle is reopened once (only when no
-    byte of the response arrived).
-    """
-
-    def __init__(self, timeout: float = 10.0) -> None:
-        self.timeout = timeout
-        self._conns: dict[tuple[str, int], http.client.HTTPConnection] = {}
-        self.connects = 0  # connections opened, for keep-alive checks
-
-    def _conn(self, host: str, port: int, fresh: bool = False) -> http.client.HTTPConnection:
-        conn = self._conns.get((host, port))
-        if conn is None or fresh:
-            if conn is not None:
-                conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
-            self._conns[(host, port)] = conn
-        if conn.sock is None:
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connects += 1
-        return conn
-
-    def post(
-        self,
-        url: str,
-        body: bytes,
-        *,
-        secret: str,
-        headers_extra: dict[str, str] | None = None,
-        timestamp: int | None = None,
-        retry_num: int | None = None,
-        retry_reason: str | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        parts = urlsplit(url)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        headers = sign(body, secret, timestamp)
-        headers["User-Agent"] = "Slackbot 1.0 (+https://api.slack.com/robots)"
-        if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-        if retry_reason is not None:
-            headers["X-Slack-Retry-Reason"] = retry_reason
-        if headers_extra:
-            headers.update(headers_extra)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        for attempt in (0, 1):
-            before = self.connects
-            conn = self._conn(host, port, fresh=attempt > 0)
-            opened_now = self.connects != before
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                resp = conn.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                conn.close()
-                if attempt or opened_now:
-                    raise
-                continue
-            data = resp.read()
-            out_headers = {k.lower(): v for k, v in resp.getheaders()}
-            if resp.will_close:
-                conn.close()
-            return resp.status, out_headers, data
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        for conn in self._conns.values():
-            conn.close()
-        self._conns.clear()
-
-    def __enter__(self) -> SlackClientSim:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

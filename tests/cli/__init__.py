@@ -1,0 +1,1 @@
+"""Tests of bot/cli/: the terminal conversation and the command line."""

@@ -1,0 +1,4 @@
+"""The store fixtures (a fresh Store on SQLite and on PostgreSQL, a fake clock): the
+deliverer's tests drive real outbox rows through them."""
+
+from tests.store.conftest import clock, db, pg_admin, store  # noqa: F401 - shared fixtures
