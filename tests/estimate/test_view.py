@@ -8,8 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.estimate import view as estimate_view as view
-from bot.estimate import Estimate, OptionEstimate
+from bot.estimate import Estimate, OptionEstimate, view
 from bot.estimate.dialog import EstimateInputs, compute
 from bot.flow.catalogue import PriceBasis
 from bot.flow.loader import load_flow
