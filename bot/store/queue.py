@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from bot.store import leases
 from bot.store.base import StoreBase
 from bot.store.claiming import current_claims
 from bot.store.driver import driver_of
@@ -131,7 +131,7 @@ class OutboxQueue(StoreBase):
                 # The head seen by the first query must still lead this conversation.
                 if not rows or rows[0].id not in head_ids:
                     continue
-                run = _contiguous(rows, now, room)
+                run = leases.contiguous(rows, now, room)
                 room -= len(run) - 1
                 chosen.extend(run)
             if not chosen:
@@ -141,7 +141,7 @@ class OutboxQueue(StoreBase):
                 .where(_out.id.in_([r.id for r in chosen]))
                 .values(claimed_until=until, claim_token=token)
             )
-        return [_claimed(r, until, token, now) for r in chosen]
+        return [leases.claimed(r, until, token, now) for r in chosen]
 
     def claim_conversation(
         self, conversation_id: str, *, lease: timedelta, now: datetime | None = None
@@ -160,9 +160,9 @@ class OutboxQueue(StoreBase):
         hot = self._hot
         found = hot.pending_of_one.rows(conn, {"cid": conversation_id})
         rows = [_outbox_row(r) for r in found]
-        if not rows or _held(rows[0].claimed_until, now) or rows[0].next_attempt_at > now:
+        if not rows or leases.held(rows[0].claimed_until, now) or rows[0].next_attempt_at > now:
             return []
-        chosen = _contiguous(rows, now, CLAIM_AT_ONCE - 1)
+        chosen = leases.contiguous(rows, now, CLAIM_AT_ONCE - 1)
         token, until = uuid.uuid4().hex, now + lease
         params: dict[str, Any] = {"now": now, "until": until, "token": token}
         params.update((f"id{i}", r.id) for i, r in enumerate(chosen))
@@ -170,7 +170,7 @@ class OutboxQueue(StoreBase):
             # Another deliverer took some first (PostgreSQL): leave them all to it.
             hot.release_token.run(conn, {"token": token})
             return []
-        return [_claimed(r, until, token, now) for r in chosen]
+        return [leases.claimed(r, until, token, now) for r in chosen]
 
     def ref_targets(self, conversation_id: str, before_seq: int) -> dict[str, RefTarget]:
         """For each ref name, the latest row of the conversation before ``before_seq``."""
@@ -372,7 +372,7 @@ class OutboxQueue(StoreBase):
             if earlier is None:
                 token, until = uuid.uuid4().hex, now + claim_for
             else:
-                behind_held = _held(earlier[0], now)
+                behind_held = leases.held(earlier[0], now)
         rows = [
             {
                 "conversation_id": conversation_id,
@@ -420,30 +420,6 @@ class OutboxQueue(StoreBase):
 def _outbox_row(values: Sequence[Any]) -> OutboxRow:
     """An OutboxRow from a ``select(outbox)`` row (table column order)."""
     return OutboxRow(**dict(zip(OUTBOX_FIELDS, values, strict=True)))
-
-
-def _claimed(row: OutboxRow, until: datetime, token: str, now: datetime) -> OutboxRow:
-    """A row as its new claim holds it. A row whose earlier claim lapsed (its holder died
-    or overran the lease mid-send) may have been sent: it is unconfirmed."""
-    claimed = replace(row, claimed_until=until, claim_token=token)
-    if row.claimed_until is not None and row.claimed_until < now:
-        claimed = replace(claimed, error="an earlier attempt's claim lapsed", unconfirmed=True)
-    return claimed
-
-
-def _held(claimed_until: datetime | None, now: datetime) -> bool:
-    return claimed_until is not None and claimed_until >= now
-
-
-def _contiguous(rows: Sequence[OutboxRow], now: datetime, room: int) -> list[OutboxRow]:
-    """A conversation's head row and the pending rows right after it, up to ``room``
-    followers, stopping at one someone else holds: order must stay contiguous."""
-    run = [rows[0]]
-    for follower in rows[1:]:
-        if len(run) > room or _held(follower.claimed_until, now):
-            break
-        run.append(follower)
-    return run
 
 
 def _settle_claim(conn: sa.Connection, row: OutboxRow, **values: Any) -> bool:
