@@ -13,6 +13,9 @@ few seconds (slowloris) is never timed out, and it has no per-client cap. So:
   a connection whose request is still incomplete `request_timeout` seconds after the
   connection became ready for it: opened, or done with its previous response. Idle
   keep-alive connections keep waitress's own `channel_timeout`.
+* `GuardedChannel.writable` keeps the event loop from spinning on a connection whose
+  request thread is sending the response (see there): a sixth of the app's CPU under
+  load.
 
 Only the TCP peer address counts: X-Forwarded-For is a header, unknown at accept time,
 and anyone can write it.
