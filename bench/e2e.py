@@ -227,6 +227,16 @@ class Server:
         """The processes that serve requests: gunicorn's workers, or ours itself."""
         return self.worker_pids() or [self.proc.pid]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the serving processes so far (all their threads)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.serving_pids():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def rss_kb(self) -> tuple[int, int, int]:
         """(serving processes' VmRSS summed, the started process's, how many), in kB."""
         serving = self.serving_pids()
@@ -438,6 +448,7 @@ class Stats:
     click_to_next: list[float] = field(default_factory=list)
     command_to_first: list[float] = field(default_factory=list)
     elapsed: float = 0.0
+    cpu: float = 0.0  # the server's CPU seconds while these steps ran
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, name: str, status: int | None = None) -> None:
@@ -454,6 +465,10 @@ class Stats:
     @property
     def steps_per_s(self) -> float:
         return self.steps / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def cpu_ms_per_step(self) -> float | None:
+        return self.cpu / self.steps * 1000 if self.steps and self.cpu else None
 
 
 class Budget:
@@ -898,9 +913,11 @@ def run_variant(
         result.rss["warm"] = server.rss_kb()
         log(f"[{name}] {conversations} conversations, {opts.people} people ...")
         chatter.start_steady(STEADY_CHATTER_PER_S, opts.max_seconds)
+        cpu = server.cpu_seconds()
         stats, timed_out = drive(
             server, opts.people, conversations, poller, opts.max_seconds, opts.wait_timeout
         )
+        stats.cpu = server.cpu_seconds() - cpu
         result.stats, result.timed_out = stats, timed_out
         if name == OURS:
             paced_rate = stats.steps_per_s * PACED_SHARE
@@ -941,7 +958,8 @@ def run_variant(
             result.refused = poller.refused
         s = result.stats
         log(
-            f"[{name}] {s.steps} steps in {s.elapsed:.1f} s ({s.steps_per_s:.0f}/s), "
+            f"[{name}] {s.steps} steps in {s.elapsed:.1f} s ({s.steps_per_s:.0f}/s, "
+            f"{cpu_ms(s)} ms CPU each), "
             f"{s.finished} finished, {s.lost} lost{', TIMED OUT' if timed_out else ''}; "
             f"unrelated burst {result.unrelated_rate:.0f}/s"
         )
@@ -1087,6 +1105,11 @@ class Options:
     paced_seconds: float
 
 
+def cpu_ms(stats: Stats) -> str:
+    per_step = stats.cpu_ms_per_step
+    return "-" if per_step is None else f"{per_step:.2f}"
+
+
 def ratio(value: float | None, base: float | None) -> str:
     if value is None or not base:
         return "-"
@@ -1114,8 +1137,9 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
     )
     log("")
     head = (
-        f"{'variant':<17} {'steps/s':>8} {'vs (a)':>7} {'ack p50':>8} {'ack p99':>8} "
-        f"{'vs (a)':>7} {'c2n p50':>8} {'c2n p99':>8} {'cmd->q1':>8} {'unrel/s':>8} {'vs (a)':>7}"
+        f"{'variant':<17} {'steps/s':>8} {'vs (a)':>7} {'cpu/step':>8} {'ack p50':>8} "
+        f"{'ack p99':>8} {'vs (a)':>7} {'c2n p50':>8} {'c2n p99':>8} {'cmd->q1':>8} "
+        f"{'unrel/s':>8} {'vs (a)':>7}"
     )
     log(head)
     log("-" * len(head))
@@ -1126,12 +1150,13 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
         p50 = pct(s.click_ack, 50)
         log(
             f"{name:<17} {s.steps_per_s:>8.0f} {ratio(s.steps_per_s, a.stats.steps_per_s):>7} "
-            f"{ms(p50):>8} {ms(pct(s.click_ack, 99)):>8} {ratio(p50, a_p50):>7} "
+            f"{cpu_ms(s):>8} {ms(p50):>8} {ms(pct(s.click_ack, 99)):>8} {ratio(p50, a_p50):>7} "
             f"{ms(pct(s.click_to_next, 50)):>8} {ms(pct(s.click_to_next, 99)):>8} "
             f"{ms(pct(s.command_to_first, 50)):>8} {r.unrelated_rate:>8.0f} "
             f"{ratio(r.unrelated_rate, a.unrelated_rate):>7}"
         )
-    log("(ms. Each variant as fast as its 50 people go: a person sends the next step when the")
+    log("(ms. cpu/step = the server's CPU time (all threads) per step while the steps ran.")
+    log(" Each variant as fast as its 50 people go: a person sends the next step when the")
     log(" next question reached the fake (ours, (c)) or when the ack came back ((a), (b)). ack =")
     log(" HTTP response time of a click; c2n = click sent -> next question or result received")
     log(" by the fake; cmd->q1 = slash command sent -> first question received by the fake)")
@@ -1317,7 +1342,7 @@ def main(argv: list[str] | None = None) -> int:
                 only = run_variant(name, fake_url, remote, opts, tmp)
                 s = only.stats
                 log(
-                    f"{name}: {s.steps_per_s:.0f} steps/s, ack p50/p99 "
+                    f"{name}: {s.steps_per_s:.0f} steps/s, {cpu_ms(s)} ms CPU/step, ack p50/p99 "
                     f"{ms(pct(s.click_ack, 50))}/{ms(pct(s.click_ack, 99))} ms, c2n p50/p99 "
                     f"{ms(pct(s.click_to_next, 50))}/{ms(pct(s.click_to_next, 99))} ms, "
                     f"{s.finished} conversations, {s.lost} lost"

@@ -58,16 +58,18 @@ def build_runtime():  # -> Runtime (imported lazily: Slack and the store load on
     raise SystemExit(2)
 
 
-SWITCH_INTERVAL = 0.001  # seconds; see tune_long_running_process
+SWITCH_INTERVAL = 0.005  # seconds; see tune_long_running_process
 
 
 def tune_long_running_process() -> None:
     """Process-wide settings for a server, once its runtime has started.
 
     Request threads and sender threads hand the GIL back and forth at every socket
-    and SQLite call; with CPython's default 5 ms switch interval a thread coming back
-    from I/O can wait that long for it. 1 ms measured ~25% more steps per second and
-    lower ack latency end to end (bench/README.md).
+    and SQLite call. 1 ms between forced switches once measured ~25% more steps per
+    second, while waitress's loop spun on every response being written; with that
+    fixed (`bot.slack.http_guard`), 5 ms (CPython's default, set here so that nothing
+    else in the process changes it) gives more steps per second and a shorter
+    click-to-next tail than 1 ms (bench/README.md).
 
     What is built by now (flows, Bolt, SQLAlchemy, pydantic: nearly the whole heap)
     lives as long as the process. Left to the cyclic collector, each full collection

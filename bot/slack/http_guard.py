@@ -13,6 +13,9 @@ few seconds (slowloris) is never timed out, and it has no per-client cap. So:
   a connection whose request is still incomplete `request_timeout` seconds after the
   connection became ready for it: opened, or done with its previous response. Idle
   keep-alive connections keep waitress's own `channel_timeout`.
+* `GuardedChannel.writable` keeps the event loop from spinning on a connection whose
+  request thread is sending the response (see there): a sixth of the app's CPU under
+  load.
 
 Only the TCP peer address counts: X-Forwarded-For is a header, unknown at accept time,
 and anyone can write it.
@@ -66,6 +69,25 @@ class GuardedChannel(HTTPChannel):
             peers[self.peer] -= 1
             if peers[self.peer] <= 0:
                 del peers[self.peer]
+
+    def writable(self) -> bool:
+        """Not while a request thread is answering, unless the loop must act.
+
+        With waitress's default ``send_bytes=1`` that thread sends what it writes
+        itself, under the output buffer's lock; the loop asking to write meanwhile
+        finds the socket writable at once and the lock taken, and turns again: measured
+        under load, ten empty turns per request over every open connection, about a
+        sixth of the app's CPU. The loop still writes when the connection is to close,
+        when the thread waits for it (output over the high watermark), and when the
+        thread is done (waitress wakes the loop then)."""
+        if (
+            self.requests
+            and not self.will_close
+            and not self.close_when_flushed
+            and self.total_outbufs_len <= self.adj.outbuf_high_watermark
+        ):
+            return False
+        return bool(super().writable())
 
     def received(self, data: bytes) -> bool:
         if data and self.request is None:

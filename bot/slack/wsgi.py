@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from slack_bolt import BoltRequest
 
+from bot.slack.form_body import payload_json
 from bot.slack.http_server import MAX_BODY
 from bot.slack.oauth_pages import oauth_paths, serve_oauth
 from bot.slack.runtime import Runtime
@@ -57,8 +58,9 @@ def make_wsgi(runtime: Runtime) -> Wsgi:
         deliverer = runtime.deliverer
         claims = deliverer.claims()  # what the request queues goes once it is answered
         try:
+            text = body.decode("utf-8")
             request = BoltRequest(
-                body=body.decode("utf-8"),
+                body=payload_json(text) or text,  # a click's JSON, decoded in C
                 query=environ.get("QUERY_STRING", ""),
                 headers=_headers(environ),
             )

@@ -302,9 +302,8 @@ class ConversationStore(StoreBase):
 
     def was_seen(self, key: str) -> bool:
         """Whether ``key`` was marked seen (a read; nothing is marked)."""
-        query = sa.select(seen_events.c.key).where(seen_events.c.key == key)
-        with self.engine.connect() as conn:
-            return conn.execute(query).first() is not None
+        with driver_transaction(self.engine, write=False) as conn:
+            return self._hot.was_seen.first(conn, {"key": key}) is not None
 
     def mark_seen(self, key: str) -> bool:
         """True the first time ``key`` (a Slack event_id or action key) is seen."""

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from bot.store.base import StoreBase
-from bot.store.engine import write_transaction
+from bot.store.engine import driver_transaction, write_transaction
 from bot.store.models import (
     ACTIVE,
     CANCELLED,
@@ -93,20 +93,9 @@ class PeopleStore(StoreBase):
     def pinned_result(self, team: str, channel: str, user: str) -> PinnedResult | None:
         """The person's pinned result in this channel (at most one; see `ResultChange`):
         its conversation and that conversation's channel message."""
-        query = (
-            sa.select(_rec.conversation_id, _conv.thread_ts)
-            .join(conversations, _conv.id == _rec.conversation_id)
-            .where(
-                _rec.team == team,
-                _rec.channel == channel,
-                _rec.user == user,
-                _rec.pinned == sa.true(),
-            )
-            .order_by(_rec.created_at.desc())
-            .limit(1)
-        )
-        with self.engine.connect() as conn:
-            found = conn.execute(query).first()
+        params = {"team": team, "channel": channel, "user": user}
+        with driver_transaction(self.engine, write=False) as conn:
+            found = self._hot.pinned_result.first(conn, params)
         return None if found is None else PinnedResult(*found)
 
     def latest_in_channel(self, team: str, channel: str, user: str) -> ConversationRow | None:

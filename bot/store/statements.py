@@ -179,6 +179,23 @@ _INSERT_CONVERSATION = conversations.insert()
 _CURRENT_STATE = sa.select(_conv.version, _conv.status, _conv.expires_at).where(
     _conv.id == sa.bindparam("cid")
 )
+# The start of a conversation reads these two (a replayed slash command; the person's
+# pinned result in the channel): through SQLAlchemy each cost 0.24-0.37 ms, on the
+# driver 0.03.
+_WAS_SEEN = sa.select(seen_events.c.key).where(seen_events.c.key == sa.bindparam("key"))
+_rec = recommendations.c
+_PINNED_RESULT = (
+    sa.select(_rec.conversation_id, _conv.thread_ts)
+    .join(conversations, _conv.id == _rec.conversation_id)
+    .where(
+        _rec.team == sa.bindparam("team"),
+        _rec.channel == sa.bindparam("channel"),
+        _rec.user == sa.bindparam("user"),
+        _rec.pinned == sa.true(),
+    )
+    .order_by(_rec.created_at.desc())
+    .limit(1)
+)
 _EARLIER_PENDING = (
     sa.select(_out.claimed_until)
     .where(
@@ -291,6 +308,8 @@ class HotStatements:
         self.pin_only = Prepared(_PIN_ONLY, dialect)
         self.unpin_one = Prepared(_UNPIN_ONE, dialect)
         self.current_state = Prepared(_CURRENT_STATE, dialect)
+        self.was_seen = Prepared(_WAS_SEEN, dialect)
+        self.pinned_result = Prepared(_PINNED_RESULT, dialect)
         # Only PostgreSQL needs the row lock; SQLite serializes writers already.
         self.lock_conversation = Prepared(_LOCK_CONVERSATION, dialect) if postgres else None
         self.release_token = Prepared(_RELEASE_TOKEN, dialect)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.store import OutboxMessage, Page, Store
+from bot.store.models import PinnedResult, ResultChange
 from tests.store.helpers import FakeClock, new_conversation, set_permalink
 
 
@@ -54,3 +55,29 @@ def test_a_persons_queue_is_made_once_and_moves_nowhere(store: Store) -> None:
     assert store.open_conversations("T1", "U1") == []
     assert store.find_open_for_user("T1", "", "U1") is None
     assert store.idle_conversations() == []
+
+
+def test_a_persons_pinned_result_in_a_channel(store: Store, clock: FakeClock) -> None:
+    """The person's pinned result here (pinning one unpins the one before), with its
+    channel message; none for another person, channel or workspace, nor once it is
+    taken down."""
+    assert store.pinned_result("T1", "C1", "U1") is None
+    older, newer = new_conversation(store), new_conversation(store)
+    for cid, ts in ((older, "1.1"), (newer, "2.2")):
+        clock.advance(60)
+        store.set_thread_ts(cid, ts)
+        pinned = ResultChange(pinned=True)
+        assert store.apply_step(cid, 1, {}, status="finished", recommendation={}, result=pinned).ok
+    assert store.pinned_result("T1", "C1", "U1") == PinnedResult(newer, "2.2")
+    assert store.pinned_result("T1", "C1", "U2") is None
+    assert store.pinned_result("T1", "C2", "U1") is None
+    assert store.pinned_result("T2", "C1", "U1") is None
+    assert store.apply_step(newer, 2, {}, result=ResultChange(pinned=False)).ok
+    assert store.pinned_result("T1", "C1", "U1") is None
+
+
+def test_was_seen_reads_without_marking(store: Store) -> None:
+    assert not store.was_seen("trigger-1")
+    assert not store.was_seen("trigger-1")
+    assert store.mark_seen("trigger-1")
+    assert store.was_seen("trigger-1") and not store.was_seen("trigger-2")
