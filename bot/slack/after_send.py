@@ -9,6 +9,9 @@
   outbox row of the quiet kind ``replaced``).
 * ``permalink`` sent: keep the link for the Home views built before the deliverer
   records it with the conversation (`FreshLinks`).
+* ``permalink`` sent for a start asked for from the App Home: publish that person's
+  Home again, built now, with the link (`publish_home`). Home views are built when
+  their row is queued, so this is how the last one published shows the thread's link.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 from bot.delivery import AfterSend, Delivered, Deliverer
 from bot.slack import blocks
-from bot.slack.plan import REPLACES, DirectMessage
+from bot.slack.plan import HOME_FOR, REPLACES, DirectMessage
 from bot.store import OutboxMessage, OutboxRow
 from bot.store.models import TEAM
 
@@ -56,6 +59,26 @@ def point_to_newer(command: str) -> AfterSend:
     return hook
 
 
+#: Publishes a person's Home view, built as it is queued, with thread links Slack just
+#: gave: (team, user, links by conversation); `People.publish_home`, in `runtime`.
+PublishHome = Callable[[str, str, dict[str, str]], object]
+
+
+def publish_home(publish: PublishHome) -> AfterSend:
+    """After ``permalink`` of a start from the App Home: the person's Home again, with
+    the link (none when Slack gave none: the thread is listed all the same). A repeat
+    publishes the same view again, which does no harm."""
+
+    def hook(row: OutboxRow, sent: Delivered) -> Sequence[OutboxMessage]:
+        home = row.meta.get(HOME_FOR)
+        if isinstance(home, dict) and home.get("user"):
+            links = {row.conversation_id: sent.permalink} if sent.permalink else {}
+            publish(str(home.get("team") or ""), str(home["user"]), links)
+        return ()
+
+    return hook
+
+
 class FreshLinks:
     """Thread links Slack just gave, by conversation (the newest ``keep``), for a Home
     view built before the deliverer has recorded them; an after-send hook."""
@@ -86,8 +109,11 @@ def register(
     command: str,
     start: Callable[[DirectMessage], object],
     links: FreshLinks,
+    home: PublishHome,
 ) -> None:
-    """The Slack app's after-send hooks, on ``deliverer``."""
+    """The Slack app's after-send hooks, on ``deliverer``: ``links`` first, so that
+    every Home view built from then on has the link."""
     deliverer.after_send("open_dm", start_in_dm(start))
     deliverer.after_send("permalink", links)
     deliverer.after_send("permalink", point_to_newer(command))
+    deliverer.after_send("permalink", publish_home(home))

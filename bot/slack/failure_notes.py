@@ -29,9 +29,18 @@ DM_PIN = "Slack does not let me pin in this direct message"
 class FailureNotes:
     """The give-up hook (`bot.delivery.OnGiveUp`): the notes a refusal queues."""
 
-    def __init__(self, *, command: str = "/llm-cost", bot_name: str = "the app") -> None:
+    def __init__(
+        self,
+        *,
+        command: str = "/llm-cost",
+        bot_name: str = "the app",
+        home: person_notices.PublishNotice | None = None,
+    ) -> None:
+        """``home(team, user, notice)``: publish a person's Home view with a notice
+        (`People.publish_home`); without it, a refused DM is only logged."""
         self.command = command
         self.bot_name = bot_name
+        self.home = home
 
     def __call__(self, row: OutboxRow, failure: PermanentFailure) -> Sequence[OutboxMessage]:
         """Tell whoever owns this refusal: the person, with what to do, or the log, once,
@@ -49,9 +58,10 @@ class FailureNotes:
             return _tell_privately(row.meta, text, dm=not dead)
         if refusal.say is None or quiet:
             log_refusal(row, method, code, failure.error)
-            if row.kind == "open_dm" and code not in DEAD_TOKEN:  # the table's Told.HOME
-                # A plan asked for on the App Home: say so there, where they look.
-                return person_notices.home_notice(row, code or failure.error, self.command)
+            if row.kind == "open_dm" and code not in DEAD_TOKEN and self.home is not None:
+                # The table's Told.HOME: a plan asked for on the App Home; say so there,
+                # where they look (queued in their own queue, not returned here).
+                person_notices.home_notice(row, code or failure.error, self.command, self.home)
             return ()
         text = refusal.say.format(
             command=self.command, bot=self.bot_name, code=blocks.escape(code or failure.error)

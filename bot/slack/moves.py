@@ -127,7 +127,7 @@ class Moves(Endings):
     def plan_in_dm(self, *, team: str, user: str, key: str) -> None:
         """*New plan* (App Home) or the shortcut: open a direct message with the person
         and start there. Opening it is a Slack call, so it goes through the person's own
-        queue (`SlackSender` then calls `start_in_dm`); ``key`` makes a replay do nothing."""
+        queue (an after-send hook then calls `start_in_dm`); ``key`` makes a replay do nothing."""
         queue = self.store.person_queue(team, user)
         message = OutboxMessage("open_dm", {"user": user, "_team": team})
         if not self.store.enqueue(queue, [message], seen=key):

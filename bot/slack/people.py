@@ -1,7 +1,17 @@
 """What a person sees outside a conversation's thread: a channel's history (for the
-slash command) and their App Home (published through their own outbox queue)."""
+slash command) and their App Home (published through their own outbox queue).
+
+A Home view is built here, when its publish row is queued, and the row carries it:
+the sender only sends it. Rows of one queue go out in order, so building and queueing
+under one lock keeps a person's publishes in the order of the states they show: the
+last one published is the newest. Where the view depends on a send (the thread's
+link after a start in a direct message), an after-send hook publishes again once
+that send is done (`bot.slack.after_send.publish_home`)."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
 
 from bot.conversation import Conversation
 from bot.flow.loader import FlowRegistry
@@ -14,11 +24,21 @@ from bot.store import OutboxMessage, Page, Store
 class People:
     """History and the App Home; cancelling from Home goes through `Moves`."""
 
-    def __init__(self, store: Store, flows: FlowRegistry, moves: Moves) -> None:
+    def __init__(
+        self,
+        store: Store,
+        flows: FlowRegistry,
+        moves: Moves,
+        links: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
+        """``links()``: thread links Slack just gave, by conversation, that the store
+        may not hold yet (`bot.slack.after_send.FreshLinks`)."""
         self.store = store
         self.flows = flows
         self.moves = moves
         self.command = moves.command
+        self.links = links or dict
+        self._publishing = threading.Lock()
 
     def history(self, *, team: str, channel: str, user: str, query: HistoryQuery) -> dict:
         """A page of the channel's results (only the caller's with ``mine``)."""
@@ -31,12 +51,28 @@ class People:
         return history_message(found, query, self.command)
 
     def show_home(self, *, team: str, user: str, seen: str | None = None) -> None:
-        """Queue a views.publish of the person's Home view. The view is built when it is
-        sent (`SlackSender` calls `home_view`), so of two opens at once the later
-        publish shows the newest state. ``seen``: the Slack event it answers (a retry
-        of it publishes nothing more)."""
-        message = OutboxMessage("publish", {"user_id": user, "_team": team})
-        self.store.enqueue(self.store.person_queue(team, user), [message], seen=seen)
+        """Queue a views.publish of the person's Home view as it is now. ``seen``: the
+        Slack event it answers (a retry of it publishes nothing more)."""
+        self.publish_home(team=team, user=user, seen=seen)
+
+    def publish_home(
+        self,
+        *,
+        team: str,
+        user: str,
+        notice: str | None = None,
+        links: dict[str, str] | None = None,
+        seen: str | None = None,
+    ) -> bool:
+        """Build the person's Home view now and queue its views.publish in their own
+        queue, the view in the row. One build-and-queue at a time in this process, so
+        a view built later is queued later and published later (``notice`` and
+        ``links``: see `home_view`). False when ``seen`` came before."""
+        queue = self.store.person_queue(team, user)
+        with self._publishing:
+            view = self.home_view(team, user, notice, {**self.links(), **(links or {})})
+            message = OutboxMessage("publish", {"user_id": user, "view": view, "_team": team})
+            return self.store.enqueue(queue, [message], seen=seen)
 
     def cancel_from_home(self, *, team: str, user: str, conversation_id: str) -> None:
         """Home's Cancel: end that conversation (its thread says so), then show Home

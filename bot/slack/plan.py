@@ -15,6 +15,9 @@ ROOT = {"$ref": "root"}
 #: replaced, to be edited to link here ({"ts", "user", "title"}; see
 #: `bot.slack.after_send`). A payload key with a leading "_" goes to ``meta``.
 REPLACES = "_replaces"
+#: Metadata key of a `permalink` row of a start asked for from the App Home: whose Home
+#: to publish again once the link is known ({"team", "user"}; see `bot.slack.after_send`).
+HOME_FOR = "_home_for"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.slack import blocks, estimate_blocks, start_messages
 from bot.slack.native_chart import has_native_chart
-from bot.slack.plan import REPLACES, ROOT, Plan
+from bot.slack.plan import HOME_FOR, REPLACES, ROOT, Plan
 from bot.steps.messages import (
     Ask,
     AskEstimate,
@@ -190,10 +190,11 @@ def _estimate(plan: Plan, message: ShowEstimate, thread: Thread) -> bool:
 def link_rows(plan: Plan, replaced: dict | None, team: str, user: str, home: bool) -> None:
     """After a start's first question: the thread's link, for history and the App Home
     (``replaced``: the earlier conversation's first message to edit to link here), and
-    with ``home`` the App Home published once that link is known."""
+    with ``home`` the App Home published again once that link is known (by an
+    after-send hook, with the view built then: `bot.slack.after_send.publish_home`)."""
     link: dict = {"channel": plan.channel, "message_ts": ROOT}
     if replaced is not None:
         link[REPLACES] = replaced
+    if home:
+        link[HOME_FOR] = {"team": team, "user": user}
     plan.messages.append(OutboxMessage("permalink", link))
-    if home:  # built when sent, after the link: the newest state, with the link
-        plan.messages.append(OutboxMessage("publish", {"user_id": user, "_team": team}))

@@ -71,6 +71,7 @@ class Runtime:
     moves: Moves
     deliverer: Deliverer
     token: TokenHealth
+    people: People
     installations: Installations | None = None
 
     @classmethod
@@ -147,22 +148,25 @@ class Runtime:
             finally:  # whatever was claimed before a failure is sent now, not at lease end
                 deliverer.send_claimed(claims)
 
-        people = People(store, flows, moves)
         links = after_send.FreshLinks()
+        people = People(store, flows, moves, links=links.links)
 
-        def home_view(team: str, user: str, notice: str | None) -> dict:
-            """A person's Home view as it is sent, with thread links just given."""
-            return people.home_view(team, user, notice, links.links())
+        def publish_home(team: str, user: str, fresh: dict[str, str]) -> None:
+            """A person's Home again, with a thread's link just given (an after-send
+            hook, in a sender thread): queued, and sent now if nothing is ahead of it."""
+            claims = deliverer.claims()
+            try:
+                with claiming(claims):
+                    people.publish_home(team=team, user=user, links=fresh)
+            finally:
+                deliverer.send_claimed(claims)
+
+        def home_notice(team: str, user: str, notice: str) -> None:
+            """A refused DM, told on the person's Home (the give-up hook's)."""
+            people.publish_home(team=team, user=user, notice=notice)
 
         bot_name = str(auth.get("user") or "the app")
-        sender = SlackSender(
-            client,
-            pacer=pacer,
-            token=token,
-            policy=policy,
-            workspaces=workspaces,
-            home_view=home_view,
-        )
+        sender = SlackSender(client, pacer=pacer, token=token, policy=policy, workspaces=workspaces)
 
         def maintenance() -> None:
             token.recheck()  # a refused token that works again says so, and sends again
@@ -177,11 +181,17 @@ class Runtime:
             lease=settings.outbox_lease_seconds,
             workers=settings.outbox_senders,
             maintenance=maintenance,
-            on_give_up=FailureNotes(command=settings.slack_command, bot_name=bot_name),
+            on_give_up=FailureNotes(
+                command=settings.slack_command, bot_name=bot_name, home=home_notice
+            ),
         )
         # What follows a send is the application's: the sender only sends.
         after_send.register(
-            deliverer, command=settings.slack_command, start=start_in_dm, links=links
+            deliverer,
+            command=settings.slack_command,
+            start=start_in_dm,
+            links=links,
+            home=publish_home,
         )
         app = create_app(
             client=client,
@@ -194,7 +204,7 @@ class Runtime:
             redirect_uri=settings.slack_redirect_uri,
             starts=StartLimit(settings.start_limit_burst, settings.start_limit_seconds),
         )
-        return cls(settings, store, client, app, moves, deliverer, token, installations)
+        return cls(settings, store, client, app, moves, deliverer, token, people, installations)
 
     def health(self) -> Health:
         return Health(self.store.health(), self.token.refused)

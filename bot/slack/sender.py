@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,7 +28,6 @@ from bot.slack.refusal_table import log_refusal
 from bot.slack.token_health import DEAD_TOKEN, TokenHealth
 from bot.slack.workspace_access import OneWorkspace, Workspaces
 from bot.store import OutboxRow
-from bot.store.models import NOTICE, TEAM
 
 __all__ = ["CHART_NOT_DRAWN", "TRANSIENT", "SlackSender", "chart_filename"]
 
@@ -36,10 +35,6 @@ log = logging.getLogger(__name__)
 
 #: Message metadata that ties a posted message to its outbox row.
 MARKER_EVENT = "llm_cost_outbox"
-
-
-#: Builds a person's Home view, when it is sent: (team, user, notice) -> view.
-HomeView = Callable[[str, str, str | None], dict]
 
 
 class Paced(Postpone):
@@ -64,17 +59,12 @@ class SlackSender:
         pacer: ChannelPacer | None = None,
         token: TokenHealth | None = None,
         policy: RetryPolicy | None = None,
-        home_view: HomeView | None = None,
         workspaces: Workspaces | None = None,
     ):
-        """``home_view(team, user, notice)``: a person's Home view, built when it is sent
-        (the view's content is the application's; see `bot.slack.runtime`).
-        ``workspaces``: each row's token and its standing (OAuth mode: its workspace's,
+        """``workspaces``: each row's token and its standing (OAuth mode: its workspace's,
         looked up at send time; ``client`` must then be a `WorkspaceClient`). Default:
         the client's own token and ``token``."""
         self.client = client
-        self.home_view = home_view
-        self._publishing = threading.Lock()
         self.policy = policy or RetryPolicy(transient=frozenset(TRANSIENT))
         self.pacer = pacer or ChannelPacer()
         self.response_timeout = response_timeout
@@ -193,16 +183,11 @@ class SlackSender:
         return Delivered(permalink=link) if link else None
 
     def _publish(self, row: OutboxRow, args: dict[str, Any]) -> None:
-        """A Home view, built now from what the store holds (a queued view could be
-        older than one published before it): whichever publish goes last shows the
-        newest state. One at a time in this process, so two cannot cross."""
-        with self._publishing:
-            if "view" not in args and self.home_view is not None:
-                notice = row.meta.get(NOTICE)
-                team, user = str(row.meta.get(TEAM, "")), str(args["user_id"])
-                notice = notice if isinstance(notice, str) else None
-                args["view"] = self.home_view(team, user, notice)
-            self.client.views_publish(**args)
+        """A Home view, as the application built it when it queued the row
+        (`People.publish_home`): the sender builds nothing and reads no store."""
+        if not isinstance(args.get("view"), dict):
+            raise PermanentFailure("a views.publish row without a view", code="no_view")
+        self.client.views_publish(**args)
 
     def _open_dm(self, row: OutboxRow, args: dict[str, Any]) -> Delivered:
         """Open the person's direct message with the app; the channel goes back (what

@@ -8,7 +8,7 @@ import json
 from bot.delivery import Delivered
 from bot.slack import after_send
 from bot.slack.kinds import KINDS
-from bot.slack.plan import REPLACES, DirectMessage
+from bot.slack.plan import HOME_FOR, REPLACES, DirectMessage
 from bot.slack.sender import SlackSender
 from bot.store.models import TEAM as TEAM_KEY
 from tests.slack.harness import ALICE, CHANNEL, Slack, text_of
@@ -61,6 +61,22 @@ def test_the_dm_hook_starts_there_once_per_row() -> None:
     row = outbox_row(kind="open_dm", seq=4, payload={"user": ALICE}, meta={TEAM_KEY: "T1"})
     assert hook(row, Delivered(ts="D1", channel="D1")) == ()
     assert started == [DirectMessage("T1", ALICE, "D1", f"dm:{row.conversation_id}:4")]
+
+
+def test_the_home_hook_publishes_the_starters_home_with_the_new_link() -> None:
+    """After the link of a start from the App Home: that person's Home, built then
+    (by the application) with the link; nothing for other starts; no rows returned."""
+    published: list[tuple[str, str, dict[str, str]]] = []
+    hook = after_send.publish_home(lambda *home: published.append(home))
+    meta = {HOME_FOR: {"team": "T1", "user": ALICE}}
+    row = outbox_row(kind="permalink", payload={"channel": "D1", "message_ts": "2.2"}, meta=meta)
+    assert hook(row, Delivered(permalink="https://x.slack.com/p2")) == ()
+    assert hook(row, Delivered()) == ()  # Slack gave no link: listed all the same
+    assert not hook(outbox_row(kind="permalink", payload={"channel": CHANNEL}), Delivered())
+    assert published == [
+        ("T1", ALICE, {row.conversation_id: "https://x.slack.com/p2"}),
+        ("T1", ALICE, {}),
+    ]
 
 
 def test_every_kind_is_sent_by_a_method_of_the_sender() -> None:

@@ -70,6 +70,32 @@ def test_new_plan_from_home_starts_a_conversation_in_a_direct_message(slack: Sla
     assert "in our direct messages" in text_of(view)
 
 
+def test_after_a_dm_start_the_last_view_published_carries_the_threads_link(
+    slack: Slack,
+) -> None:
+    """Views are built when queued; the link comes after the start, so the permalink's
+    after-send hook publishes Home again: the last publish is that one, with the link."""
+    slack.open_home()
+    assert slack.home_click("New plan")[0] == 200
+    slack.settle()
+    link = slack.fake.permalink(DM, slack.root(DM)["ts"])
+    views = [call.params["view"] for call in slack.fake.calls("views.publish")]
+    views = [json.loads(v) if isinstance(v, str) else v for v in views]
+    assert link not in json.dumps(views[0])  # the Home opened before the plan
+    assert link in json.dumps(views[-1]) and "Waiting on" in text_of(views[-1])
+    assert slack.fake.home_view(ALICE) == views[-1]
+
+
+def test_a_dm_start_whose_link_slack_refuses_is_still_listed_on_home(slack: Slack) -> None:
+    slack.open_home()
+    slack.fake.fail_next("chat.getPermalink", error="message_not_found")
+    assert slack.home_click("New plan")[0] == 200
+    slack.settle()
+    last = slack.fake.home_view(ALICE)
+    assert last is not None and "Waiting on" in text_of(last)
+    assert "fake.slack.com/archives" not in json.dumps(last)
+
+
 def test_the_shortcut_starts_a_conversation_in_a_direct_message_once(slack: Slack) -> None:
     status, body = slack.shortcut(SHORTCUT_CALLBACK, trigger_id="111.222.abc")
     assert status == 200 and body in (b"", b"{}")

@@ -176,13 +176,16 @@ def test_start_new_ends_the_open_plan_once_however_often_clicked(slack: Slack) -
 def test_of_two_home_opens_the_newest_view_wins(
     fake: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first open is held after it read the store and before it queued its view;
-    a plan starts and a second open publishes; then the first goes on. The last view
-    published must be the newest (before: the first open's older view, published last)."""
+    """The first open is held after it built its view and before it queued it; a plan
+    starts and a second open comes. The last view published must be the newest: the
+    second builds only once the first has queued (one build-and-queue at a time), so
+    its view, with the plan, goes out last. Without that, the first open's older view,
+    queued after the second's, would be published last."""
     with running(settings_for(fake, tmp_path / "data"), fake) as slack:
-        store = slack.apps[0].runtime.store
+        runtime = slack.apps[0].runtime
+        store = runtime.store
         real = store.enqueue
-        held, go = threading.Event(), threading.Event()
+        held, go, waiting = threading.Event(), threading.Event(), threading.Event()
 
         def enqueue(queue, messages, **kw):  # type: ignore[no-untyped-def]
             if messages and messages[0].kind == "publish" and not held.is_set():
@@ -190,22 +193,47 @@ def test_of_two_home_opens_the_newest_view_wins(
                 assert go.wait(10)
             return real(queue, messages, **kw)
 
+        class Announced:
+            """People's lock, saying when a second build-and-queue waits on it."""
+
+            def __init__(self) -> None:
+                self.lock = threading.Lock()
+
+            def __enter__(self) -> None:
+                if held.is_set():
+                    waiting.set()
+                self.lock.acquire()
+
+            def __exit__(self, *exc: object) -> None:
+                self.lock.release()
+
         monkeypatch.setattr(store, "enqueue", enqueue)
-        first = app_home_opened_body(user_id=ALICE, channel_id="DHOME", event_id="EvFirst")
-        client = SlackClientSim()
-        opened = threading.Thread(
-            target=lambda: client.post(slack.apps[0].url, first, secret=SECRET)
-        )
-        opened.start()
+        monkeypatch.setattr(runtime.people, "_publishing", Announced())
+        clients = [SlackClientSim(), SlackClientSim()]
+        opens = [
+            threading.Thread(
+                target=lambda c=c, e=e: c.post(
+                    slack.apps[0].url,
+                    app_home_opened_body(user_id=ALICE, channel_id="DHOME", event_id=e),
+                    secret=SECRET,
+                )
+            )
+            for c, e in zip(clients, ("EvFirst", "EvSecond"), strict=True)
+        ]
+        opens[0].start()
         assert held.wait(10)
         start(slack)  # meanwhile a plan opens
-        assert "Waiting on" in text_of(slack.open_home(event_id="EvSecond"))
+        opens[1].start()
+        assert waiting.wait(10)  # the second open is at the lock the first holds
         go.set()
-        opened.join(10)  # the listener runs before the response: its view is queued now
-        assert not opened.is_alive()
-        client.close()
+        for opened, client in zip(opens, clients, strict=True):
+            opened.join(10)  # the listener runs before the response: its view is queued
+            assert not opened.is_alive()
+            client.close()
         slack.settle()
-        assert len(fake.calls("views.publish")) == 2
+        views = [text_of(call.params["view"]) for call in fake.calls("views.publish")]
+        assert len(views) == 2
+        assert "Waiting on" not in views[0] and "Waiting on" in views[1]
         assert "Waiting on" in text_of(fake.home_view(ALICE) or {})
 
 

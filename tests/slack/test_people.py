@@ -3,6 +3,7 @@ person's Home view is built from, and the Home publish queued in their own queue
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from bot.slack import people as people_module
 from bot.slack.moves import Moves
 from bot.slack.people import People
 from bot.store import Store
+from bot.store.models import TEAM as TEAM_KEY
 
 TEAM, ALICE, BOB = "T1", "U0ALICE", "U0BOB"
 FIRST_QUESTION = "Is this workload training or inference?"
@@ -85,3 +87,23 @@ def test_show_home_queues_one_publish_in_the_persons_own_queue(
     rows = store.outbox_rows(queue)
     assert [(r.kind, r.payload["user_id"]) for r in rows] == [("publish", ALICE)]
     assert store.outbox_rows(store.person_queue(TEAM, BOB)) == []
+
+
+def test_a_publish_row_carries_the_view_built_when_it_was_queued(
+    store: Store, tmp_path: Path
+) -> None:
+    """The sender only sends: the row holds the view, built from the store and the
+    links Slack just gave (``links``), and a notice when there is one."""
+    flows = FlowRegistry([load_flow("llm_cost")])
+    fresh: dict[str, str] = {}
+    moves = Moves(store, flows, flow_name="llm_cost", command="/llm-cost")
+    people = People(store, flows, moves, links=lambda: dict(fresh))
+    cid = start(people, ALICE, "C1")
+    fresh[cid] = "https://fake.slack.com/archives/C1/p1"
+    people.publish_home(team=TEAM, user=ALICE, notice="Couldn't start: *why*")
+    (row,) = store.outbox_rows(store.person_queue(TEAM, ALICE))
+    view = row.payload["view"]
+    assert row.kind == "publish" and view["type"] == "home"
+    assert FIRST_QUESTION in json.dumps(view)
+    assert fresh[cid] in json.dumps(view) and "Couldn't start" in json.dumps(view)
+    assert row.meta == {TEAM_KEY: TEAM}  # whose workspace: metadata, never sent

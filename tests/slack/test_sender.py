@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+
 import pytest
 
+from bot.delivery import PermanentFailure
 from bot.slack.failure_notes import FailureNotes
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.sender import SlackSender, _marker
@@ -121,3 +125,27 @@ def test_a_permalink_slack_will_not_give_is_no_failure(fake: FakeSlack) -> None:
     assert link is not None and link.permalink == fake.permalink("C1", ts)
     missing = {"channel": "C1", "message_ts": "9.9"}
     assert sender.send(row(2, None, kind="permalink"), missing) is None
+
+
+def test_a_publish_sends_the_view_its_row_carries_and_builds_nothing(fake: FakeSlack) -> None:
+    """Delivery only sends: the sender has no view builder and no store to read; the
+    view the application built when it queued the row is what Slack gets."""
+    assert "home_view" not in inspect.signature(SlackSender).parameters
+    sender = sender_for(fake)  # a Web API client and nothing else
+    shown = {"type": "section", "text": {"type": "mrkdwn", "text": "v7"}}
+    view = {"type": "home", "blocks": [shown]}
+    publish = outbox_row(id=3, seq=3, kind="publish", payload={"user_id": "U0ALICE", "view": view})
+    sender.send(publish, dict(publish.payload))
+    (call,) = fake.calls("views.publish")
+    sent = call.params["view"]
+    assert (json.loads(sent) if isinstance(sent, str) else sent) == view
+    assert fake.home_view("U0ALICE") == view
+
+
+def test_a_publish_row_without_a_view_is_refused_without_a_call(fake: FakeSlack) -> None:
+    sender = sender_for(fake)
+    bare = outbox_row(id=4, seq=4, kind="publish", payload={"user_id": "U0ALICE"})
+    with pytest.raises(PermanentFailure) as refused:
+        sender.send(bare, dict(bare.payload))
+    assert refused.value.code == "no_view" and not refused.value.ends_conversation
+    assert fake.calls("views.publish") == []
