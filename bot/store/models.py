@@ -42,8 +42,6 @@ NOTIFY_USER: Final = "_user"
 RETRY_UNTIL: Final = "_retry_until"
 #: The workspace a message is for, where its payload names none (a Home view, a DM).
 TEAM: Final = "_team"
-#: What a republished Home view says at its top (a notice).
-NOTICE: Final = "_notice"
 
 
 def split_meta(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
