@@ -259,3 +259,19 @@ def test_the_cli_text_names_the_cheapest_sensible_purchase(capsys: pytest.Captur
     assert lines[0].startswith("Prices: us-east-1, on-demand, as of ")
     assert lines[1].startswith("Cheapest sensible way to buy ")
     assert "Spot, not for this path" in lines[1]
+
+
+def test_the_cheapest_line_dates_a_price_read_apart_from_on_demand() -> None:
+    from bot.pricing.model import PurchaseOption
+
+    def opt(purchase: Purchase, cost: float, as_of: str | None) -> PurchaseOption:
+        best = purchase is Purchase.SPOT
+        return PurchaseOption(
+            purchase, 1.0, cost, True, "no commitment", price_as_of=as_of, cheapest=best
+        )
+
+    older = (opt(Purchase.ON_DEMAND, 10.0, "2026-09-19"), opt(Purchase.SPOT, 4.0, "2026-08-06"))
+    line = advice_line(older, "p5en.48xlarge", "us-east-1", "per run") or ""
+    assert "Spot, $4.00 per run (no commitment; price of 2026-08-06)" in line
+    same = (opt(Purchase.ON_DEMAND, 10.0, "2026-09-19"), opt(Purchase.SPOT, 4.0, "2026-09-19"))
+    assert "price of" not in (advice_line(same, "p5en.48xlarge", "us-east-1", "per run") or "")
