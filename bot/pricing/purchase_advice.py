@@ -254,7 +254,7 @@ def advice_line(
     else:
         head = (
             f"Cheapest sensible way to buy {instance} in {region}: {LABELS[best.purchase]}, "
-            f"{money(best.cost_usd)} {per} ({best.why})."
+            f"{money(best.cost_usd)} {per} ({best.why}{_own_date(best, options)})."
         )
         if best.caveat and best.purchase is Purchase.SPOT:
             head += f" {best.caveat}."
@@ -272,3 +272,12 @@ def advice_line(
             others.append(f"{label} {money(o.cost_usd)}")
     lead = " Others: " if best else " Options: "
     return head + (lead + "; ".join(others) + "." if others else "")
+
+
+def _own_date(best: PurchaseOption, options: tuple[PurchaseOption, ...]) -> str:
+    """ "; price of <day>" when the cheapest option's price is dated apart from the
+    on-demand price the card's price line names (a Spot sample months old, say)."""
+    on_demand = next((o.price_as_of for o in options if o.purchase is Purchase.ON_DEMAND), None)
+    if best.price_as_of is None or on_demand is None or on_demand == best.price_as_of:
+        return ""
+    return f"; price of {best.price_as_of}"

@@ -8,6 +8,7 @@ the rules in `bot.pricing.purchase_advice` read `PathNeeds`, never node ids.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,13 +44,17 @@ class Bedrock(_Strict):
 
 
 class ShippedRate(_Strict):
-    """A Savings Plan or Spot rate per instance-hour, with its source."""
+    """A Savings Plan or Spot rate per instance-hour, with its source. ``as_of`` is the
+    day the rate held when the source dates it (a Spot sample posted on some day): a
+    Spot price read months later is that day's price, not today's. Without it the
+    rate is as of the day its source was read."""
 
     instance: str = Field(min_length=1, max_length=40)
     region: str = Field(min_length=1, max_length=20)
     purchase: Purchase
     usd_per_hour: float = Field(gt=0)
     source: str
+    as_of: dt.date | None = None
 
 
 class PurchaseFile(_Strict):
@@ -69,7 +74,7 @@ class PurchaseFile(_Strict):
                     rate.region,
                     rate.purchase,
                     rate.usd_per_hour,
-                    source.read_on,
+                    rate.as_of or source.read_on,
                     source.url,
                     source.title,
                 )
@@ -127,6 +132,21 @@ def load_purchase_file(flows_dir: Path) -> PurchaseFile:
     unknown = [key for key in named if key not in data.sources]
     if unknown:
         raise PriceRefreshError(f"{path}: unknown source {unknown[0]!r}; add it under [sources]")
+    late = [r for r in data.prices if r.as_of and r.as_of > data.sources[r.source].read_on]
+    if late:
+        raise PriceRefreshError(
+            f"{path}: {late[0].instance} {late[0].purchase}: as_of {late[0].as_of} is after "
+            "the day its source was read; a price cannot be dated after it was seen"
+        )
+    seen: set[tuple[str, str, Purchase]] = set()
+    for rate in data.prices:
+        key = (rate.instance, rate.region, rate.purchase)
+        if key in seen:
+            raise PriceRefreshError(
+                f"{path}: {rate.instance} {rate.purchase} in {rate.region} is listed twice; "
+                "keep one rate per instance, region and purchase"
+            )
+        seen.add(key)
     wrong = [r for r in data.prices if r.purchase in (Purchase.ON_DEMAND, Purchase.CAPACITY_BLOCK)]
     if wrong:
         raise PriceRefreshError(

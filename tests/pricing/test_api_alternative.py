@@ -134,3 +134,28 @@ def test_the_shipped_file_prices_the_8b_70b_and_mistral_classes_with_sources() -
     none = api_option(prices, 405e9, 1_000, "us-east-1", 730)
     assert none.model is None and none.monthly_cost_usd is None
     assert "no hosted model within 2x" in none.notes[0]
+
+
+AWS_COPY = "https://github.com/aws/agent-toolkit-for-aws/blob/"
+
+
+def test_the_rows_aws_own_copy_of_its_page_gives_are_cited_to_it() -> None:
+    """AWS's transcription of its Bedrock page names N. Virginia for Llama 3 and Ohio
+    for Llama 3.1/3.3: those rows cite it, and 1,000 tokens/s for 730 h at $0.72 both
+    ways is 2.628e9 tokens, $1,892.16 a month."""
+    prices = load_api_prices(DEFAULT_FLOWS_DIR)
+    by = {(m.model_id, m.region): m for m in prices.models}
+    llama3 = by[("meta.llama3-70b-instruct-v1:0", "us-east-1")]
+    assert (llama3.input_usd_per_million, llama3.output_usd_per_million) == (2.65, 3.50)
+    assert prices.sources[llama3.source].url.startswith(AWS_COPY)
+    ohio = api_option(prices, 70e9, 1_000, "us-east-2", 730)
+    assert ohio.model is not None and ohio.model.name == "Llama 3.1 70B Instruct"
+    assert ohio.monthly_cost_usd == pytest.approx(1_000 * 3600 * 730 * 0.72 / 1e6)
+    assert ohio.monthly_cost_usd == pytest.approx(1892.16)
+    assert any(url.startswith(AWS_COPY) for url in ohio.sources)
+    assert (ohio.model.batch_input_usd_per_million, ohio.model.batch_output_usd_per_million) == (
+        0.36,
+        0.36,
+    )
+    # Llama 3.1 405B reached end of life on Bedrock: no row anywhere, none guessed
+    assert not [m for m in prices.models if m.params >= 400e9]

@@ -182,13 +182,57 @@ def test_the_cli_json_lists_purchase_options_for_the_path(capsys: pytest.Capture
     assert main([*args, "--instance", "p5en.48xlarge"]) == 0
     (first,) = [o for o in json.loads(capsys.readouterr().out) if o["kind"] == "self-hosted"]
     got = {o["purchase"]: o for o in first["purchase_options"]}
-    assert first["cheapest_sensible_purchase"] == "capacity-block"  # Spot has no price shipped
+    assert first["cheapest_sensible_purchase"] == "capacity-block"  # no checkpoints: no Spot
     assert got["spot"]["sensible"] is False and "checkpoints" in got["spot"]["why"]
-    assert main([*args, "--instance", "p5en.48xlarge", "--checkpoints"]) == 0
+    assert main([*args, "--instance", "p5.48xlarge", "--checkpoints"]) == 0
     (first,) = [o for o in json.loads(capsys.readouterr().out) if o["kind"] == "self-hosted"]
     spot = {o["purchase"]: o for o in first["purchase_options"]}["spot"]
     assert spot["sensible"] is True and spot["cost_usd"] is None  # no price: none borrowed
     assert "prices refresh --spot" in spot["why"]
+
+
+def test_the_shipped_spot_sample_prices_a_checkpointed_run_at_its_own_date(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """flows/purchase.toml ships one Spot figure (p5en.48xlarge, us-east-1, $27.1988 on
+    2026-08-06): a checkpointed run is priced at it, dated the day it was posted, and it
+    is the cheapest sensible option beside on-demand at $63.296."""
+    from bot.__main__ import main
+
+    args = ["estimate", "training", "--params", "70B", "--tokens", "2T", "--json"]
+    assert main([*args, "--instance", "p5en.48xlarge", "--checkpoints", "--purchase", "spot"]) == 0
+    (first,) = [o for o in json.loads(capsys.readouterr().out) if o["kind"] == "self-hosted"]
+    assert (first["price_per_hour_usd"], first["price_basis"]) == (27.1988, "spot")
+    assert first["price_as_of"] == "2026-08-06"
+    assert first["price_source"] == "https://github.com/dstackai/dstack/pull/4110"
+    assert first["cost_usd"] == pytest.approx(
+        first["instance_hours"] * 27.1988, abs=0.5
+    )  # hours rounded to 0.01
+    assert any("two minutes" in note for note in first["notes"])
+    got = {o["purchase"]: o for o in first["purchase_options"]}
+    assert first["cheapest_sensible_purchase"] == "spot"
+    assert got["spot"]["cost_usd"] == pytest.approx(first["cost_usd"], abs=0.01)
+    ratio = got["on-demand"]["cost_usd"] / got["spot"]["cost_usd"]
+    assert ratio == pytest.approx(63.296 / 27.1988, rel=1e-6)
+
+
+def test_a_rate_dated_after_its_source_was_read_or_listed_twice_is_refused(
+    tmp_path: Path,
+) -> None:
+    source = '[sources.s]\ntitle = "t"\nurl = "https://example.test/spot"\nread_on = 2026-12-01\n'
+    rate = (
+        '[[prices]]\ninstance = "p5en.48xlarge"\nregion = "us-east-1"\nusd_per_hour = 27.0\n'
+        'purchase = "spot"\nsource = "s"\n'
+    )
+    (tmp_path / "purchase.toml").write_text(source + rate + "as_of = 2026-08-06\n", "utf-8")
+    (quote,) = load_purchase_file(tmp_path).quotes()
+    assert quote.as_of == dt.date(2026, 8, 6)
+    (tmp_path / "purchase.toml").write_text(source + rate + "as_of = 2026-12-02\n", "utf-8")
+    with pytest.raises(PriceRefreshError, match="after the day its source was read"):
+        load_purchase_file(tmp_path)
+    (tmp_path / "purchase.toml").write_text(source + rate + rate, "utf-8")
+    with pytest.raises(PriceRefreshError, match="listed twice"):
+        load_purchase_file(tmp_path)
 
 
 def test_rates_in_a_region_without_prices_are_reasons_not_us_east_1_rates() -> None:
@@ -215,3 +259,19 @@ def test_the_cli_text_names_the_cheapest_sensible_purchase(capsys: pytest.Captur
     assert lines[0].startswith("Prices: us-east-1, on-demand, as of ")
     assert lines[1].startswith("Cheapest sensible way to buy ")
     assert "Spot, not for this path" in lines[1]
+
+
+def test_the_cheapest_line_dates_a_price_read_apart_from_on_demand() -> None:
+    from bot.pricing.model import PurchaseOption
+
+    def opt(purchase: Purchase, cost: float, as_of: str | None) -> PurchaseOption:
+        best = purchase is Purchase.SPOT
+        return PurchaseOption(
+            purchase, 1.0, cost, True, "no commitment", price_as_of=as_of, cheapest=best
+        )
+
+    older = (opt(Purchase.ON_DEMAND, 10.0, "2026-09-19"), opt(Purchase.SPOT, 4.0, "2026-08-06"))
+    line = advice_line(older, "p5en.48xlarge", "us-east-1", "per run") or ""
+    assert "Spot, $4.00 per run (no commitment; price of 2026-08-06)" in line
+    same = (opt(Purchase.ON_DEMAND, 10.0, "2026-09-19"), opt(Purchase.SPOT, 4.0, "2026-09-19"))
+    assert "price of" not in (advice_line(same, "p5en.48xlarge", "us-east-1", "per run") or "")

@@ -88,10 +88,13 @@ def test_the_default_region_comes_from_aws_region(
 def test_spot_says_what_it_assumes_and_what_is_missing(
     app_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = cli(capsys, *ESTIMATE, "--purchase", "spot")
-    assert code == 2
-    assert err.count("\n") == 1
-    assert "no spot price for inf2.48xlarge in us-east-1" in err
+    code, out, err = cli(capsys, *ESTIMATE, "--purchase", "spot")
+    assert code == 0, err  # the one shipped Spot sample (p5en.48xlarge) prices an option
+    rows = {o.get("instance"): o for o in json.loads(out) if o["kind"] != "api"}
+    p5en = rows["p5en.48xlarge"]
+    assert (p5en["price_per_hour_usd"], p5en["price_as_of"]) == (27.1988, "2026-08-06")
+    assert p5en["monthly_cost_usd"] == pytest.approx(27.1988 * 730, abs=0.01)
+    assert rows["inf2.48xlarge"]["kind"] == "no-price"  # never borrowed from on-demand
 
     spot = Quote(
         "inf2.48xlarge",

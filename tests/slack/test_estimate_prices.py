@@ -67,9 +67,12 @@ def test_the_card_names_the_cheapest_sensible_purchase_for_the_path(slack: Slack
     reply(slack, "70B on 2T tokens")
     (card,) = estimate_posts(slack)
     text = text_of(card)
-    assert "Cheapest sensible way to buy p5en.48xlarge in us-east-1: a Capacity Block" in text
-    assert "booked up to 8 weeks ahead" in text
-    assert "Spot: no price here" in text  # checkpointed: sensible, but none is shipped
+    # checkpointed: Spot is sensible, and flows/purchase.toml ships one dated sample for
+    # p5en.48xlarge ($27.1988/h on 2026-08-06), so it is the cheapest, with its own day
+    assert "Cheapest sensible way to buy p5en.48xlarge in us-east-1: Spot, $2.42M per run" in text
+    assert "(no commitment; price of 2026-08-06)" in text
+    assert "two minutes' notice" in text
+    assert "Capacity Block $4.91M" in text and "on-demand $5.64M" in text
 
 
 def test_serving_never_takes_a_capacity_block_and_names_bedrock_batch(slack: Slack) -> None:
