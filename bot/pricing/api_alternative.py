@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.flow.catalogue import Source
+from bot.pricing.flows_file import read_checked
 from bot.pricing.model import PriceRefreshError
 
 FILE_NAME = "api_prices.toml"
@@ -60,15 +60,7 @@ def load_api_prices(flows_dir: Path) -> ApiPrices:
     path = Path(flows_dir) / FILE_NAME
     if not path.exists():
         return ApiPrices()
-    try:
-        prices = ApiPrices.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise PriceRefreshError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise PriceRefreshError(f"{path}: {problems}") from None
+    prices = read_checked(path, ApiPrices)
     unknown = [m.source for m in prices.models if m.source not in prices.sources]
     if unknown:
         raise PriceRefreshError(f"{path}: unknown source {unknown[0]!r}; add it under [sources]")

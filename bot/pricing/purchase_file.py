@@ -9,14 +9,14 @@ the rules in `bot.pricing.purchase_advice` read `PathNeeds`, never node ids.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.flow.catalogue import Source
+from bot.pricing.flows_file import read_checked
 from bot.pricing.model import PriceRefreshError, Purchase, Quote
 
 FILE_NAME = "purchase.toml"
@@ -118,15 +118,7 @@ def load_purchase_file(flows_dir: Path) -> PurchaseFile:
     path = Path(flows_dir) / FILE_NAME
     if not path.exists():
         return PurchaseFile()
-    try:
-        data = PurchaseFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise PriceRefreshError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise PriceRefreshError(f"{path}: {problems}") from None
+    data = read_checked(path, PurchaseFile)
     named = [r.source for r in data.prices]
     named += [f.source for f in (data.bedrock.batch, data.bedrock.prompt_caching) if f]
     unknown = [key for key in named if key not in data.sources]
