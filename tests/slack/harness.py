@@ -97,10 +97,14 @@ class AppServer:
         return cls(runtime, server, thread)
 
     def stop(self) -> None:
-        # The listening socket and every connection close now; the event loop thread
-        # notices within its poll timeout and ends by itself.
+        # The listening socket and every connection are closed by the event loop's own
+        # thread (through waitress's trigger), so its select never meets a closed file
+        # descriptor; with its map empty the loop ends, and the thread with it.
         self.server.task_dispatcher.shutdown()
-        wasyncore.close_all(self.server._map)
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        self.thread.join(timeout=30)
+        if self.thread.is_alive():  # the loop is stuck: close from here, as a last resort
+            wasyncore.close_all(self.server._map)
         self.runtime.stop()
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.task import ThreadedTaskDispatcher
 
@@ -40,7 +41,8 @@ def _serving(**adjust: int) -> Iterator[GuardedServer]:
         yield server
     finally:
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        server.close()
+        # Closed by the loop's own thread, so its select never meets a closed socket.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(timeout=10)
 
 
