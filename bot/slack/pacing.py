@@ -47,14 +47,9 @@ class ChannelPacer:
         with self._lock:
             now = self.clock()
             state = self._channel(channel, now)
-            if state.blocked_until > now:
-                return state.blocked_until - now
-            slot = state.booked.get(key) if key is not None else None
-            if slot is not None:
-                if slot > now:
-                    return slot - now
-                del state.booked[key]
-                return 0.0  # its turn: the token was set aside when it was booked
+            wait = self._held_or_booked(state, key, now)
+            if wait is not None:
+                return wait
             if state.tokens >= 1.0 and not state.booked:
                 state.tokens -= 1.0
                 return 0.0
@@ -62,6 +57,21 @@ class ChannelPacer:
             if key is not None:
                 state.booked[key] = slot
             return slot - now
+
+    @staticmethod
+    def _held_or_booked(state: _Channel, key: Hashable | None, now: float) -> float | None:
+        """The wait of a message in a channel held after a 429, or of one whose turn was
+        booked (0.0 once it has come: its token was set aside when it was booked, and
+        the booking is used up); None when neither applies. Call under the lock."""
+        if state.blocked_until > now:
+            return state.blocked_until - now
+        slot = state.booked.get(key) if key is not None else None
+        if slot is None:
+            return None
+        if slot > now:
+            return slot - now
+        del state.booked[key]
+        return 0.0
 
     def book_together(self, channel: str, keys: list[Hashable]) -> None:
         """When the channel has a queue already, book consecutive slots for ``keys`` now

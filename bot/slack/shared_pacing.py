@@ -52,15 +52,9 @@ class SharedChannelPacer(ChannelPacer):
         """0.0 when a message may go now; else seconds to wait for its turn."""
         with self._lock:
             now = self.clock()
-            state = self._channel(channel, now)
-            if state.blocked_until > now:
-                return state.blocked_until - now
-            slot = state.booked.get(key) if key is not None else None
-            if slot is not None:
-                if slot > now:
-                    return slot - now
-                del state.booked[key]
-                return 0.0
+            wait = self._held_or_booked(self._channel(channel, now), key, now)
+            if wait is not None:
+                return wait
         slot = self._turns(channel, now, 1)[0]
         if slot <= now:
             return 0.0
