@@ -249,7 +249,6 @@ Message = (
     | Help
     | RepromptEstimate
 )
-PRIVATE = (Note, Reprompt, Help, RepromptEstimate)
 
 
 # -- what to commit ----------------------------------------------------------------------
