@@ -10,6 +10,8 @@ messages sent, by the deliverer's claim loop.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from time import time
 
 from slack_bolt import App, BoltRequest
@@ -37,15 +39,26 @@ class ClaimingSocketModeHandler(SocketModeHandler):
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time()
-        claims = self._deliverer.claims()
         request = BoltRequest(
             mode="socket_mode",
             body=req.payload,
             headers=build_headers(req),
         )
-        try:
-            with request_deadline(self._database_seconds), claiming(claims):
+        with sent_when_done(self._deliverer):
+            with request_deadline(self._database_seconds):
                 response = self.app.dispatch(request)
             send_response(client, req, response, start)
-        finally:
-            self._deliverer.send_claimed(claims)
+
+
+@contextmanager
+def sent_when_done(deliverer: Deliverer) -> Iterator[None]:
+    """Inside: the writes claim what they queue. At the end, even after a failure, the
+    claimed messages go straight to a sender thread (not at the lease's end, nor
+    through the claim loop). For a Socket Mode request and for work an after-send hook
+    does outside any request; the HTTP front sends only once its response is written."""
+    claims = deliverer.claims()
+    try:
+        with claiming(claims):
+            yield
+    finally:
+        deliverer.send_claimed(claims)

@@ -17,6 +17,7 @@ from bot.pricing.source import read_api_prices
 from bot.settings import Settings
 from bot.slack import after_send, redact
 from bot.slack.app import create_app
+from bot.slack.claims import sent_when_done
 from bot.slack.failure_notes import FailureNotes
 from bot.slack.installations import (
     BOT_NAME,
@@ -32,7 +33,7 @@ from bot.slack.shared_pacing import channel_pacer
 from bot.slack.start_limit import StartLimit
 from bot.slack.token_health import TokenHealth, auth_check
 from bot.slack.workspace_client import WorkspaceClient
-from bot.store import Store, claiming, run_retention
+from bot.store import Store, run_retention
 from bot.store.health import DatabaseState
 
 log = logging.getLogger(__name__)
@@ -141,12 +142,8 @@ class Runtime:
         def start_in_dm(opened: DirectMessage) -> None:
             """A person's DM was opened (an after-send hook, in a sender thread): start
             there, and send what that queued."""
-            claims = deliverer.claims()
-            try:
-                with claiming(claims):
-                    moves.start_in_dm(opened)
-            finally:  # whatever was claimed before a failure is sent now, not at lease end
-                deliverer.send_claimed(claims)
+            with sent_when_done(deliverer):
+                moves.start_in_dm(opened)
 
         links = after_send.FreshLinks()
         people = People(store, flows, moves, links=links.links)
@@ -154,12 +151,8 @@ class Runtime:
         def publish_home(team: str, user: str, fresh: dict[str, str]) -> None:
             """A person's Home again, with a thread's link just given (an after-send
             hook, in a sender thread): queued, and sent now if nothing is ahead of it."""
-            claims = deliverer.claims()
-            try:
-                with claiming(claims):
-                    people.publish_home(team=team, user=user, links=fresh)
-            finally:
-                deliverer.send_claimed(claims)
+            with sent_when_done(deliverer):
+                people.publish_home(team=team, user=user, links=fresh)
 
         def home_notice(team: str, user: str, notice: str) -> None:
             """A refused DM, told on the person's Home (the give-up hook's)."""
