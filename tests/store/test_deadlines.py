@@ -203,7 +203,7 @@ def test_a_request_waits_for_another_process_s_write_no_longer_than_its_budget(
 
 
 def test_in_trouble_one_request_at_a_time_checks_the_database() -> None:
-    breaker = Breaker()
+    breaker = Breaker(clock=lambda: 0.0)  # probes take no time: no pause after one
     first, second = object(), object()
     assert breaker.admit(first) and breaker.admit(second)  # all is well: everyone
     breaker.trouble()
@@ -216,3 +216,26 @@ def test_in_trouble_one_request_at_a_time_checks_the_database() -> None:
     assert breaker.admit(second)
     breaker.fine()  # a connection worked
     assert breaker.admit(first)
+
+
+def test_after_a_failed_probe_the_next_waits_as_long_as_it_took() -> None:
+    """A probe that waited out a silent server's connect timeout is not followed at once
+    by another: requests that queued behind it are told at once instead of each waiting
+    that long in turn."""
+    now = [100.0]
+    breaker = Breaker(clock=lambda: now[0])
+    first, second, third = object(), object(), object()
+    breaker.trouble()
+    assert breaker.admit(first)
+    now[0] += 2.0  # its connection attempt timed out
+    breaker.done(first)
+    assert not breaker.admit(second)  # queued behind it: told at once
+    now[0] += 1.9
+    assert not breaker.admit(second)
+    now[0] += 0.1
+    assert breaker.admit(second)  # the pause is over: the next probe
+    breaker.done(second)  # failed at once (a refused connection): no pause
+    assert breaker.admit(third)
+    breaker.fine()
+    breaker.done(third)
+    assert breaker.admit(first) and breaker.admit(second)  # all is well: everyone
