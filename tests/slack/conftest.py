@@ -16,7 +16,7 @@ from slack_sdk.models.views import View
 from bot.slack.native_chart import BLOCK, MAX_AXIS_LABEL, MAX_CATEGORY, MAX_TITLE
 from bot.testing.slack_api import FakeSlack
 from tests.slack.harness import Slack, processes, running, settings_for
-from tests.store.conftest import pg_admin  # noqa: F401 - shared fixture
+from tests.store.conftest import pg_admin, pg_server, pg_server_lock  # noqa: F401 - shared
 
 
 @pytest.fixture(autouse=True)

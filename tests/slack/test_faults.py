@@ -18,6 +18,7 @@ import pytest
 
 from bot.settings import Settings
 from bot.testing.slack_api import FakeSlack
+from tests.pg_server_lock import ServerLock
 from tests.slack.harness import ALICE, CHANNEL, processes, running, settings_for, text_of
 from tests.slack.tcp_proxy import TcpProxy
 from tests.slack.test_scenarios import assert_finished, start
@@ -63,10 +64,13 @@ def test_database_unreachable_then_back(fake: FakeSlack, tmp_path: Path, pg_url:
 
 
 @pytest.mark.postgres
-def test_postgresql_stopped_then_started(fake: FakeSlack, tmp_path: Path, pg_url: str) -> None:
+def test_postgresql_stopped_then_started(
+    fake: FakeSlack, tmp_path: Path, pg_url: str, pg_server_lock: ServerLock
+) -> None:
     """The PostgreSQL server itself is stopped (it terminates every session) and started
     again. This stops the whole cluster, so it runs only where TEST_PG_CLUSTER names one
-    that may be stopped ("<version> <name>", as for pg_ctlcluster; .ci/run sets it)."""
+    that may be stopped ("<version> <name>", as for pg_ctlcluster; .ci/run sets it), and
+    only while no other xdist worker's test is using it (tests/pg_server_lock.py)."""
     cluster = os.environ.get("TEST_PG_CLUSTER", "").split()
     if len(cluster) != 2 or not shutil.which("pg_ctlcluster"):
         pytest.skip(
@@ -89,12 +93,13 @@ def test_postgresql_stopped_then_started(fake: FakeSlack, tmp_path: Path, pg_url
             assert time.monotonic() < deadline, "PostgreSQL did not come back"
             time.sleep(0.2)
 
-    try:
-        settings = settings_for(fake, tmp_path / "d", database_url=pg_url)
-        outage_scenario(settings, fake, lambda: pg_ctl("stop", "-m", "fast"), start_and_wait)
-    finally:
-        if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode:
-            start_and_wait()  # never leave the suite without its database
+    with pg_server_lock.exclusive():
+        try:
+            settings = settings_for(fake, tmp_path / "d", database_url=pg_url)
+            outage_scenario(settings, fake, lambda: pg_ctl("stop", "-m", "fast"), start_and_wait)
+        finally:
+            if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode:
+                start_and_wait()  # never leave the suite without its database
 
 
 def outage_scenario(

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from bot.store import Store
 from bot.store.engine import normalise_url
+from tests.pg_server_lock import ServerLock
 from tests.store.helpers import FakeClock
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -68,7 +69,15 @@ def worker_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def pg_admin() -> Iterator[tuple[str, sa.Engine]]:
+def pg_server_lock() -> Iterator[ServerLock]:
+    """This process's handle on the lock that keeps the test PostgreSQL up for a test."""
+    lock = ServerLock()
+    yield lock
+    lock.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[tuple[str, sa.Engine]]:
     """(url, engine) for the test PostgreSQL; skipped when unreachable unless CI set it."""
     from_env = os.environ.get("TEST_DATABASE_URL")
     url = normalise_url(from_env or DEFAULT_PG_URL)
@@ -83,6 +92,16 @@ def pg_admin() -> Iterator[tuple[str, sa.Engine]]:
         pytest.skip(f"PostgreSQL not reachable at {url}; set TEST_DATABASE_URL to run these")
     yield url, engine
     engine.dispose()
+
+
+@pytest.fixture
+def pg_admin(
+    pg_server: tuple[str, sa.Engine], pg_server_lock: ServerLock
+) -> Iterator[tuple[str, sa.Engine]]:
+    """(url, engine) for the test PostgreSQL, which stays up until the test ends (another
+    xdist worker's outage test waits for it: tests/pg_server_lock.py)."""
+    with pg_server_lock.shared():
+        yield pg_server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
