@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ CALIBRATION_FILE = "calibration.toml"
 MODELS_FILE = "models.toml"
 
 
+@lru_cache(maxsize=8)
 def flow_from_text(
     name: str,
     mermaid: str,
@@ -38,7 +40,10 @@ def flow_from_text(
 ) -> Flow:
     """Parse, validate and compile a flow from its texts (the offerings catalogue is
     optional: a flow without one names no offerings; so are the calibration and the
-    known models, which join the catalogue); raises `FlowError`."""
+    known models, which join the catalogue); raises `FlowError`.
+
+    A Flow is immutable, so the same texts give the same one: each version is compiled
+    once per process however many app instances load it (the tests start hundreds)."""
     graph = parse_mermaid(mermaid, mermaid_path)
     start = validate_graph(graph)
     said = load_words(words, words_path)

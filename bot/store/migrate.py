@@ -10,6 +10,8 @@ transaction-scoped advisory lock does; all DDL runs in that one transaction.
 
 from __future__ import annotations
 
+from functools import cache
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -32,8 +34,9 @@ def _config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+@cache
 def head() -> str:
-    """The newest revision this code knows."""
+    """The newest revision this code knows (the scripts do not change under a process)."""
     found = ScriptDirectory.from_config(_config()).get_current_head()
     assert found is not None
     return found
@@ -55,6 +58,8 @@ def upgrade(engine: sa.Engine) -> str:
             conn.execute(sa.text("SET LOCAL lock_timeout = 0"))
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('llm-cost-bot schema'))"))
         at = MigrationContext.configure(conn).get_current_revision()
+        if at == head():  # up to date: no need to load Alembic's environment and scripts
+            return at
         if at is None and sa.inspect(conn).has_table("schema_version"):
             command.stamp(_config(conn), FIRST)  # made before migrations: that is 0001
         try:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import tempfile
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from bot.settings import Settings
 from bot.slack.http_server import HttpLimits, Server, make_server
 from bot.slack.runtime import Runtime
 from bot.slack.wsgi import make_wsgi
+from bot.store import Store
+from bot.store.engine import DB_FILENAME
 from bot.testing.slack_api import FakeSlack
 from bot.testing.slack_requests import (
     SlackClientSim,
@@ -68,6 +73,29 @@ def settings_for(
     )
 
 
+@cache
+def _migrated_sqlite() -> Path:
+    """An empty SQLite database at the newest schema, made once per test process."""
+    data_dir = Path(tempfile.mkdtemp(prefix="llm-cost-bot-schema-"))
+    Store.from_url(None, data_dir).dispose()
+    return data_dir / DB_FILENAME
+
+
+def begin_sqlite(data_dir: Path) -> None:
+    """A new app's SQLite database starts as a copy of one already migrated, as the app
+    would leave it after its first start (the migrations have tests of their own);
+    a data directory that has a database keeps it."""
+    target = data_dir / DB_FILENAME
+    if target.exists():
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        closing(sqlite3.connect(_migrated_sqlite())) as source,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)
+
+
 @dataclass
 class AppServer:
     """The real app (Runtime + WSGI) served over HTTP on 127.0.0.1 by the real front
@@ -87,6 +115,8 @@ class AppServer:
 
     @classmethod
     def start(cls, settings: Settings) -> AppServer:
+        if settings.database_url is None:
+            begin_sqlite(settings.data_dir)
         runtime = Runtime.create(settings, poll_interval=0.05)
         runtime.client.proxy = None  # loopback only, whatever the environment says
         runtime.start()
