@@ -124,9 +124,11 @@ class _Watchdog:
             if deadline < self._wakes_at:
                 self._cond.notify()
 
-    def disarm(self, key: int) -> None:
+    def disarm(self, key: int) -> bool:
+        """Take ``key``'s deadline off; False when it had none left (it already passed
+        and its socket may have been shut down)."""
         with self._cond:
-            self._armed.pop(key, None)
+            return self._armed.pop(key, None) is not None
 
     def _start(self) -> None:
         self._pid = os.getpid()
@@ -239,6 +241,10 @@ class _Engine:
         except self.dialect.loaded_dbapi.Error as exc:
             _WATCHDOG.disarm(id(record))
             raise sa.exc.DisconnectionError("no answer to a ping") from exc
+        if not _WATCHDOG.disarm(id(record)):
+            # The ping's deadline passed just as it answered: the watchdog may have
+            # shut the socket down already, so the pool takes another connection.
+            raise sa.exc.DisconnectionError("the ping answered at its deadline")
         self.breaker.fine()
         self._arm(record, deadline)
 
