@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,9 @@ from slack_sdk.models.views import View
 
 from bot.slack.native_chart import BLOCK, MAX_AXIS_LABEL, MAX_CATEGORY, MAX_TITLE
 from bot.testing.slack_api import FakeSlack
+from tests.pg_server_lock import ServerLock
 from tests.slack.harness import Slack, processes, running, settings_for
+from tests.slack.schemas import SchemaPool
 from tests.store.conftest import pg_admin, pg_server, pg_server_lock  # noqa: F401 - shared
 
 
@@ -107,14 +108,23 @@ def assert_valid_home_view(view: dict | str) -> None:
         Block.parse(block).to_dict()
 
 
+@pytest.fixture(scope="session")
+def pg_schemas(
+    pg_server: tuple[str, sa.Engine],  # noqa: F811
+    pg_server_lock: ServerLock,  # noqa: F811
+) -> Iterator[SchemaPool]:
+    """This test process's PostgreSQL schemas, emptied between tests."""
+    pool = SchemaPool(pg_server[1], pg_server_lock)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def pg_url(pg_admin: tuple[str, sa.Engine]) -> Iterator[str]:  # noqa: F811
-    """A PostgreSQL URL whose connections use a fresh schema, dropped afterwards."""
-    url, admin = pg_admin
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+def pg_url(pg_admin: tuple[str, sa.Engine], pg_schemas: SchemaPool) -> Iterator[str]:  # noqa: F811
+    """A PostgreSQL URL whose connections use a schema of their own, empty of rows (the
+    app's tables may be there already, at the newest revision: tests/slack/schemas.py)."""
+    url, _ = pg_admin
+    schema = pg_schemas.take()
     sep = "&" if "?" in url else "?"
     yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    pg_schemas.give_back(schema)
