@@ -3,6 +3,8 @@ deadlines that cut a connection the server (or the network) leaves hanging."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from bot.store.breaker import Breaker
 from bot.store.engine import make_engine, write_transaction
 from bot.store.errors import UNAVAILABLE, StoreError
 from bot.store.limits import DatabaseLimits
-from bot.store.watchdog import remaining, request_deadline, unbounded
+from bot.store.watchdog import _WATCHDOG, remaining, request_deadline, unbounded
 from tests.slack.tcp_proxy import TcpProxy
 
 #: Slack's limit on an answer: the request path's database work must end well within it.
@@ -239,3 +241,17 @@ def test_after_a_failed_probe_the_next_waits_as_long_as_it_took() -> None:
     breaker.fine()
     breaker.done(third)
     assert breaker.admit(first) and breaker.admit(second)  # all is well: everyone
+
+
+def test_taking_a_deadline_off_says_whether_the_watchdog_got_there_first() -> None:
+    """A checkout pings under a short deadline, then takes it off: False means the
+    watchdog had already shut the socket down, so the connection must not be used."""
+    engine = type("Engine", (), {"stalled": lambda self, now: None})()
+    ours, peer = socket.socketpair()
+    with ours, peer:
+        inode = os.fstat(ours.fileno()).st_ino
+        _WATCHDOG.arm(1, time.monotonic() + 3600, ours.fileno(), inode, engine)
+        assert _WATCHDOG.disarm(1)  # still armed: the ping answered in time
+        _WATCHDOG.arm(2, time.monotonic(), ours.fileno(), inode, engine)  # due at once
+        assert peer.recv(1) == b""  # the watchdog shut our end down
+        assert not _WATCHDOG.disarm(2)
