@@ -78,3 +78,11 @@ def test_the_png_grows_with_the_number_of_bars() -> None:
 
 def test_a_chart_without_any_cost_still_draws() -> None:
     assert render_cost_chart(chart(None, None)).startswith(PNG)
+
+
+def test_the_chart_benchmark_draws_with_the_chart_s_current_interface() -> None:
+    """bench/chart_bench.py calls render_cost_chart as the sender does; one round of it
+    keeps the benchmark from falling behind the chart's interface unnoticed."""
+    from bench import chart_bench
+
+    assert len(chart_bench.chart_ms(1)) == 1
