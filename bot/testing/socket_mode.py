@@ -26,7 +26,6 @@ import hashlib
 import json
 import socket
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -197,12 +196,3 @@ def _exactly(reader: Any, n: int) -> bytes:
     if len(data) < n:
         raise ConnectionError("the client closed the connection")
     return data
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it is true (helper for tests)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)

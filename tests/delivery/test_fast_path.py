@@ -12,6 +12,7 @@ from typing import Any
 from bot.delivery import Deliverer
 from bot.store import OutboxMessage, OutboxRow, Store
 from bot.store.models import Claims
+from bot.testing.waiting import wait_until
 from tests.store.conftest import Database
 from tests.store.helpers import FakeClock, FakeSender, new_conversation
 
@@ -99,9 +100,9 @@ def test_a_running_deliverer_needs_no_claim_query(db: Database) -> None:
         request = deliverer.claims()
         cid = new_conversation(store, posts(2), claims=request)
         deliverer.send_claimed(request)
-        wait_for(lambda: len(sender.sent) == 2)
+        wait_until(lambda: len(sender.sent) == 2, timeout=5.0)
         assert sender.seqs(cid) == [1, 2]
-        wait_for(lambda: store.outbox_pending() == 0)
+        wait_until(lambda: store.outbox_pending() == 0, timeout=5.0)
         assert claims == []
     finally:
         deliverer.stop()
@@ -132,9 +133,9 @@ def test_rows_committed_while_sending_are_chased_in_order(db: Database) -> None:
         assert store.apply_step(cid, 1, {}, posts(2, start=2)).ok
         assert store.apply_step(cid, 2, {}, posts(1, start=4)).ok
         release.set()
-        wait_for(lambda: len(sender.sent) == 4)
+        wait_until(lambda: len(sender.sent) == 4, timeout=5.0)
         assert sender.seqs(cid) == [1, 2, 3, 4]
-        wait_for(lambda: store.outbox_pending() == 0)
+        wait_until(lambda: store.outbox_pending() == 0, timeout=5.0)
     finally:
         deliverer.stop()
 
@@ -176,13 +177,6 @@ def test_non_repeatable_sends_are_recorded_before_the_next_send(
     assert all(r.status == "sent" for r in store.outbox_rows(cid))
 
 
-def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_rows_a_request_claims_go_when_it_sends_them(db: Database) -> None:
     """The HTTP front sends a request's messages once its answer is written: until then
     they are claimed (no claim pass takes them) and not sent."""
@@ -198,7 +192,7 @@ def test_rows_a_request_claims_go_when_it_sends_them(db: Database) -> None:
         assert sender.sent == []
         deliverer.send_claimed(request)
         deliverer.send_claimed(request)  # twice is harmless: they were handed over
-        wait_for(lambda: len(sender.sent) == 2)
+        wait_until(lambda: len(sender.sent) == 2, timeout=5.0)
         assert sender.seqs(cid) == [1, 2]
     finally:
         deliverer.stop()

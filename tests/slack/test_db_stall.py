@@ -24,6 +24,7 @@ import pytest
 from bot.settings import Settings
 from bot.testing.slack_api import FakeSlack
 from bot.testing.slack_requests import SlackClientSim, slash_command_body
+from bot.testing.waiting import wait_until
 from tests.slack.harness import (
     ALICE,
     CHANNEL,
@@ -106,10 +107,7 @@ def until(done: Callable[[], bool], failure: str) -> None:
     silent database failed, the app waits as long as that probe took before it lets a
     request check again (bot/store/breaker.py), so the first tries after the database
     is back may still be told to try again."""
-    give_up = time.monotonic() + 30
-    while not done():
-        assert time.monotonic() < give_up, failure
-        time.sleep(0.05)
+    wait_until(done, 30, failure, every=0.05)
 
 
 def click_until_saved(slack: Slack, label: str, channel: str = CHANNEL) -> None:

@@ -30,6 +30,7 @@ from bot.slack.http_server import (
     raise_descriptor_limit,
 )
 from bot.testing.slack_api import FakeSlack
+from bot.testing.waiting import wait_until
 from tests.slack.harness import Slack, running, settings_for
 
 FLOOD_FROM = "127.0.0.2"
@@ -39,6 +40,9 @@ CAP = 50
 SLACK_LIMIT = 3.0
 #: Headers that never end: a slowloris request.
 HALF_SENT = b"POST /slack/events HTTP/1.1\r\nHost: app\r\nContent-Length: 40\r\nX-Slow: "
+
+#: Waiting until the server's event loop has caught up with what the test sent.
+SERVER_BEHIND = "the server did not see the connections"
 
 
 @pytest.fixture
@@ -168,7 +172,7 @@ def test_one_address_cannot_starve_slack(
             assert flood.reopened > 0, "the flood never had a connection closed"
             flood.check()
         # Every connection that closed, on either side, was counted off its address.
-        wait_for(lambda: server.peers[FLOOD_FROM] == 0)
+        wait_until(lambda: server.peers[FLOOD_FROM] == 0, 30, SERVER_BEHIND)
         slack.settle(timeout=30)
         for channel in ("CFLOOD1", "CFLOOD2", "CFLOOD3"):
             assert "training or inference" in json.dumps(slack.current(channel))
@@ -194,8 +198,9 @@ def test_requests_that_never_complete_are_closed_idle_keepalives_are_not(
         partial = socket.create_connection(("127.0.0.1", port), timeout=30)
         partial.sendall(HALF_SENT)
         silent = socket.create_connection(("127.0.0.1", port), timeout=30)
-        wait_for(lambda: len(server.active_channels) == 3)
-        wait_for(lambda: any(c.request is not None for c in server.active_channels.values()))
+        wait_until(lambda: len(server.active_channels) == 3, 30, SERVER_BEHIND)
+        requests = server.active_channels.values
+        wait_until(lambda: any(c.request is not None for c in requests()), 30, SERVER_BEHIND)
         server.maintenance(time.time() + 11)
         assert partial.recv(1) == b""
         assert silent.recv(1) == b""
@@ -205,14 +210,6 @@ def test_requests_that_never_complete_are_closed_idle_keepalives_are_not(
             kept.close()
         partial.close()
         silent.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
-    """Until the server's event loop has caught up with what the test sent."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the server did not see the connections"
-        time.sleep(0.01)
 
 
 def test_the_connection_limit_is_sized_to_the_descriptors(descriptors: None) -> None:

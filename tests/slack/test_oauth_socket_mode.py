@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from bot.testing.slack_api import FakeSlack
 from bot.testing.slack_requests import slash_command_body
-from bot.testing.socket_mode import wait_until
+from bot.testing.waiting import wait_until
 from tests.slack.harness import ALICE, free_port
 from tests.slack.test_oauth import CHANNEL_OF, A, install
 from tests.slack.test_socket_mode import socket_mode_process

@@ -15,7 +15,8 @@ import pytest
 
 from bot.testing.slack_api import FakeSlack
 from bot.testing.slack_requests import block_actions_payload, message_event, slash_command_body
-from bot.testing.socket_mode import FakeSocketMode, wait_until
+from bot.testing.socket_mode import FakeSocketMode
+from bot.testing.waiting import wait_until
 from tests.slack.harness import ALICE, CHANNEL, SECRET, TEAM, click_fields, text_of
 from tests.slack.test_scenarios import headline
 
