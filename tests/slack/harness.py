@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -77,6 +79,7 @@ def settings_for(
 def _migrated_sqlite() -> Path:
     """An empty SQLite database at the newest schema, made once per test process."""
     data_dir = Path(tempfile.mkdtemp(prefix="llm-cost-bot-schema-"))
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     Store.from_url(None, data_dir).dispose()
     return data_dir / DB_FILENAME
 

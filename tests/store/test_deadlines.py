@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -246,7 +247,7 @@ def test_after_a_failed_probe_the_next_waits_as_long_as_it_took() -> None:
 def test_taking_a_deadline_off_says_whether_the_watchdog_got_there_first() -> None:
     """A checkout pings under a short deadline, then takes it off: False means the
     watchdog had already shut the socket down, so the connection must not be used."""
-    engine = type("Engine", (), {"stalled": lambda self, now: None})()
+    engine = SimpleNamespace(stalled=lambda now: None)  # the watchdog's owner
     ours, peer = socket.socketpair()
     with ours, peer:
         inode = os.fstat(ours.fileno()).st_ino
