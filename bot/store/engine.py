@@ -11,6 +11,12 @@ tries to upgrade. Writers also queue on a lock (a plain one between threads,
 
 Hot statements skip SQLAlchemy's Connection: :func:`driver_transaction` runs them
 on a pooled DBAPI connection (see :mod:`bot.store.driver`).
+
+A SQLite connection opened while the file or its write-ahead log cannot be written is
+read-only for good (SQLite falls back to opening them read-only and never reopens). So
+a connection opened while they were not writable is replaced at its first checkout
+after they are again, and one whose write SQLite refuses as read-only is dropped from
+the pool, not given back (on both paths).
 """
 
 from __future__ import annotations
@@ -42,6 +48,12 @@ DB_FILENAME = "llm-cost-bot.sqlite3"
 WRITE_LOCK_WAITS = 6
 WRITE_OPTION = "llm_cost_bot_write"
 """Execution option that marks a connection's transaction as a write (BEGIN IMMEDIATE)."""
+
+#: SQLite's result code for a write refused by a read-only connection (its extended
+#: variants, such as a moved file's, mean something else and are left alone).
+SQLITE_READONLY = 8
+#: Connection-record flag: opened while the SQLite files were not writable.
+OPENED_UNWRITABLE = "llm_cost_bot_opened_unwritable"
 
 _locks_guard = threading.Lock()
 _busy_timeout_ms: weakref.WeakKeyDictionary[sa.Engine, int] = weakref.WeakKeyDictionary()
@@ -245,10 +257,11 @@ def driver_transaction(engine: sa.Engine, *, write: bool = True) -> Iterator[Any
 
 
 def _give_back(fairy: Any, dialect: sa.Dialect, exc: BaseException) -> None:
-    """After an error: roll back, or drop a connection that is gone."""
+    """After an error: roll back, or drop a connection that is gone or read-only."""
     original = getattr(exc, "orig", exc)
-    if isinstance(original, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
-        original, fairy.driver_connection, None
+    if isinstance(original, dialect.loaded_dbapi.Error) and (
+        _read_only_connection(original)
+        or dialect.is_disconnect(original, fairy.driver_connection, None)
     ):
         fairy.invalidate(original)
         return
@@ -256,6 +269,12 @@ def _give_back(fairy: Any, dialect: sa.Dialect, exc: BaseException) -> None:
         fairy.rollback()
     except dialect.loaded_dbapi.Error as rollback_error:
         fairy.invalidate(rollback_error)
+
+
+def _read_only_connection(error: BaseException) -> bool:
+    """SQLite refused a write because this connection has the database or its log open
+    read-only; it stays so after the files are writable again."""
+    return getattr(error, "sqlite_errorcode", None) == SQLITE_READONLY
 
 
 def normalise_url(url: str) -> str:
@@ -326,16 +345,40 @@ def prepare_sqlite(engine: sa.Engine, limits: DatabaseLimits | None = None) -> N
     busy_ms = (limits or DatabaseLimits()).sqlite_busy_timeout_ms
     _busy_timeout_ms[engine] = busy_ms
 
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    files = _sqlite_files(engine)
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
         _on_connect(dbapi_connection, busy_ms)
+        if not _writable(files):  # SQLite has opened them read-only
+            record.info[OPENED_UNWRITABLE] = True
+
+    def on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get(OPENED_UNWRITABLE) and _writable(files):
+            raise sa.exc.DisconnectionError("opened while the SQLite files were read-only")
 
     event.listen(engine, "connect", on_connect)
+    event.listen(engine, "checkout", on_checkout)
     event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "handle_error", _on_error)
     if engine.url.database not in (None, "", ":memory:"):
         engine.dispose()  # connections opened before now lack the settings
     with _locks_guard:
         key = _lock_key(engine)
         _sqlite_write_locks.setdefault(key, _WriteLock(key))
+
+
+def _sqlite_files(engine: sa.Engine) -> tuple[str, ...]:
+    """The database file and its write-ahead log (none for an in-memory database)."""
+    if engine.url.database in (None, "", ":memory:"):
+        return ()
+    path = _lock_key(engine)
+    return (path, path + "-wal")
+
+
+def _writable(files: tuple[str, ...]) -> bool:
+    """Each file that exists can be written (by this process, root included: an immutable
+    file or a read-only mount is refused)."""
+    return all(os.access(f, os.W_OK) or not os.path.exists(f) for f in files)
 
 
 def _on_connect(dbapi_connection: Any, busy_timeout_ms: int) -> None:
@@ -353,6 +396,20 @@ def _on_connect(dbapi_connection: Any, busy_timeout_ms: int) -> None:
 
 def _on_begin(conn: sa.Connection) -> None:
     # Straight to the driver: this runs before every transaction, and SQLAlchemy's
-    # statement machinery would cost more than the statement itself.
-    write = conn.get_execution_options().get(WRITE_OPTION)
-    conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    # statement machinery would cost more than the statement itself. So its errors are
+    # turned into SQLAlchemy's here, and a read-only connection dropped here.
+    statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        if _read_only_connection(exc):
+            conn.invalidate(exc)
+        raise as_sqlalchemy_error(exc, conn.dialect, statement) from exc
+
+
+def _on_error(context: sa.engine.ExceptionContext) -> None:
+    # A statement's or commit's error through SQLAlchemy: drop a read-only connection
+    # (this one only; the others are not read-only for that).
+    if _read_only_connection(context.original_exception):
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from tests.slack.harness import (
     settings_for,
     text_of,
 )
+from tests.store.helpers import read_only
 
 ROOT = Path(__file__).parents[2]
 #: The failure these guard against is a wait that lasts as long as the bad clients
@@ -348,25 +348,6 @@ def test_a_deleted_sqlite_file_turns_healthz_503(fake: FakeSlack, tmp_path: Path
         assert body["ok"] is False and "removed or replaced" in body["database"]
 
 
-def _make_read_only(paths: list[Path]) -> bool:
-    """Read-only even for root (chattr +i); False when this machine cannot."""
-    if os.geteuid() != 0:
-        for path in paths:
-            path.chmod(0o444)
-        return True
-    if shutil.which("chattr") is None:
-        return False
-    done = subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True)
-    return done.returncode == 0
-
-
-def _make_writable(paths: list[Path]) -> None:
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "-i", *map(str, paths)], capture_output=True)
-    for path in paths:
-        path.chmod(0o644)
-
-
 def test_a_read_only_sqlite_file_turns_healthz_503_until_it_recovers(
     fake: FakeSlack, tmp_path: Path
 ) -> None:
@@ -376,15 +357,11 @@ def test_a_read_only_sqlite_file_turns_healthz_503_until_it_recovers(
         # The database and its write-ahead log; not the shared-memory index, which is
         # mapped into memory (making it immutable would crash the process, not refuse).
         files = [tmp_path / "data" / DB_FILENAME, tmp_path / "data" / f"{DB_FILENAME}-wal"]
-        if not _make_read_only(files):
-            pytest.skip("cannot make a file read-only for root here (no chattr +i)")
-        try:
+        with read_only(files):
             status, body = get(base + "/healthz")
             assert status == 503 and body["database"] == "not writable", body
             status, _ = slack.say("training", thread_ts=slack.root()["ts"])
             assert status == 200
-        finally:
-            _make_writable(files)
         assert get(base + "/healthz")[0] == 200
 
 

@@ -1,12 +1,21 @@
-"""Test doubles: a settable clock and a scripted, recording Sender."""
+"""Test doubles: a settable clock and a scripted, recording Sender; SQLite files made
+read-only, and SQLite connections opened read-only."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.delivery import Delivered, PermanentFailure
 from bot.store import OutboxMessage, OutboxRow, Store
@@ -132,3 +141,52 @@ def set_permalink(store: Any, conversation_id: str, link: str) -> None:
             .where(conversations.c.id == conversation_id)
             .values(permalink=link)
         )
+
+
+def make_read_only(paths: Sequence[Path]) -> bool:
+    """Read-only even for root (chattr +i); False when this machine cannot."""
+    if os.geteuid() != 0:
+        for path in paths:
+            path.chmod(0o444)
+        return True
+    if shutil.which("chattr") is None:
+        return False
+    done = subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True)
+    return done.returncode == 0
+
+
+def make_writable(paths: Sequence[Path]) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", *map(str, paths)], capture_output=True)
+    for path in paths:
+        path.chmod(0o644)
+
+
+@contextmanager
+def read_only(paths: Sequence[Path]) -> Iterator[None]:
+    """``paths`` read-only inside the block (the test is skipped where that cannot be)."""
+    if not make_read_only(paths):
+        pytest.skip("cannot make a file read-only for root here (no chattr +i)")
+    try:
+        yield
+    finally:
+        make_writable(paths)
+
+
+class SQLiteOpener:
+    """An engine's ``creator`` that opens the SQLite file read-only while ``read_only`` is
+    set, read-write otherwise. A read-only file (as SQLite opens one it cannot write)
+    refuses the first write; with ``refuse_at="begin"`` the connection is made query-only
+    instead, which refuses ``BEGIN IMMEDIATE`` already (as one whose log is read-only does)."""
+
+    def __init__(self, path: Path, refuse_at: str = "write") -> None:
+        self.path = path
+        self.refuse_at = refuse_at
+        self.read_only = False
+
+    def __call__(self) -> sqlite3.Connection:
+        mode = "ro" if self.read_only and self.refuse_at == "write" else "rw"
+        conn = sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False)
+        if self.read_only and self.refuse_at == "begin":
+            conn.execute("PRAGMA query_only = 1")
+        return conn

@@ -1,16 +1,20 @@
-"""Hot statements on the driver: the same values and errors as through SQLAlchemy."""
+"""Hot statements on the driver: the same values and errors as through SQLAlchemy, and
+a connection that cannot write is not given back to the pool."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from bot.store import make_engine
 from bot.store.driver import Prepared
-from bot.store.engine import driver_transaction
+from bot.store.engine import DB_FILENAME, driver_transaction
 from bot.store.schema import JSONText, UTCDateTime
 from tests.store.conftest import Database
+from tests.store.helpers import SQLiteOpener
 
 metadata = sa.MetaData()
 things = sa.Table(
@@ -74,3 +78,27 @@ def test_errors_come_out_as_sqlalchemy_errors(engine: sa.Engine) -> None:
             insert.run(conn, {**row, **change})
     with engine.connect() as conn:  # the failed transactions left nothing behind
         assert conn.execute(sa.select(sa.func.count()).select_from(things)).scalar() == 1
+
+
+def test_a_connection_refused_a_write_as_read_only_leaves_the_pool(tmp_path: Path) -> None:
+    """SQLite opens a file it cannot write read-only, for good: the connection is dropped
+    at its first refused write, so the next transaction opens another."""
+    Database("sqlite", None, tmp_path / "data").make_store().dispose()  # the schema
+    opener = SQLiteOpener(tmp_path / "data" / DB_FILENAME)
+    engine = make_engine(None, tmp_path / "data", creator=opener)
+    metadata.create_all(engine)
+    insert = Prepared(INSERT, engine.dialect, ["id", "kind", "body", "at", "flag"])
+    row = {"kind": "open", "body": {}, "at": datetime(2026, 11, 27, tzinfo=UTC), "flag": True}
+    opener.read_only = True
+    engine.dispose()  # the next transaction opens a read-only connection
+    with (
+        pytest.raises(sa.exc.OperationalError, match="readonly"),
+        driver_transaction(engine) as conn,
+    ):
+        insert.run(conn, {**row, "id": 1})
+    opener.read_only = False
+    with driver_transaction(engine) as conn:
+        insert.run(conn, {**row, "id": 2})
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(things.c.id)).scalars().all() == [2]
+    engine.dispose()
