@@ -108,6 +108,8 @@ class Settings(ExpirySettings):
     outbox_senders: int = Field(default=4, ge=1, le=64)
     # Request threads of the HTTP server (waitress). A thread only ever sees a request
     # whose body has arrived in full, so slow clients do not tie them up.
+    # Keep the server's threads on one CPU (bot/cli/cpu.py): auto, off or a CPU number.
+    server_cpu: str = "auto"
     http_threads: int = Field(
         default=8, ge=1, le=256, validation_alias=AliasChoices("HTTP_THREADS", "GUNICORN_THREADS")
     )
@@ -120,6 +122,14 @@ class Settings(ExpirySettings):
     # seconds.
     start_limit_burst: int = Field(default=5, ge=1, le=1000)
     start_limit_seconds: float = Field(default=30.0, gt=0, le=86400)
+
+    @field_validator("server_cpu")
+    @classmethod
+    def _server_cpu(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "off") and not (value.isdigit() and len(value) <= 4):
+            raise ValueError("must be auto, off or a CPU number such as 0")
+        return str(int(value)) if value.isdigit() else value
 
     @field_validator("slack_bot_token", "slack_client_secret")
     @classmethod

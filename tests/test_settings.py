@@ -24,6 +24,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             "ANSWER_POLICY",
             "HTTP_THREADS",
             "GUNICORN_THREADS",
+            "SERVER_CPU",
         ):
             monkeypatch.delenv(name)
 
@@ -37,6 +38,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.answer_policy == "starter"
     assert settings.conversation_ttl_hours == 24
     assert settings.socket_mode is False
+    assert settings.server_cpu == "auto"
     assert "s3cr3t-value" not in repr(settings) and "xoxb-1" not in repr(settings)
 
 
@@ -48,6 +50,14 @@ def test_http_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(_env_file=None).http_threads == 3
     monkeypatch.setenv("HTTP_THREADS", "5")
     assert load_settings(_env_file=None).http_threads == 5
+
+
+def test_server_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in REQUIRED.items():
+        monkeypatch.setenv(key, value)
+    for given, kept in ((" Off ", "off"), ("AUTO", "auto"), ("007", "7")):
+        monkeypatch.setenv("SERVER_CPU", given)
+        assert load_settings(_env_file=None).server_cpu == kept
 
 
 def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,6 +85,8 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ({**REQUIRED, "SLACK_API_URL": "slack.com"}, "SLACK_API_URL must be an http(s) URL"),
         ({**REQUIRED, "HTTP_THREADS": "0"}, "HTTP_THREADS"),
         ({**REQUIRED, "HTTP_THREADS": "many"}, "HTTP_THREADS"),
+        ({**REQUIRED, "SERVER_CPU": "fast"}, "SERVER_CPU must be auto, off or a CPU number"),
+        ({**REQUIRED, "SERVER_CPU": "-1"}, "SERVER_CPU must be auto, off or a CPU number"),
     ],
 )
 def test_bad_configuration_names_the_variable(
@@ -117,6 +129,22 @@ def test_run_with_an_unwritable_data_dir_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert str(blocked) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_run_on_a_cpu_it_may_not_use_exits_2_before_starting(tmp_path: Path) -> None:
+    done = run_bot(
+        {
+            **REQUIRED,
+            "DATA_DIR": str(tmp_path),
+            "SERVER_CPU": "9999",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        },
+        "run",
+    )
+    assert done.returncode == 2
+    assert "SERVER_CPU=9999" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "llm-cost-bot.sqlite3").exists()  # nothing was started
 
 
 def test_env_example_lists_every_setting() -> None:

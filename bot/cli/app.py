@@ -80,6 +80,21 @@ def tune_long_running_process() -> None:
     gc.freeze()
 
 
+def keep_on_one_cpu(settings: Settings) -> bool:
+    """``SERVER_CPU`` (`bot.cli.cpu`), before the runtime starts its threads (they
+    inherit the CPU); False, with the reason printed, when it names a CPU this process
+    cannot use."""
+    from bot.cli.cpu import CpuChoiceError, keep_server_on_one_cpu
+
+    configure_logging(settings.log_level)
+    try:
+        keep_server_on_one_cpu(settings.server_cpu)
+    except CpuChoiceError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def configure_logging(level: str) -> None:
     """One format for everything; libraries that talk too much at INFO are held back."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -194,6 +209,8 @@ def run_command(name: str, mode: str = "auto") -> int:
     if socket_mode:
         from bot.slack.claims import ClaimingSocketModeHandler
 
+        if not keep_on_one_cpu(settings):
+            return 2
         runtime = build_runtime().start()
         tune_long_running_process()
         if settings.oauth:
@@ -236,6 +253,8 @@ def serve_http(settings: Settings) -> int:
     )
     from bot.slack.wsgi import make_wsgi
 
+    if not keep_on_one_cpu(settings):
+        return 2
     runtime = build_runtime().start()
     tune_long_running_process()
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +15,7 @@ from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.token_health import TokenHealth
 from bot.testing.slack_api import FakeSlack
-from tests.slack.harness import settings_for
+from tests.slack.harness import processes, settings_for, text_of
 
 
 def test_no_false_alarm_about_the_token_from_the_environment(
@@ -46,8 +48,6 @@ def test_a_tuned_server_leaves_its_startup_heap_out_of_collections(
     """`python -m bot run` tunes the process once its runtime has started: full
     collections must not walk the startup heap again (they paused every thread for tens
     of ms), and threads switch at the interval measured best (`SWITCH_INTERVAL`)."""
-    import sys
-
     from bot.cli.app import SWITCH_INTERVAL, tune_long_running_process
     from bot.slack.runtime import Runtime
 
@@ -63,3 +63,35 @@ def test_a_tuned_server_leaves_its_startup_heap_out_of_collections(
         gc.unfreeze()
         sys.setswitchinterval(interval)
         runtime.stop()
+
+
+def _allowed_cpus() -> set[int]:
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(_allowed_cpus()) < 2,
+    reason="needs Linux and a process allowed on two CPUs or more",
+)
+def test_a_served_process_keeps_every_thread_on_its_cpu(fake: FakeSlack, tmp_path: Path) -> None:
+    """`python -m bot run` with SERVER_CPU: each thread it runs (request threads, the
+    outbox's senders, the loop) stays on that CPU while it serves a conversation."""
+    cpu = max(_allowed_cpus())
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    with processes(fake, url, tmp_path, copies=1, SERVER_CPU=str(cpu)) as slack:
+        status, body = slack.command()
+        assert status == 200, body
+        slack.settle()
+        assert "Training" in text_of(slack.current())
+        pid = slack.apps[0].process.pid
+        allowed = {
+            tid: _cpus_allowed(f"/proc/{pid}/task/{tid}/status")
+            for tid in os.listdir(f"/proc/{pid}/task")
+        }
+    assert len(allowed) > 8  # waitress's request threads at least
+    assert set(allowed.values()) == {str(cpu)}, allowed
+
+
+def _cpus_allowed(status: str) -> str:
+    with open(status, encoding="ascii") as f:
+        return next(line.split()[1] for line in f if line.startswith("Cpus_allowed_list:"))
