@@ -80,19 +80,27 @@ def tune_long_running_process() -> None:
     gc.freeze()
 
 
-def keep_on_one_cpu(settings: Settings) -> bool:
+def keep_on_one_cpu(settings: Settings) -> int | None:
     """``SERVER_CPU`` (`bot.cli.cpu`), before the runtime starts its threads (they
-    inherit the CPU); False, with the reason printed, when it names a CPU this process
-    cannot use."""
+    inherit the CPU): the CPU, or None where the threads are left to the kernel. Exits 2,
+    saying why, when it names a CPU this process cannot use."""
     from bot.cli.cpu import CpuChoiceError, keep_server_on_one_cpu
 
-    configure_logging(settings.log_level)
     try:
-        keep_server_on_one_cpu(settings.server_cpu)
+        return keep_server_on_one_cpu(settings.server_cpu)
     except CpuChoiceError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
-        return False
-    return True
+        raise SystemExit(2) from None
+
+
+def log_cpu(cpu: int | None, settings: Settings) -> None:
+    """Said once the server has started (a start that fails says only why)."""
+    if cpu is not None:
+        log.info(
+            "server threads kept on CPU %s (SERVER_CPU=%s; SERVER_CPU=off lets them spread)",
+            cpu,
+            settings.server_cpu,
+        )
 
 
 def configure_logging(level: str) -> None:
@@ -209,10 +217,10 @@ def run_command(name: str, mode: str = "auto") -> int:
     if socket_mode:
         from bot.slack.claims import ClaimingSocketModeHandler
 
-        if not keep_on_one_cpu(settings):
-            return 2
+        cpu = keep_on_one_cpu(settings)
         runtime = build_runtime().start()
         tune_long_running_process()
+        log_cpu(cpu, settings)
         if settings.oauth:
             serve_install_pages(runtime, settings)
         log.info("running in Socket Mode")
@@ -253,10 +261,10 @@ def serve_http(settings: Settings) -> int:
     )
     from bot.slack.wsgi import make_wsgi
 
-    if not keep_on_one_cpu(settings):
-        return 2
+    cpu = keep_on_one_cpu(settings)
     runtime = build_runtime().start()
     tune_long_running_process()
+    log_cpu(cpu, settings)
     try:
         raise_descriptor_limit()  # before the connection limit is sized to it
         server = make_server(

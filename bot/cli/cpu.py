@@ -103,9 +103,4 @@ def keep_server_on_one_cpu(setting: str) -> int | None:
     except OSError as exc:  # a CPU set changed under us, or not permitted
         log.warning("could not keep the server on CPU %s (%s); its threads may spread", cpu, exc)
         return None
-    log.info(
-        "server threads kept on CPU %s (SERVER_CPU=%s; SERVER_CPU=off lets them spread)",
-        cpu,
-        setting,
-    )
     return cpu
