@@ -100,12 +100,23 @@ AVG_STEPS = 1 + sum(len(p) for p in PATHS) / len(PATHS)  # requests per conversa
 PACED_SHARE = 0.5
 
 OURS, BARE_PBR, BARE_DEFAULT, NAIVE = "ours", "(a) bare pbr", "(b) bare default", "(c) naive"
+NAIVE_ONE_CPU = "(c1) naive 1 CPU"
 VARIANTS = {
     OURS: (None, None, None),  # python -m bot run --mode http
     BARE_PBR: ("bench.e2e_gunicorn_conf", "bench.e2e_baselines:bare_pbr", "bare_pbr"),
     BARE_DEFAULT: ("bench.e2e_gunicorn_conf", "bench.e2e_baselines:bare_default", "bare_default"),
     NAIVE: ("bench.e2e_gunicorn_conf", "bench.e2e_baselines:naive", "naive"),
+    # The naive bot with its processes kept on one CPU, as ours keeps itself
+    # (SERVER_CPU=auto): what ours' code costs against its on equal footing.
+    NAIVE_ONE_CPU: ("bench.e2e_gunicorn_conf", "bench.e2e_baselines:naive", "naive"),
 }
+
+
+def one_cpu() -> int | None:
+    """The CPU (c1) runs on, or None where a process cannot be kept on one."""
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return None
+    return min(os.sched_getaffinity(0))
 
 
 def log(text: str) -> None:
@@ -300,8 +311,12 @@ def start_server(name: str, api_url: str, pg_url: str | None, tmp: Path) -> Serv
     logs.mkdir(parents=True, exist_ok=True)
     stderr_path = logs / f"{data_dir.name}.server.stderr"
     stderr = stderr_path.open("w")
+    pinned: dict[str, Any] = {}
+    cpu = one_cpu() if name == NAIVE_ONE_CPU else None
+    if cpu is not None:
+        pinned["preexec_fn"] = lambda: os.sched_setaffinity(0, {cpu})  # master and worker
     try:
-        proc = PROCS.start(args, env, stdout=subprocess.DEVNULL, stderr=stderr)
+        proc = PROCS.start(args, env, stdout=subprocess.DEVNULL, stderr=stderr, **pinned)
     finally:
         stderr.close()
     shown = ["python" if args[0] == sys.executable else "gunicorn", *args[1:]]
@@ -894,7 +909,7 @@ def run_variant(
     """Warm up, run the conversations (with steady chatter), then the chatter burst.
     `paced_rate`: also time acks at that many steps per second (ours: PACED_SHARE of
     its own maximum, measured just before)."""
-    flow = name in (OURS, NAIVE)
+    flow = name in (OURS, NAIVE, NAIVE_ONE_CPU)
     conversations = opts.conversations if name == OURS else opts.baseline_conversations
     log(f"[{name}] starting its server ...")
     remote.reset()
@@ -1144,7 +1159,9 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
     log(head)
     log("-" * len(head))
     a_p50 = pct(a.stats.click_ack, 50)
-    for name in (OURS, BARE_PBR, BARE_DEFAULT, NAIVE):
+    for name in (OURS, BARE_PBR, BARE_DEFAULT, NAIVE, NAIVE_ONE_CPU):
+        if name not in results:
+            continue
         r = results[name]
         s = r.stats
         p50 = pct(s.click_ack, 50)
@@ -1241,8 +1258,17 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
 
     unrel = ours.unrelated_rate / a.unrelated_rate if a.unrelated_rate else 0.0
     steps_ratio = s.steps_per_s / a.stats.steps_per_s if a.stats.steps_per_s else 0.0
+    c = results[NAIVE].stats
+    c_steps = s.steps_per_s / c.steps_per_s if c.steps_per_s else 0.0
+    c_p99 = pct(c.click_to_next, 99)
     rows = [
         ("ours steps/s >= 0.35x of (a)", f"{steps_ratio:.2f}x", steps_ratio >= 0.35),
+        ("ours steps/s >= (c)'s", f"{c_steps:.2f}x", c_steps >= 1.0),
+        (
+            "click-to-next p99 <= (c)'s",
+            f"{ms(c2n99)} vs {ms(c_p99)} ms",
+            c2n99 is not None and c_p99 is not None and c2n99 <= c_p99,
+        ),
         (
             f"our ack p50 below (b)'s (both at {PACED_SHARE:.0%} of ours' max)",
             f"{ms(o_p50)} vs {ms(b_paced)} ms",
@@ -1268,6 +1294,14 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
     log(f"{'target (reported, not asserted)':<52} {'measured':<24} result")
     for what, measured, met in rows:
         log(f"{what:<52} {measured:<24} {'met' if met else 'NOT met'}")
+    one = results.get(NAIVE_ONE_CPU)
+    if one is not None:
+        c1 = one.stats
+        log(
+            f"on equal footing, both kept on one CPU: ours / (c1) steps/s "
+            f"{ratio(s.steps_per_s, c1.steps_per_s)}, cpu/step {cpu_ms(s)} vs {cpu_ms(c1)} ms, "
+            f"c2n p99 {ms(c2n99)} vs {ms(pct(c1.click_to_next, 99))} ms"
+        )
 
 
 def workers_threads() -> str:
@@ -1299,7 +1333,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--logs", default=None, help="keep every server's stderr here")
     ap.add_argument(
         "--only",
-        choices=["ours", "a", "b", "c"],
+        choices=["ours", "a", "b", "c", "c1"],
         default=None,
         help="run one variant and print its line (for profiling; no ratios, no targets)",
     )
@@ -1338,7 +1372,13 @@ def main(argv: list[str] | None = None) -> int:
             remote = FakeSlackRemote(fake_url.rsplit("/api/", 1)[0] + "/")
             results: dict[str, Result] = {}
             if args.only:
-                name = {"ours": OURS, "a": BARE_PBR, "b": BARE_DEFAULT, "c": NAIVE}[args.only]
+                name = {
+                    "ours": OURS,
+                    "a": BARE_PBR,
+                    "b": BARE_DEFAULT,
+                    "c": NAIVE,
+                    "c1": NAIVE_ONE_CPU,
+                }[args.only]
                 only = run_variant(name, fake_url, remote, opts, tmp)
                 s = only.stats
                 log(
@@ -1354,6 +1394,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in (BARE_PBR, BARE_DEFAULT):
                 results[name] = run_variant(name, fake_url, remote, opts, tmp, ours_rate)
             results[NAIVE] = run_variant(NAIVE, fake_url, remote, opts, tmp)
+            if one_cpu() is not None:
+                results[NAIVE_ONE_CPU] = run_variant(NAIVE_ONE_CPU, fake_url, remote, opts, tmp)
             remote.close()
             PROCS.stop(fake)
             rate_lines = run_rate_limit(opts, tmp) if (args.rate_limit or not quick) else None

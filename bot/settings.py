@@ -106,10 +106,10 @@ class Settings(ExpirySettings):
     slack_api_timeout: float = Field(default=10.0, gt=0, le=60)
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=600)
     outbox_senders: int = Field(default=4, ge=1, le=64)
-    # Request threads of the HTTP server (waitress). A thread only ever sees a request
-    # whose body has arrived in full, so slow clients do not tie them up.
     # Keep the server's threads on one CPU (bot/cli/cpu.py): auto, off or a CPU number.
     server_cpu: str = "auto"
+    # Request threads of the HTTP server (waitress). A thread only ever sees a request
+    # whose body has arrived in full, so slow clients do not tie them up.
     http_threads: int = Field(
         default=8, ge=1, le=256, validation_alias=AliasChoices("HTTP_THREADS", "GUNICORN_THREADS")
     )
@@ -127,9 +127,10 @@ class Settings(ExpirySettings):
     @classmethod
     def _server_cpu(cls, value: str) -> str:
         value = value.strip().lower()
-        if value not in ("auto", "off") and not (value.isdigit() and len(value) <= 4):
+        number = value.isascii() and value.isdigit() and len(value) <= 4
+        if value not in ("auto", "off") and not number:
             raise ValueError("must be auto, off or a CPU number such as 0")
-        return str(int(value)) if value.isdigit() else value
+        return str(int(value)) if number else value
 
     @field_validator("slack_bot_token", "slack_client_secret")
     @classmethod

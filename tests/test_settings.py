@@ -87,6 +87,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ({**REQUIRED, "HTTP_THREADS": "many"}, "HTTP_THREADS"),
         ({**REQUIRED, "SERVER_CPU": "fast"}, "SERVER_CPU must be auto, off or a CPU number"),
         ({**REQUIRED, "SERVER_CPU": "-1"}, "SERVER_CPU must be auto, off or a CPU number"),
+        ({**REQUIRED, "SERVER_CPU": "\u00b2"}, "SERVER_CPU must be auto, off or a CPU number"),
     ],
 )
 def test_bad_configuration_names_the_variable(

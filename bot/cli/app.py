@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from bot.settings import (
     ConfigError,
@@ -14,6 +15,9 @@ from bot.settings import (
     load_expiry_settings,
     load_settings,
 )
+
+if TYPE_CHECKING:
+    from bot.cli.cpu import CpuDecision
 
 log = logging.getLogger("bot")
 
@@ -80,10 +84,9 @@ def tune_long_running_process() -> None:
     gc.freeze()
 
 
-def keep_on_one_cpu(settings: Settings) -> int | None:
+def keep_on_one_cpu(settings: Settings) -> CpuDecision:
     """``SERVER_CPU`` (`bot.cli.cpu`), before the runtime starts its threads (they
-    inherit the CPU): the CPU, or None where the threads are left to the kernel. Exits 2,
-    saying why, when it names a CPU this process cannot use."""
+    inherit the CPU). Exits 2, saying why, when it names a CPU this process cannot use."""
     from bot.cli.cpu import CpuChoiceError, keep_server_on_one_cpu
 
     try:
@@ -93,14 +96,22 @@ def keep_on_one_cpu(settings: Settings) -> int | None:
         raise SystemExit(2) from None
 
 
-def log_cpu(cpu: int | None, settings: Settings) -> None:
+def log_cpu(decision: CpuDecision) -> None:
     """Said once the server has started (a start that fails says only why)."""
-    if cpu is not None:
+    if decision.cpu is not None:
         log.info(
-            "server threads kept on CPU %s (SERVER_CPU=%s; SERVER_CPU=off lets them spread)",
-            cpu,
-            settings.server_cpu,
+            "server threads kept on CPU %s (%s; SERVER_CPU=off lets them spread)",
+            decision.cpu,
+            decision.reason,
         )
+    elif decision.failed:
+        log.warning(
+            "server threads left to the kernel: %s; set SERVER_CPU to a CPU this process "
+            "may use, or SERVER_CPU=off to leave them spread",
+            decision.reason,
+        )
+    else:
+        log.info("server threads left to the kernel: %s", decision.reason)
 
 
 def configure_logging(level: str) -> None:
@@ -220,7 +231,7 @@ def run_command(name: str, mode: str = "auto") -> int:
         cpu = keep_on_one_cpu(settings)
         runtime = build_runtime().start()
         tune_long_running_process()
-        log_cpu(cpu, settings)
+        log_cpu(cpu)
         if settings.oauth:
             serve_install_pages(runtime, settings)
         log.info("running in Socket Mode")
@@ -264,7 +275,7 @@ def serve_http(settings: Settings) -> int:
     cpu = keep_on_one_cpu(settings)
     runtime = build_runtime().start()
     tune_long_running_process()
-    log_cpu(cpu, settings)
+    log_cpu(cpu)
     try:
         raise_descriptor_limit()  # before the connection limit is sized to it
         server = make_server(

@@ -3,27 +3,32 @@
 The server's threads (waitress's request threads, the outbox's senders, the loop)
 give up the GIL at every socket and SQLite call. Spread over several cores, each
 hand-over wakes a thread on another core, and the GIL's state and the thread's data
-move between caches with it. On the 2-core bench machine the same run then costs
-2.9 ms of CPU a step against 2.1 ms with every thread on one core, and steps/s rise
-by half (bench/README.md). The process is bound by the GIL either way: a second core
-cannot run its Python code at the same time.
+move between caches with it. On the 2-core bench machine the same run costs 2.9 ms of
+CPU a step with the threads spread and 2.0 ms with every thread on one core
+(bench/README.md). The process is bound by the GIL either way: a second core cannot
+run its Python code at the same time.
 
-``SERVER_CPU``: ``auto`` (the default) keeps the process on the CPU it starts on,
-where it may use several; ``off`` leaves the kernel to spread the threads; a number
-names the CPU. Several server processes sharing one host without their own CPU sets
-(containers usually have them) should each be given a CPU, or ``off``.
+``SERVER_CPU``: ``auto`` (the default) keeps the process on one CPU where it may use
+several: the one it runs on, unless another server on this host has claimed it (each
+``auto`` server holds a lock file per CPU, in the temp directory, for its lifetime);
+when every CPU is claimed the threads are left to the kernel. ``off`` leaves them to
+the kernel; a number names the CPU (no claim: the operator has chosen).
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import fcntl
 import os
+import tempfile
 from collections.abc import Callable, Iterable
-
-log = logging.getLogger(__name__)
+from dataclasses import dataclass
+from pathlib import Path
 
 AUTO = "auto"
 OFF = "off"
+
+_claimed: list[int] = []  # descriptors of the CPU claims held for the process's life
 
 
 class CpuChoiceError(ValueError):
@@ -31,28 +36,45 @@ class CpuChoiceError(ValueError):
     available here; the message says what to set instead."""
 
 
-def choose_cpu(setting: str, allowed: set[int], current: int | None) -> int | None:
-    """The CPU to keep the server on, or None to leave its threads where the kernel
-    puts them. ``allowed``: the CPUs the process may run on; ``current``: the one it
-    runs on now (None when unknown)."""
-    if setting == OFF:
-        return None
-    if setting == AUTO:
-        if len(allowed) < 2:
-            return None  # one CPU already (or none known): nothing to choose
-        return current if current in allowed else min(allowed)
-    cpu = int(setting)
-    if cpu not in allowed:
-        listed = ", ".join(str(c) for c in sorted(allowed)) or "none"
-        raise CpuChoiceError(
-            f"SERVER_CPU={cpu}, but this process may run only on CPUs {listed}; "
-            f"set one of those, or SERVER_CPU=auto"
-        )
-    return cpu
+@dataclass(frozen=True)
+class CpuDecision:
+    """Where the server's threads run: ``cpu``, or None when left to the kernel, and
+    why, for the log once the server has started; ``failed`` when pinning was tried
+    and refused (a warning: the operator may want another setting)."""
+
+    cpu: int | None
+    reason: str
+    failed: bool = False
 
 
-def current_cpu(stat_path: str = "/proc/self/stat") -> int | None:
-    """The CPU this process last ran on (field 39 of ``/proc/<pid>/stat``), or None."""
+def preferred_order(allowed: set[int], current: int | None) -> list[int]:
+    """The CPUs ``auto`` tries, in order: the current one (where the kernel has just
+    put the process), then the others by number."""
+    rest = sorted(allowed - {current})
+    return [current, *rest] if current in allowed else rest
+
+
+def claim_cpu(order: Iterable[int], lock_dir: Path) -> tuple[int, int] | None:
+    """The first CPU in ``order`` that no other server on this host holds, and the
+    descriptor of its lock file (held until the process ends; the kernel drops it
+    then), or None when all are held."""
+    for cpu in order:
+        path = lock_dir / f"llm-cost-bot-cpu{cpu}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:  # another user's server made it: that CPU is taken
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return cpu, fd
+    return None
+
+
+def current_cpu(stat_path: str = "/proc/thread-self/stat") -> int | None:
+    """The CPU the calling thread last ran on (field 39 of its ``stat``), or None."""
     try:
         with open(stat_path, encoding="ascii") as f:
             fields = f.read().rsplit(")", 1)[1].split()  # the name may hold spaces
@@ -64,28 +86,35 @@ def current_cpu(stat_path: str = "/proc/self/stat") -> int | None:
 def pin_threads(
     cpu: int,
     thread_ids: Iterable[int],
+    get_affinity: Callable[[int], set[int]],
     set_affinity: Callable[[int, set[int]], None],
-) -> int:
-    """Keep each of the process's threads on ``cpu``; how many were moved. Threads
-    started later inherit their creator's CPU; a thread that ended meanwhile is skipped."""
-    moved = 0
-    for tid in thread_ids:
-        try:
-            set_affinity(tid, {cpu})
-        except ProcessLookupError:
-            continue
-        moved += 1
-    return moved
+) -> None:
+    """Keep each of the process's threads on ``cpu`` (threads started later inherit
+    their creator's CPUs; a thread that ended meanwhile is skipped). On an error, the
+    threads already moved get their CPUs back, so none stays pinned alone."""
+    moved: list[tuple[int, set[int]]] = []
+    try:
+        for tid in thread_ids:
+            try:
+                before = set(get_affinity(tid))
+                set_affinity(tid, {cpu})
+            except ProcessLookupError:
+                continue
+            moved.append((tid, before))
+    except OSError:
+        for tid, before in reversed(moved):
+            with contextlib.suppress(OSError):
+                set_affinity(tid, before)
+        raise
 
 
-def _thread_ids(tasks_dir: str = "/proc/self/task") -> list[int]:
-    return [int(name) for name in os.listdir(tasks_dir)]
+def _thread_ids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc/self/task")]
 
 
-def keep_server_on_one_cpu(setting: str) -> int | None:
-    """Apply ``SERVER_CPU`` to this process (all its threads so far); the CPU it now
-    runs on, or None when it was left to the kernel. Raises :class:`CpuChoiceError`
-    for a CPU that cannot be used."""
+def keep_server_on_one_cpu(setting: str, lock_dir: Path | None = None) -> CpuDecision:
+    """Apply ``SERVER_CPU`` to this process, best done before it starts threads.
+    Raises :class:`CpuChoiceError` for a CPU it cannot use."""
     set_affinity = getattr(os, "sched_setaffinity", None)
     get_affinity = getattr(os, "sched_getaffinity", None)
     if set_affinity is None or get_affinity is None or not os.path.isdir("/proc/self/task"):
@@ -94,13 +123,33 @@ def keep_server_on_one_cpu(setting: str) -> int | None:
                 f"SERVER_CPU={setting}: this system cannot keep a process on one CPU; "
                 "set SERVER_CPU=auto or off"
             )
-        return None
-    cpu = choose_cpu(setting, set(get_affinity(0)), current_cpu())
-    if cpu is None:
-        return None
+        return CpuDecision(None, "this system cannot keep a process on one CPU")
+    if setting == OFF:
+        return CpuDecision(None, "SERVER_CPU=off")
+    allowed = set(get_affinity(0))
+    claim = None
+    if setting == AUTO:
+        if len(allowed) < 2:
+            return CpuDecision(None, "the process may use one CPU only")
+        lock_dir = lock_dir or Path(tempfile.gettempdir())
+        claim = claim_cpu(preferred_order(allowed, current_cpu()), lock_dir)
+        if claim is None:
+            return CpuDecision(None, "another server on this host holds each CPU")
+        cpu = claim[0]
+    else:
+        cpu = int(setting)
+        if cpu not in allowed:
+            listed = ", ".join(str(c) for c in sorted(allowed))
+            raise CpuChoiceError(
+                f"SERVER_CPU={cpu}, but this process may run only on CPUs {listed}; "
+                "set one of those, or SERVER_CPU=auto"
+            )
     try:
-        pin_threads(cpu, _thread_ids(), set_affinity)
-    except OSError as exc:  # a CPU set changed under us, or not permitted
-        log.warning("could not keep the server on CPU %s (%s); its threads may spread", cpu, exc)
-        return None
-    return cpu
+        pin_threads(cpu, _thread_ids(), get_affinity, set_affinity)
+    except OSError as exc:  # the CPU set changed under us, or not permitted
+        if claim is not None:
+            os.close(claim[1])
+        return CpuDecision(None, f"could not keep them on CPU {cpu} ({exc})", failed=True)
+    if claim is not None:
+        _claimed.append(claim[1])
+    return CpuDecision(cpu, f"SERVER_CPU={setting}")

@@ -11,51 +11,81 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.cpu import CpuChoiceError, choose_cpu, current_cpu, pin_threads
+from bot.cli.cpu import claim_cpu, current_cpu, pin_threads, preferred_order
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_auto_keeps_the_cpu_the_process_runs_on() -> None:
-    assert choose_cpu("auto", {0, 1, 2, 3}, current=2) == 2
+def _allowed_cpus() -> set[int]:
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
 
 
-def test_auto_takes_the_first_allowed_cpu_when_the_current_one_is_unknown() -> None:
-    assert choose_cpu("auto", {4, 5}, current=None) == 4
-    assert choose_cpu("auto", {4, 5}, current=0) == 4  # not in this process's set
+needs_two_cpus = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(_allowed_cpus()) < 2,
+    reason="needs Linux and a process allowed on two CPUs or more",
+)
 
 
-def test_auto_does_nothing_on_a_single_cpu() -> None:
-    assert choose_cpu("auto", {3}, current=3) is None
-    assert choose_cpu("auto", set(), current=None) is None
+def run_python(script: str) -> subprocess.CompletedProcess[str]:
+    """In a process of its own: the test runner's CPUs are never touched."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-def test_off_leaves_the_threads_to_the_kernel() -> None:
-    assert choose_cpu("off", {0, 1}, current=1) is None
+def test_auto_tries_the_current_cpu_first_then_the_others_by_number() -> None:
+    assert preferred_order({0, 1, 2, 3}, current=2) == [2, 0, 1, 3]
+    assert preferred_order({4, 5}, current=None) == [4, 5]
+    assert preferred_order({4, 5}, current=0) == [4, 5]  # not in this process's set
 
 
-def test_a_number_names_the_cpu() -> None:
-    assert choose_cpu("1", {0, 1}, current=0) == 1
-
-
-def test_a_cpu_the_process_may_not_use_is_refused_with_what_to_set() -> None:
-    with pytest.raises(CpuChoiceError) as refused:
-        choose_cpu("7", {0, 1}, current=0)
-    assert "SERVER_CPU=7" in str(refused.value)
-    assert "CPUs 0, 1" in str(refused.value)
-    assert "SERVER_CPU=auto" in str(refused.value)
+def test_a_cpu_another_server_holds_is_skipped_and_none_is_left_when_all_are(
+    tmp_path: Path,
+) -> None:
+    first = claim_cpu([1, 0], tmp_path)
+    assert first is not None and first[0] == 1
+    try:
+        second = claim_cpu([1, 0], tmp_path)  # another server starting on the same CPU
+        assert second is not None and second[0] == 0
+        try:
+            assert claim_cpu([1, 0], tmp_path) is None
+        finally:
+            os.close(second[1])
+        third = claim_cpu([1, 0], tmp_path)  # a server that stopped let its CPU go
+        assert third is not None and third[0] == 0
+        os.close(third[1])
+    finally:
+        os.close(first[1])
 
 
 def test_every_thread_is_moved_and_one_that_ended_is_skipped() -> None:
-    moved: dict[int, set[int]] = {}
+    cpus = {10: {0, 1}, 11: {0, 1}, 12: {0, 1}}
 
-    def set_affinity(tid: int, cpus: set[int]) -> None:
+    def set_affinity(tid: int, wanted: set[int]) -> None:
         if tid == 13:
             raise ProcessLookupError(tid)  # ended between the listing and the call
-        moved[tid] = cpus
+        cpus[tid] = wanted
 
-    assert pin_threads(1, [10, 11, 13, 12], set_affinity) == 3
-    assert moved == {10: {1}, 11: {1}, 12: {1}}
+    pin_threads(1, [10, 11, 13, 12], lambda tid: cpus.get(tid, {0, 1}), set_affinity)
+    assert cpus == {10: {1}, 11: {1}, 12: {1}}
+
+
+def test_a_refusal_half_way_gives_the_moved_threads_their_cpus_back() -> None:
+    cpus = {10: {0, 1}, 11: {0, 1}, 12: {0, 1}}
+
+    def set_affinity(tid: int, wanted: set[int]) -> None:
+        if tid == 12 and wanted == {1}:
+            raise OSError(22, "Invalid argument")
+        cpus[tid] = wanted
+
+    with pytest.raises(OSError):
+        pin_threads(1, [10, 11, 12], lambda tid: cpus[tid], set_affinity)
+    assert cpus == {10: {0, 1}, 11: {0, 1}, 12: {0, 1}}  # none stays pinned alone
 
 
 def test_the_current_cpu_is_read_past_a_name_with_spaces_and_parentheses(
@@ -68,21 +98,31 @@ def test_the_current_cpu_is_read_past_a_name_with_spaces_and_parentheses(
     assert current_cpu(str(tmp_path / "missing")) is None
 
 
-def _allowed_cpus() -> set[int]:
-    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
-
-
-@pytest.mark.skipif(
-    not sys.platform.startswith("linux") or len(_allowed_cpus()) < 2,
-    reason="needs Linux and a process allowed on two CPUs or more",
-)
-def test_a_thread_started_before_and_one_started_after_both_stay_on_the_cpu() -> None:
-    """In a process of its own (never the test runner's): threads running before the
-    call are moved, and threads started afterwards inherit the CPU."""
+@needs_two_cpus
+def test_the_current_cpu_is_the_one_the_kernel_runs_the_thread_on() -> None:
     cpu = max(_allowed_cpus())
-    script = textwrap.dedent(
+    done = run_python(
+        f"""
+        import os
+        from bot.cli.cpu import current_cpu
+        os.sched_setaffinity(0, {{{cpu}}})
+        print(current_cpu())
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(cpu)
+
+
+@needs_two_cpus
+def test_a_thread_started_before_and_one_started_after_both_stay_on_the_cpu(
+    tmp_path: Path,
+) -> None:
+    """Threads running before the call are moved; threads started afterwards inherit."""
+    cpu = max(_allowed_cpus())
+    done = run_python(
         f"""
         import json, os, threading
+        from pathlib import Path
         from bot.cli.cpu import keep_server_on_one_cpu
         started, stop = threading.Event(), threading.Event()
         def wait():
@@ -91,7 +131,7 @@ def test_a_thread_started_before_and_one_started_after_both_stay_on_the_cpu() ->
         before = threading.Thread(target=wait)
         before.start()
         started.wait()
-        assert keep_server_on_one_cpu("{cpu}") == {cpu}
+        decision = keep_server_on_one_cpu("{cpu}", Path({str(tmp_path)!r}))
         seen = {{}}
         def look():
             seen["after"] = os.sched_getaffinity(threading.get_native_id())
@@ -99,18 +139,50 @@ def test_a_thread_started_before_and_one_started_after_both_stay_on_the_cpu() ->
         after.start()
         after.join()
         mine = os.sched_getaffinity(0)
-        print(json.dumps([sorted(os.sched_getaffinity(before.native_id)),
+        print(json.dumps([decision.cpu, sorted(os.sched_getaffinity(before.native_id)),
                           sorted(seen["after"]), sorted(mine)]))
         stop.set()
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [[cpu], [cpu], [cpu]]
+    assert json.loads(done.stdout) == [cpu, [cpu], [cpu], [cpu]]
+
+
+@needs_two_cpus
+def test_two_auto_servers_started_on_one_cpu_take_different_cpus(tmp_path: Path) -> None:
+    """Both start on the same CPU (as processes started together tend to); the second
+    finds the first's claim and takes the other (which one the first takes depends on
+    where the kernel runs it as it decides). A third finds both claimed and leaves its
+    threads to the kernel."""
+    pair = sorted(_allowed_cpus())[:2]
+    script = f"""
+        import json, os, sys
+        from pathlib import Path
+        from bot.cli.cpu import keep_server_on_one_cpu
+        os.sched_setaffinity(0, {{{pair[0]}}})  # started on the first CPU,
+        os.sched_setaffinity(0, {set(pair)!r})  # allowed on both
+        decision = keep_server_on_one_cpu("auto", Path({str(tmp_path)!r}))
+        print(json.dumps([decision.cpu, decision.reason]), flush=True)
+        sys.stdin.read()  # hold the claim until told to stop
+        """
+    servers: list[subprocess.Popen[str]] = []
+    decisions = []
+    try:
+        for _ in range(3):
+            server = subprocess.Popen(
+                [sys.executable, "-c", textwrap.dedent(script)],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            servers.append(server)
+            assert server.stdout is not None
+            line = server.stdout.readline()  # its decision, once made (the claim is held)
+            assert line, "the server process printed nothing"
+            decisions.append(json.loads(line))
+        assert sorted([decisions[0][0], decisions[1][0]]) == pair
+        assert decisions[2] == [None, "another server on this host holds each CPU"]
+    finally:
+        for server in servers:
+            server.communicate("", timeout=60)
