@@ -5,15 +5,17 @@ against baselines.
                         [--rate-limit]
 
 Starts the fake Slack Web API (``python -m bot.testing.slack_api``, a subprocess) and,
-one after the other, four servers:
+one after the other, five servers:
 
 * ours: ``python -m bot run --mode http`` (the Procfile's web process: waitress,
-  ``HTTP_THREADS`` request threads);
+  ``HTTP_THREADS`` request threads, kept on one CPU by ``SERVER_CPU=auto``);
 * (a) ``bench.e2e_baselines:bare_pbr``: Bolt, ack-only listeners,
   ``process_before_response=True``;
 * (b) ``bench.e2e_baselines:bare_default``: the same in Bolt's default mode;
 * (c) ``bench.e2e_baselines:naive``: the same flow, state in a SQLite table,
-  Slack called synchronously in the listener after ``ack()``.
+  Slack called synchronously in the listener after ``ack()``;
+* (c1) the naive bot again, its processes kept on one CPU as ours keeps itself
+  (skipped where the machine has one CPU): ours' code against its on equal footing.
 
 The baselines run under gunicorn (``bench/e2e_gunicorn_conf.py``: one gthread
 worker with as many threads as ours has), as they always have, so that ratios to
