@@ -59,10 +59,8 @@ def claim_cpu(order: Iterable[int], lock_dir: Path) -> tuple[int, int] | None:
     descriptor of its lock file (held until the process ends; the kernel drops it
     then), or None when all are held."""
     for cpu in order:
-        path = lock_dir / f"llm-cost-bot-cpu{cpu}.lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError:  # another user's server made it: that CPU is taken
+        fd = _open_claim(lock_dir / f"llm-cost-bot-cpu{cpu}.lock")
+        if fd is None:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -71,6 +69,22 @@ def claim_cpu(order: Iterable[int], lock_dir: Path) -> tuple[int, int] | None:
             continue
         return cpu, fd
     return None
+
+
+def _open_claim(path: Path) -> int | None:
+    """A descriptor to lock ``path`` through, made if missing; None when it cannot be
+    opened. Read-only, and created only where missing: a file another user's server
+    made (in a sticky temp directory, where creating over it is refused) still locks."""
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return None
 
 
 def current_cpu(stat_path: str = "/proc/thread-self/stat") -> int | None:

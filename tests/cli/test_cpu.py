@@ -63,6 +63,19 @@ def test_a_cpu_another_server_holds_is_skipped_and_none_is_left_when_all_are(
         os.close(first[1])
 
 
+def test_a_claim_file_left_read_only_by_another_user_still_claims_its_cpu(
+    tmp_path: Path,
+) -> None:
+    left = tmp_path / "llm-cost-bot-cpu3.lock"
+    left.touch(mode=0o444)  # made by a server of another user, since stopped
+    claim = claim_cpu([3], tmp_path)
+    assert claim is not None and claim[0] == 3
+    try:
+        assert claim_cpu([3], tmp_path) is None  # held through a read-only descriptor
+    finally:
+        os.close(claim[1])
+
+
 def test_every_thread_is_moved_and_one_that_ended_is_skipped() -> None:
     cpus = {10: {0, 1}, 11: {0, 1}, 12: {0, 1}}
 
