@@ -126,8 +126,13 @@ def test_among_equally_near_models_the_cheaper_is_the_alternative() -> None:
 
 def test_the_shipped_file_prices_the_8b_70b_and_mistral_classes_with_sources() -> None:
     prices = load_api_prices(DEFAULT_FLOWS_DIR)
-    for size, name in ((8e9, "Llama 3.1 8B"), (70e9, "Llama 3.1 70B"), (123e9, "Mistral Large")):
-        api = api_option(prices, size, 1_000, "us-east-1", 730)
+    classes = (
+        (8e9, "Llama 3.1 8B", "us-east-1"),
+        (70e9, "Llama 3.1 70B", "us-east-1"),
+        (123e9, "Mistral Large", "us-west-2"),  # on demand in Oregon only
+    )
+    for size, name, region in classes:
+        api = api_option(prices, size, 1_000, region, 730)
         assert api.model is not None and api.model.name.startswith(name)
         assert api.as_of is not None and all(u.startswith("https://") for u in api.sources)
     # no sourced input/output split for Llama 3.1 405B: said, not guessed
