@@ -240,6 +240,17 @@ class Server:
         """The processes that serve requests: gunicorn's workers, or ours itself."""
         return self.worker_pids() or [self.proc.pid]
 
+    def cpus(self) -> str:
+        """The CPUs the serving processes' threads may run on (``Cpus_allowed_list``;
+        several lists when they differ): whether the server kept itself on one."""
+        lists: set[str] = set()
+        for pid in self.serving_pids():
+            for status in Path(f"/proc/{pid}/task").glob("*/status"):
+                with contextlib.suppress(OSError, StopIteration):
+                    lines = status.read_text().splitlines()
+                    lists.add(next(x for x in lines if x.startswith("Cpus_allowed_list:")))
+        return " / ".join(sorted(x.split()[1] for x in lists)) or "?"
+
     def cpu_seconds(self) -> float:
         """User + system CPU time of the serving processes so far (all their threads)."""
         ticks = os.sysconf("SC_CLK_TCK")
@@ -313,12 +324,10 @@ def start_server(name: str, api_url: str, pg_url: str | None, tmp: Path) -> Serv
     logs.mkdir(parents=True, exist_ok=True)
     stderr_path = logs / f"{data_dir.name}.server.stderr"
     stderr = stderr_path.open("w")
-    pinned: dict[str, Any] = {}
-    cpu = one_cpu() if name == NAIVE_ONE_CPU else None
-    if cpu is not None:
-        pinned["preexec_fn"] = lambda: os.sched_setaffinity(0, {cpu})  # master and worker
+    if name == NAIVE_ONE_CPU:
+        env["E2E_CPU"] = str(one_cpu())  # bench/e2e_gunicorn_conf.py: on_starting
     try:
-        proc = PROCS.start(args, env, stdout=subprocess.DEVNULL, stderr=stderr, **pinned)
+        proc = PROCS.start(args, env, stdout=subprocess.DEVNULL, stderr=stderr)
     finally:
         stderr.close()
     shown = ["python" if args[0] == sys.executable else "gunicorn", *args[1:]]
@@ -898,6 +907,7 @@ class Result:
     refused: Counter = field(default_factory=Counter)
     outbox: Counter = field(default_factory=Counter)
     command: str = ""
+    cpus: str = ""  # the CPUs its threads could run on, read as its steps ran
 
 
 def run_variant(
@@ -935,6 +945,7 @@ def run_variant(
             server, opts.people, conversations, poller, opts.max_seconds, opts.wait_timeout
         )
         stats.cpu = server.cpu_seconds() - cpu
+        result.cpus = server.cpus()
         result.stats, result.timed_out = stats, timed_out
         if name == OURS:
             paced_rate = stats.steps_per_s * PACED_SHARE
@@ -1174,6 +1185,10 @@ def report(results: dict[str, Result], opts: Options, rate_lines: list[str] | No
             f"{ms(pct(s.command_to_first, 50)):>8} {r.unrelated_rate:>8.0f} "
             f"{ratio(r.unrelated_rate, a.unrelated_rate):>7}"
         )
+    log(
+        "CPUs each server's threads could run on: "
+        + "; ".join(f"{name} {results[name].cpus}" for name in results)
+    )
     log("(ms. cpu/step = the server's CPU time (all threads) per step while the steps ran.")
     log(" Each variant as fast as its 50 people go: a person sends the next step when the")
     log(" next question reached the fake (ours, (c)) or when the ack came back ((a), (b)). ack =")
@@ -1381,13 +1396,16 @@ def main(argv: list[str] | None = None) -> int:
                     "c": NAIVE,
                     "c1": NAIVE_ONE_CPU,
                 }[args.only]
+                if name == NAIVE_ONE_CPU and one_cpu() is None:
+                    log("(c1) needs a machine where a process may run on two CPUs or more")
+                    return 2
                 only = run_variant(name, fake_url, remote, opts, tmp)
                 s = only.stats
                 log(
                     f"{name}: {s.steps_per_s:.0f} steps/s, {cpu_ms(s)} ms CPU/step, ack p50/p99 "
                     f"{ms(pct(s.click_ack, 50))}/{ms(pct(s.click_ack, 99))} ms, c2n p50/p99 "
                     f"{ms(pct(s.click_to_next, 50))}/{ms(pct(s.click_to_next, 99))} ms, "
-                    f"{s.finished} conversations, {s.lost} lost"
+                    f"{s.finished} conversations, {s.lost} lost, CPUs {only.cpus}"
                 )
                 return 0
             results[OURS] = run_variant(OURS, fake_url, remote, opts, tmp)

@@ -1,6 +1,7 @@
 """gunicorn settings for the baselines of `bench/e2e.py`: one gthread worker with as
 many threads as the app's HTTP server has (`HTTP_THREADS`), on `HOST:PORT`; each
-worker builds the baseline named by ``E2E_BASELINE`` before it serves."""
+worker builds the baseline named by ``E2E_BASELINE`` before it serves. With
+``E2E_CPU`` the master keeps itself (and so the worker it forks) on that CPU."""
 
 from __future__ import annotations
 
@@ -26,3 +27,9 @@ def post_worker_init(worker) -> None:  # gunicorn's Worker
     name = os.environ.get("E2E_BASELINE", "")
     if name in e2e_baselines.APPS:
         e2e_baselines.APPS[name].warm()
+
+
+def on_starting(server) -> None:  # gunicorn's Arbiter, before it forks a worker
+    cpu = os.environ.get("E2E_CPU", "")
+    if cpu:
+        os.sched_setaffinity(0, {int(cpu)})

@@ -107,7 +107,7 @@ class Settings(ExpirySettings):
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=600)
     outbox_senders: int = Field(default=4, ge=1, le=64)
     # Keep the server's threads on one CPU (bot/cli/cpu.py): auto, off or a CPU number.
-    server_cpu: str = "auto"
+    server_cpu: Literal["auto", "off"] | int = "auto"
     # Request threads of the HTTP server (waitress). A thread only ever sees a request
     # whose body has arrived in full, so slow clients do not tie them up.
     http_threads: int = Field(
@@ -123,14 +123,16 @@ class Settings(ExpirySettings):
     start_limit_burst: int = Field(default=5, ge=1, le=1000)
     start_limit_seconds: float = Field(default=30.0, gt=0, le=86400)
 
-    @field_validator("server_cpu")
+    @field_validator("server_cpu", mode="before")
     @classmethod
-    def _server_cpu(cls, value: str) -> str:
-        value = value.strip().lower()
-        number = value.isascii() and value.isdigit() and len(value) <= 4
-        if value not in ("auto", "off") and not number:
-            raise ValueError("must be auto, off or a CPU number such as 0")
-        return str(int(value)) if number else value
+    def _server_cpu(cls, value: object) -> object:
+        """auto, off (any case) or a CPU's number in ASCII digits, once, here."""
+        text = str(value).strip().lower()
+        if text in ("auto", "off"):
+            return text
+        if text.isascii() and text.isdigit() and len(text) <= 4:
+            return int(text)
+        raise ValueError("must be auto, off or a CPU number such as 0")
 
     @field_validator("slack_bot_token", "slack_client_secret")
     @classmethod

@@ -55,7 +55,7 @@ def test_http_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_server_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in REQUIRED.items():
         monkeypatch.setenv(key, value)
-    for given, kept in ((" Off ", "off"), ("AUTO", "auto"), ("007", "7")):
+    for given, kept in ((" Off ", "off"), ("AUTO", "auto"), ("007", 7)):
         monkeypatch.setenv("SERVER_CPU", given)
         assert load_settings(_env_file=None).server_cpu == kept
 

@@ -97,14 +97,15 @@ def keep_on_one_cpu(settings: Settings) -> CpuDecision:
 
 
 def log_cpu(decision: CpuDecision) -> None:
-    """Said once the server has started (a start that fails says only why)."""
+    """Said once the server is serving (a start that fails says only why)."""
     if decision.cpu is not None:
-        log.info(
+        say = log.warning if decision.warning else log.info
+        say(
             "server threads kept on CPU %s (%s; SERVER_CPU=off lets them spread)",
             decision.cpu,
             decision.reason,
         )
-    elif decision.failed:
+    elif decision.warning:
         log.warning(
             "server threads left to the kernel: %s; set SERVER_CPU to a CPU this process "
             "may use, or SERVER_CPU=off to leave them spread",
@@ -231,9 +232,9 @@ def run_command(name: str, mode: str = "auto") -> int:
         cpu = keep_on_one_cpu(settings)
         runtime = build_runtime().start()
         tune_long_running_process()
-        log_cpu(cpu)
         if settings.oauth:
             serve_install_pages(runtime, settings)
+        log_cpu(cpu)
         log.info("running in Socket Mode")
         app_token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
         ClaimingSocketModeHandler(
@@ -275,7 +276,6 @@ def serve_http(settings: Settings) -> int:
     cpu = keep_on_one_cpu(settings)
     runtime = build_runtime().start()
     tune_long_running_process()
-    log_cpu(cpu)
     try:
         raise_descriptor_limit()  # before the connection limit is sized to it
         server = make_server(
@@ -285,6 +285,7 @@ def serve_http(settings: Settings) -> int:
         runtime.stop()
         print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2
+    log_cpu(cpu)
     try:
         serve_forever(server)
     finally:

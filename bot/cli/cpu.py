@@ -8,11 +8,17 @@ CPU a step with the threads spread and 2.0 ms with every thread on one core
 (bench/README.md). The process is bound by the GIL either way: a second core cannot
 run its Python code at the same time.
 
+Measured against the bench's fake Slack (plain HTTP on loopback) on a machine whose
+two cores the load driver shares: work that runs without the GIL (TLS to slack.com,
+say) could use a second core, and that was not measured.
+
 ``SERVER_CPU``: ``auto`` (the default) keeps the process on one CPU where it may use
-several: the one it runs on, unless another server on this host has claimed it (each
-``auto`` server holds a lock file per CPU, in the temp directory, for its lifetime);
-when every CPU is claimed the threads are left to the kernel. ``off`` leaves them to
-the kernel; a number names the CPU (no claim: the operator has chosen).
+several: the one it runs on, unless another server has claimed it, then the next free
+one; with every CPU claimed the threads are left to the kernel. A claim is a lock file
+per CPU in the temp directory, held for the process's life, so it reaches the servers
+that share that directory: not those in other containers or with a private /tmp (give
+those ``off`` or a number each). ``off`` leaves the threads to the kernel; a number
+names the CPU (and claims it, so that ``auto`` servers pass it by).
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-AUTO = "auto"
-OFF = "off"
+AUTO: Literal["auto"] = "auto"
+OFF: Literal["off"] = "off"
+#: SERVER_CPU as the settings give it: a mode, or a CPU's number.
+ServerCpu = Literal["auto", "off"] | int
 
 _claimed: list[int] = []  # descriptors of the CPU claims held for the process's life
 
@@ -39,12 +48,12 @@ class CpuChoiceError(ValueError):
 @dataclass(frozen=True)
 class CpuDecision:
     """Where the server's threads run: ``cpu``, or None when left to the kernel, and
-    why, for the log once the server has started; ``failed`` when pinning was tried
-    and refused (a warning: the operator may want another setting)."""
+    why, for the log once the server has started; ``warning`` when the operator may
+    want another setting (a pin refused, a CPU shared with another server)."""
 
     cpu: int | None
     reason: str
-    failed: bool = False
+    warning: bool = False
 
 
 def preferred_order(allowed: set[int], current: int | None) -> list[int]:
@@ -54,37 +63,61 @@ def preferred_order(allowed: set[int], current: int | None) -> list[int]:
     return [current, *rest] if current in allowed else rest
 
 
-def claim_cpu(order: Iterable[int], lock_dir: Path) -> tuple[int, int] | None:
-    """The first CPU in ``order`` that no other server on this host holds, and the
-    descriptor of its lock file (held until the process ends; the kernel drops it
-    then), or None when all are held."""
+class ClaimsUnavailable(OSError):
+    """CPU claims cannot be taken in the lock directory (no file locks there, say):
+    not a sign that another server holds the CPU."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What the claim files said: the CPU claimed and the descriptor that holds it
+    (None when every CPU was held), and the claim files this user could not open."""
+
+    cpu: int | None
+    fd: int | None
+    unreadable: tuple[Path, ...] = ()
+
+
+def claim_cpu(order: Iterable[int], lock_dir: Path) -> Claims:
+    """The first CPU in ``order`` that no other server sharing ``lock_dir`` holds, with
+    the descriptor of its lock file (held until the process ends; the kernel drops it
+    then). Raises :class:`ClaimsUnavailable` when locks cannot be taken there at all."""
+    unreadable: list[Path] = []
     for cpu in order:
-        fd = _open_claim(lock_dir / f"llm-cost-bot-cpu{cpu}.lock")
-        if fd is None:
+        path = lock_dir / f"llm-cost-bot-cpu{cpu}.lock"
+        try:
+            fd = _open_claim(path)
+        except PermissionError:  # another user's file, readable by its owner only
+            unreadable.append(path)
             continue
+        except OSError as exc:
+            raise ClaimsUnavailable(f"cannot open {path}: {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:  # held by another server
             os.close(fd)
             continue
-        return cpu, fd
-    return None
+        except OSError as exc:
+            os.close(fd)
+            raise ClaimsUnavailable(f"cannot lock {path}: {exc}") from exc
+        return Claims(cpu, fd, tuple(unreadable))
+    return Claims(None, None, tuple(unreadable))
 
 
-def _open_claim(path: Path) -> int | None:
-    """A descriptor to lock ``path`` through, made if missing; None when it cannot be
-    opened. Read-only, and created only where missing: a file another user's server
-    made (in a sticky temp directory, where creating over it is refused) still locks."""
+def _open_claim(path: Path) -> int:
+    """A descriptor to lock ``path`` through, made if missing (never through a link).
+    Read-only, and created only where missing: a file another user's server made (in a
+    sticky temp directory, where creating over it is refused) still locks; made
+    readable by all whatever the umask, so that holds for this one too."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW
     try:
-        return os.open(path, os.O_RDONLY)
+        return os.open(path, flags)
     except FileNotFoundError:
         pass
-    except OSError:
-        return None
-    try:
-        return os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    except OSError:
-        return None
+    fd = os.open(path, flags | os.O_CREAT, 0o644)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o644)
+    return fd
 
 
 def current_cpu(stat_path: str = "/proc/thread-self/stat") -> int | None:
@@ -126,13 +159,13 @@ def _thread_ids() -> list[int]:
     return [int(name) for name in os.listdir("/proc/self/task")]
 
 
-def keep_server_on_one_cpu(setting: str, lock_dir: Path | None = None) -> CpuDecision:
+def keep_server_on_one_cpu(setting: ServerCpu, lock_dir: Path | None = None) -> CpuDecision:
     """Apply ``SERVER_CPU`` to this process, best done before it starts threads.
     Raises :class:`CpuChoiceError` for a CPU it cannot use."""
     set_affinity = getattr(os, "sched_setaffinity", None)
     get_affinity = getattr(os, "sched_getaffinity", None)
     if set_affinity is None or get_affinity is None or not os.path.isdir("/proc/self/task"):
-        if setting not in (AUTO, OFF):
+        if isinstance(setting, int):
             raise CpuChoiceError(
                 f"SERVER_CPU={setting}: this system cannot keep a process on one CPU; "
                 "set SERVER_CPU=auto or off"
@@ -141,29 +174,41 @@ def keep_server_on_one_cpu(setting: str, lock_dir: Path | None = None) -> CpuDec
     if setting == OFF:
         return CpuDecision(None, "SERVER_CPU=off")
     allowed = set(get_affinity(0))
-    claim = None
-    if setting == AUTO:
-        if len(allowed) < 2:
-            return CpuDecision(None, "the process may use one CPU only")
-        lock_dir = lock_dir or Path(tempfile.gettempdir())
-        claim = claim_cpu(preferred_order(allowed, current_cpu()), lock_dir)
-        if claim is None:
-            return CpuDecision(None, "another server on this host holds each CPU")
-        cpu = claim[0]
+    if isinstance(setting, int) and setting not in allowed:
+        listed = ", ".join(str(c) for c in sorted(allowed))
+        raise CpuChoiceError(
+            f"SERVER_CPU={setting}, but this process may run only on CPUs {listed}; "
+            "set one of those, or SERVER_CPU=auto"
+        )
+    if setting == AUTO and len(allowed) < 2:
+        return CpuDecision(None, "the process may use one CPU only")
+    lock_dir = lock_dir or Path(tempfile.gettempdir())
+    named = isinstance(setting, int)
+    order = [setting] if named else preferred_order(allowed, current_cpu())
+    caveat = ""
+    try:
+        claims = claim_cpu(order, lock_dir)
+    except ClaimsUnavailable as exc:
+        claims = Claims(None, None)
+        caveat = f"unclaimed ({exc}): servers sharing this host may share it"
+    if claims.cpu is not None:
+        cpu = claims.cpu
+    elif named or caveat:
+        cpu = order[0]  # the operator's choice, or the current CPU where none is claimed
+        caveat = caveat or f"another server sharing {lock_dir} has claimed it too"
     else:
-        cpu = int(setting)
-        if cpu not in allowed:
-            listed = ", ".join(str(c) for c in sorted(allowed))
-            raise CpuChoiceError(
-                f"SERVER_CPU={cpu}, but this process may run only on CPUs {listed}; "
-                "set one of those, or SERVER_CPU=auto"
-            )
+        held = f"other servers sharing {lock_dir} hold each CPU"
+        if claims.unreadable:
+            names = ", ".join(str(p) for p in claims.unreadable)
+            held += f", or their claim files are not readable by this user ({names})"
+        return CpuDecision(None, held)
     try:
         pin_threads(cpu, _thread_ids(), get_affinity, set_affinity)
     except OSError as exc:  # the CPU set changed under us, or not permitted
-        if claim is not None:
-            os.close(claim[1])
-        return CpuDecision(None, f"could not keep them on CPU {cpu} ({exc})", failed=True)
-    if claim is not None:
-        _claimed.append(claim[1])
-    return CpuDecision(cpu, f"SERVER_CPU={setting}")
+        if claims.fd is not None:
+            os.close(claims.fd)
+        return CpuDecision(None, f"could not keep them on CPU {cpu} ({exc})", warning=True)
+    if claims.fd is not None:
+        _claimed.append(claims.fd)
+    reason = f"SERVER_CPU={setting}" + (f"; {caveat}" if caveat else "")
+    return CpuDecision(cpu, reason, warning=bool(caveat))

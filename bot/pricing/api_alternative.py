@@ -127,6 +127,12 @@ def api_option(
     notes += [text for text, _ in features]
     if model.note:
         notes.append(model.note)
+    nearer = _nearest(list(prices.models), params)
+    if nearer is not None and _distance(nearer, params) < _distance(model, params):
+        notes.append(
+            f"{nearer.name} ({nearer.params / 1e9:g}B parameters) is nearer in size; "
+            f"its sourced Bedrock price is in {nearer.region}, not {region}"
+        )
     urls = (source.url,)
     if "bedrock-pricing" in prices.sources:
         urls += (prices.sources["bedrock-pricing"].url,)
@@ -181,14 +187,15 @@ def api_json(api: ApiOption) -> dict[str, Any]:
     }
 
 
+def _distance(model: HostedModel, params: float) -> float:
+    """How far apart two sizes are, as a ratio (rounded, so equal ratios tie)."""
+    return round(abs(math.log(model.params / params)), 9)
+
+
 def _nearest(models: Sequence[HostedModel], params: float) -> HostedModel | None:
     near = [m for m in models if abs(math.log(m.params / params)) <= math.log(NEAR)]
     # the nearest in size; among equally near ones, the cheaper per generated token
-    return min(
-        near,
-        key=lambda m: (round(abs(math.log(m.params / params)), 9), m.output_usd_per_million),
-        default=None,
-    )
+    return min(near, key=lambda m: (_distance(m, params), m.output_usd_per_million), default=None)
 
 
 def _round(value: float | None) -> float | None:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from bot.cli.cpu import claim_cpu, current_cpu, pin_threads, preferred_order
+from bot.cli.cpu import (
+    Claims,
+    ClaimsUnavailable,
+    claim_cpu,
+    current_cpu,
+    pin_threads,
+    preferred_order,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,32 +58,80 @@ def test_a_cpu_another_server_holds_is_skipped_and_none_is_left_when_all_are(
     tmp_path: Path,
 ) -> None:
     first = claim_cpu([1, 0], tmp_path)
-    assert first is not None and first[0] == 1
+    assert first.cpu == 1 and first.fd is not None
     try:
         second = claim_cpu([1, 0], tmp_path)  # another server starting on the same CPU
-        assert second is not None and second[0] == 0
+        assert second.cpu == 0 and second.fd is not None
         try:
-            assert claim_cpu([1, 0], tmp_path) is None
+            assert claim_cpu([1, 0], tmp_path) == Claims(None, None)
         finally:
-            os.close(second[1])
+            os.close(second.fd)
         third = claim_cpu([1, 0], tmp_path)  # a server that stopped let its CPU go
-        assert third is not None and third[0] == 0
-        os.close(third[1])
+        assert third.cpu == 0 and third.fd is not None
+        os.close(third.fd)
     finally:
-        os.close(first[1])
+        os.close(first.fd)
 
 
-def test_a_claim_file_left_read_only_by_another_user_still_claims_its_cpu(
+def test_where_no_lock_can_be_taken_the_claims_say_so_rather_than_held(
     tmp_path: Path,
 ) -> None:
-    left = tmp_path / "llm-cost-bot-cpu3.lock"
-    left.touch(mode=0o444)  # made by a server of another user, since stopped
-    claim = claim_cpu([3], tmp_path)
-    assert claim is not None and claim[0] == 3
+    with pytest.raises(ClaimsUnavailable, match="cannot open"):
+        claim_cpu([0, 1], tmp_path / "no-such-directory")
+
+
+def test_a_claim_file_is_not_followed_through_a_link(tmp_path: Path) -> None:
+    (tmp_path / "llm-cost-bot-cpu2.lock").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ClaimsUnavailable):
+        claim_cpu([2], tmp_path)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def _can_be_nobody() -> bool:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
     try:
-        assert claim_cpu([3], tmp_path) is None  # held through a read-only descriptor
+        pwd.getpwnam("nobody")
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _can_be_nobody(), reason="needs root, to claim as another user")
+def test_another_users_claim_file_still_claims_whatever_umask_made_it() -> None:
+    """A server of one user (root here, under umask 077) made the files and stopped; a
+    server of another user (nobody) can still claim those CPUs, and one held by the
+    first user's running server stays held for it."""
+    shared = Path(tempfile.mkdtemp(dir="/tmp"))  # a /tmp of its own: pytest's is root's only
+    shared.chmod(0o1777)
+    old = os.umask(0o077)
+    try:
+        made = claim_cpu([3], shared)  # made under umask 077, then let go
+        assert made.fd is not None
+        os.close(made.fd)
+        held = claim_cpu([4], shared)  # made and still held
     finally:
-        os.close(claim[1])
+        os.umask(old)
+    try:
+        nobody = pwd.getpwnam("nobody")
+        done = run_python(
+            f"""
+            import json, os
+            from pathlib import Path
+            from bot.cli.cpu import claim_cpu
+            os.setgroups([])
+            os.setgid({nobody.pw_gid})
+            os.setuid({nobody.pw_uid})  # the code is loaded: from here on, another user
+            got = claim_cpu([4, 3], Path({str(shared)!r}))
+            print(json.dumps([os.getuid(), got.cpu, [str(p) for p in got.unreadable]]))
+            """
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == [nobody.pw_uid, 3, []]
+    finally:
+        assert held.fd is not None
+        os.close(held.fd)
+        shutil.rmtree(shared)
 
 
 def test_every_thread_is_moved_and_one_that_ended_is_skipped() -> None:
@@ -144,7 +202,7 @@ def test_a_thread_started_before_and_one_started_after_both_stay_on_the_cpu(
         before = threading.Thread(target=wait)
         before.start()
         started.wait()
-        decision = keep_server_on_one_cpu("{cpu}", Path({str(tmp_path)!r}))
+        decision = keep_server_on_one_cpu({cpu}, Path({str(tmp_path)!r}))
         seen = {{}}
         def look():
             seen["after"] = os.sched_getaffinity(threading.get_native_id())
@@ -195,7 +253,32 @@ def test_two_auto_servers_started_on_one_cpu_take_different_cpus(tmp_path: Path)
             assert line, "the server process printed nothing"
             decisions.append(json.loads(line))
         assert sorted([decisions[0][0], decisions[1][0]]) == pair
-        assert decisions[2] == [None, "another server on this host holds each CPU"]
+        assert decisions[2] == [None, f"other servers sharing {tmp_path} hold each CPU"]
+        # A CPU named by number is kept even when claimed, and the log says so.
+        named = run_python(script.replace('"auto"', str(pair[0])).replace("sys.stdin.read()", ""))
+        assert named.returncode == 0, named.stderr
+        cpu, reason = json.loads(named.stdout)
+        assert cpu == pair[0] and "has claimed it too" in reason
     finally:
         for server in servers:
             server.communicate("", timeout=60)
+
+
+@needs_two_cpus
+def test_where_claims_cannot_be_taken_auto_still_keeps_one_cpu_and_warns(
+    tmp_path: Path,
+) -> None:
+    done = run_python(
+        f"""
+        import json, os
+        from pathlib import Path
+        from bot.cli.cpu import keep_server_on_one_cpu
+        decision = keep_server_on_one_cpu("auto", Path({str(tmp_path / "missing")!r}))
+        print(json.dumps([decision.cpu, decision.reason, decision.warning,
+                          sorted(os.sched_getaffinity(0))]))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    cpu, reason, warning, mine = json.loads(done.stdout)
+    assert cpu is not None and mine == [cpu] and warning
+    assert "unclaimed" in reason and "may share it" in reason

@@ -135,6 +135,13 @@ def test_the_shipped_file_prices_the_8b_70b_and_mistral_classes_with_sources() -
         api = api_option(prices, size, 1_000, region, 730)
         assert api.model is not None and api.model.name.startswith(name)
         assert api.as_of is not None and all(u.startswith("https://") for u in api.sources)
+    # In N. Virginia a 123B model's nearest priced model is a 70B; the note says that
+    # Mistral Large is nearer, priced in Oregon.
+    east = api_option(prices, 123e9, 1_000, "us-east-1", 730)
+    assert east.model is not None and east.model.params == 70e9
+    assert any("Mistral Large" in n and "us-west-2" in n for n in east.notes), east.notes
+    west = api_option(prices, 123e9, 1_000, "us-west-2", 730)
+    assert not any("nearer in size" in n for n in west.notes), west.notes
     # no sourced input/output split for Llama 3.1 405B: said, not guessed
     none = api_option(prices, 405e9, 1_000, "us-east-1", 730)
     assert none.model is None and none.monthly_cost_usd is None

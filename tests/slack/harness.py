@@ -450,6 +450,10 @@ class AppProcess:
         import sys
 
         self.port = port
+        # The kernel places its threads unless the test says otherwise: a test's server
+        # kept on a core that the machine's other work also keeps busy would only be
+        # slower, and would claim that CPU machine-wide (SERVER_CPU's own tests set it).
+        env = {"SERVER_CPU": "off", **env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--mode", "http"],
             env=env,
@@ -537,10 +541,7 @@ def processes(
         SLACK_APP_TOKEN="",
     )
     unpaced = {name.upper(): str(value) for name, value in UNPACED.items()}
-    # The kernel places their threads: a test's server kept on a core that the machine's
-    # other work also keeps busy would only be slower (SERVER_CPU's own tests set it).
-    spread = {"SERVER_CPU": "off"}
-    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **unpaced, **spread, **extra_env})
+    base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **unpaced, **extra_env})
     apps = [
         AppProcess({**base, "PORT": str(port)}, port)
         for port in (free_port() for _ in range(copies))

@@ -44,6 +44,7 @@ def socket_mode_process(fake: FakeSlack, tmp_path: Path, **env_vars: str):
             DATA_DIR=str(tmp_path / "data"),
             DATABASE_URL="",
             LOG_LEVEL="INFO",
+            TMPDIR=str(tmp_path),  # its CPU claim (SERVER_CPU=auto) is its own
             **env_vars,
         )
         process = subprocess.Popen(
