@@ -116,9 +116,10 @@ VARIANTS = {
 
 def one_cpu() -> int | None:
     """The CPU (c1) runs on, or None where a process cannot be kept on one."""
-    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
-        return None
-    return min(os.sched_getaffinity(0))
+    from bot.cli.cpu import allowed_cpus
+
+    allowed = allowed_cpus()
+    return min(allowed) if len(allowed) >= 2 else None
 
 
 def log(text: str) -> None:

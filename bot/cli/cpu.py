@@ -56,6 +56,13 @@ class CpuDecision:
     warning: bool = False
 
 
+def allowed_cpus() -> set[int]:
+    """The CPUs this process may run on; empty where the system cannot say (or pin)."""
+    if not hasattr(os, "sched_getaffinity") or not hasattr(os, "sched_setaffinity"):
+        return set()
+    return set(os.sched_getaffinity(0))
+
+
 def preferred_order(allowed: set[int], current: int | None) -> list[int]:
     """The CPUs ``auto`` tries, in order: the current one (where the kernel has just
     put the process), then the others by number."""
@@ -162,9 +169,8 @@ def _thread_ids() -> list[int]:
 def keep_server_on_one_cpu(setting: ServerCpu, lock_dir: Path | None = None) -> CpuDecision:
     """Apply ``SERVER_CPU`` to this process, best done before it starts threads.
     Raises :class:`CpuChoiceError` for a CPU it cannot use."""
-    set_affinity = getattr(os, "sched_setaffinity", None)
-    get_affinity = getattr(os, "sched_getaffinity", None)
-    if set_affinity is None or get_affinity is None or not os.path.isdir("/proc/self/task"):
+    allowed = allowed_cpus()
+    if not allowed or not os.path.isdir("/proc/self/task"):
         if isinstance(setting, int):
             raise CpuChoiceError(
                 f"SERVER_CPU={setting}: this system cannot keep a process on one CPU; "
@@ -173,7 +179,6 @@ def keep_server_on_one_cpu(setting: ServerCpu, lock_dir: Path | None = None) -> 
         return CpuDecision(None, "this system cannot keep a process on one CPU")
     if setting == OFF:
         return CpuDecision(None, "SERVER_CPU=off")
-    allowed = set(get_affinity(0))
     if isinstance(setting, int) and setting not in allowed:
         listed = ", ".join(str(c) for c in sorted(allowed))
         raise CpuChoiceError(
@@ -203,7 +208,7 @@ def keep_server_on_one_cpu(setting: ServerCpu, lock_dir: Path | None = None) -> 
             held += f", or their claim files are not readable by this user ({names})"
         return CpuDecision(None, held)
     try:
-        pin_threads(cpu, _thread_ids(), get_affinity, set_affinity)
+        pin_threads(cpu, _thread_ids(), os.sched_getaffinity, os.sched_setaffinity)
     except OSError as exc:  # the CPU set changed under us, or not permitted
         if claims.fd is not None:
             os.close(claims.fd)

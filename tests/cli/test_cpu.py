@@ -17,6 +17,7 @@ import pytest
 from bot.cli.cpu import (
     Claims,
     ClaimsUnavailable,
+    allowed_cpus,
     claim_cpu,
     current_cpu,
     pin_threads,
@@ -26,12 +27,8 @@ from bot.cli.cpu import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _allowed_cpus() -> set[int]:
-    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
-
-
 needs_two_cpus = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or len(_allowed_cpus()) < 2,
+    not sys.platform.startswith("linux") or len(allowed_cpus()) < 2,
     reason="needs Linux and a process allowed on two CPUs or more",
 )
 
@@ -171,7 +168,7 @@ def test_the_current_cpu_is_read_past_a_name_with_spaces_and_parentheses(
 
 @needs_two_cpus
 def test_the_current_cpu_is_the_one_the_kernel_runs_the_thread_on() -> None:
-    cpu = max(_allowed_cpus())
+    cpu = max(allowed_cpus())
     done = run_python(
         f"""
         import os
@@ -189,7 +186,7 @@ def test_a_thread_started_before_and_one_started_after_both_stay_on_the_cpu(
     tmp_path: Path,
 ) -> None:
     """Threads running before the call are moved; threads started afterwards inherit."""
-    cpu = max(_allowed_cpus())
+    cpu = max(allowed_cpus())
     done = run_python(
         f"""
         import json, os, threading
@@ -225,7 +222,7 @@ def test_two_auto_servers_started_on_one_cpu_take_different_cpus(tmp_path: Path)
     finds the first's claim and takes the other (which one the first takes depends on
     where the kernel runs it as it decides). A third finds both claimed and leaves its
     threads to the kernel."""
-    pair = sorted(_allowed_cpus())[:2]
+    pair = sorted(allowed_cpus())[:2]
     script = f"""
         import json, os, sys
         from pathlib import Path

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.cli.cpu import allowed_cpus
 from bot.slack.app import create_app
 from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.token_health import TokenHealth
@@ -65,12 +66,8 @@ def test_a_tuned_server_leaves_its_startup_heap_out_of_collections(
         runtime.stop()
 
 
-def _allowed_cpus() -> set[int]:
-    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
-
-
 @pytest.mark.skipif(
-    not sys.platform.startswith("linux") or len(_allowed_cpus()) < 2,
+    not sys.platform.startswith("linux") or len(allowed_cpus()) < 2,
     reason="needs Linux and a process allowed on two CPUs or more",
 )
 @pytest.mark.parametrize("setting", ["auto", "last"])
@@ -81,7 +78,7 @@ def test_a_served_process_keeps_every_thread_on_one_cpu(
     runs (request threads, the outbox's senders, the loop) stays on one CPU while it
     serves a conversation. Its temp directory is its own, so no other test's server
     holds a CPU claim there."""
-    chosen = str(max(_allowed_cpus())) if setting == "last" else setting
+    chosen = str(max(allowed_cpus())) if setting == "last" else setting
     url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     env = {"SERVER_CPU": chosen, "TMPDIR": str(tmp_path)}
     with processes(fake, url, tmp_path, copies=1, **env) as slack:
