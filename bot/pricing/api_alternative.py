@@ -97,13 +97,13 @@ def api_option(
     sources. ``batch_price``: name the model's own batch price where the file has one."""
     here = [m for m in prices.models if m.region == region]
     model = _nearest(here, params)
+    anywhere = _nearest(prices.models, params)  # in any Region
     if model is None:
-        elsewhere = _nearest(list(prices.models), params)
         why = f"no hosted model within {NEAR:g}x of this size has a sourced Bedrock price"
-        if elsewhere is not None:
+        if anywhere is not None:
             why = (
-                f"no sourced Bedrock price in {region}; {elsewhere.name} has one in "
-                f"{elsewhere.region}"
+                f"no sourced Bedrock price in {region}; {anywhere.name} has one in "
+                f"{anywhere.region}"
             )
         return ApiOption(region, None, None, None, None, (), (why,))
     per_token = (
@@ -127,11 +127,10 @@ def api_option(
     notes += [text for text, _ in features]
     if model.note:
         notes.append(model.note)
-    nearer = _nearest(list(prices.models), params)
-    if nearer is not None and _distance(nearer, params) < _distance(model, params):
+    if anywhere is not None and _distance(anywhere, params) < _distance(model, params):
         notes.append(
-            f"{nearer.name} ({nearer.params / 1e9:g}B parameters) is nearer in size; "
-            f"its sourced Bedrock price is in {nearer.region}, not {region}"
+            f"{anywhere.name} ({anywhere.params / 1e9:g}B parameters) is nearer in size; "
+            f"its sourced Bedrock price is in {anywhere.region}, not {region}"
         )
     urls = (source.url,)
     if "bedrock-pricing" in prices.sources:
