@@ -68,9 +68,13 @@ class Deliverer(Background):
     order: rows claimed by the very transaction that committed them (a write given
     :meth:`claims`, then :meth:`send_claimed`); rows committed while
     the conversation's earlier ones were being sent, by this process or another,
-    which that thread claims as it records its last sends and sends next; and the
-    claim loop (:meth:`_run`, :meth:`deliver_due`) for everything else: retries,
-    other processes' leftovers, rows of a stopped process whose lease ran out.
+    which that thread claims as it records its last sends; and the claim loop
+    (:meth:`_run`, :meth:`deliver_due`) for everything else: retries, other
+    processes' leftovers, rows of a stopped process whose lease ran out. All of them
+    join one first-come, first-served queue: rows a sender claimed behind its own go
+    to the back of it too, since sent at once they would overtake every conversation
+    already waiting (at full load that made some clicks fast and the rest wait
+    longer: a wider tail, see `bench/README.md`).
 
     The deliverer and its sender only send. What follows is the application's, given
     here as hooks: ``on_give_up`` (what to queue when a row is given up) and, per kind,
@@ -115,6 +119,7 @@ class Deliverer(Background):
         self._links: dict[int, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-send")
         self._in_flight: dict[Future[int], list[OutboxRow]] = {}
+        self._sent_total = 0  # rows sent since start, for `deliver_due` (under _room)
         # The claim loop's own groups: it claims more only while these leave room.
         self._polled: set[Future[int]] = set()
         self._room = threading.Condition()
@@ -134,9 +139,16 @@ class Deliverer(Background):
 
     def deliver_due(self) -> int:
         """One pass, for tests and tools: claim due rows, send them (conversations in
-        parallel, each in order), record the results; returns rows sent."""
-        futures = self._dispatch(self.batch)
-        return sum(future.result() for future in futures)
+        parallel, each in order) and the rows queued behind them meanwhile, record the
+        results; returns rows sent. It waits until no send is under way, so it is not
+        for a deliverer whose loop runs (:meth:`start`)."""
+        with self._room:
+            before = self._sent_total
+        self._dispatch(self.batch)
+        with self._room:
+            while self._in_flight:
+                self._room.wait()
+            return self._sent_total - before
 
     def _dispatch(self, limit: int) -> list[Future[int]]:
         """Claim up to ``limit`` due rows and hand each conversation to a sender thread."""
@@ -191,20 +203,34 @@ class Deliverer(Background):
 
     def _finished(self, future: Future[int]) -> None:
         with self._room:
-            self._in_flight.pop(future, None)
+            group = self._in_flight.pop(future, None)
             polled = future in self._polled
             self._polled.discard(future)
             self._room.notify_all()
+        if future.cancelled() and group:  # never started (at stop): give the rows back
+            self._release(group, "at stop")
         if polled:
             self._wake.set()  # a claim pass stops at `batch` rows: there may be more
 
+    def _release(self, rows: list[OutboxRow], when: str) -> None:
+        """Give back claims now, so the rows need not wait for the lease to run out."""
+        try:
+            self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
+        except Exception:
+            logger.warning("outbox: could not release claims %s; they expire with the lease", when)
+
     def _deliver_group(self, rows: list[OutboxRow]) -> int:
-        """Send one conversation's claimed rows, then the rows queued behind them while
-        they were being sent (claimed when the last sends are recorded)."""
-        sent = 0
-        while rows:
-            count, rows = self._deliver_claimed(rows)
-            sent += count
+        """Send one conversation's claimed rows; the rows queued behind them while they
+        were being sent (claimed when the last sends are recorded) join the back of the
+        queue."""
+        sent, follow = self._deliver_claimed(rows)
+        with self._room:
+            self._sent_total += sent
+        if follow:
+            try:
+                self._submit(follow)
+            except RuntimeError:  # the pool is shutting down
+                self._release(follow, "at stop")
         return sent
 
     def _deliver_claimed(self, rows: list[OutboxRow]) -> tuple[int, list[OutboxRow]]:
@@ -215,10 +241,7 @@ class Deliverer(Background):
             return self._deliver_conversation(rows)
         except Exception:
             logger.exception("outbox: delivering conversation %s failed", rows[0].conversation_id)
-            try:
-                self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
-            except Exception:
-                logger.warning("outbox: could not release claims; they expire with the lease")
+            self._release(rows, "after the failure")
             self._wake.set()  # rows queued behind these wait for a claim pass
             return 0, []
 

@@ -57,13 +57,8 @@ class Background:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        with self._room:
-            waiting = [(f, rows) for f, rows in self._in_flight.items() if f.cancel()]
-        for _, rows in waiting:
-            try:
-                self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
-            except Exception:
-                logger.warning("outbox: could not release claims at stop")
+        # Groups not yet started are cancelled; each gives back its claims as it is
+        # (`_finished`). Rows a running send hands on after this are given back too.
         self._pool.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + timeout
         with self._room:

@@ -1,6 +1,6 @@
 """The deliverer's fast path: rows claimed in the transaction that commits them,
-taken by the holder of the rows they queued behind, and sends recorded per
-non-repeatable message."""
+taken by the holder of the rows they queued behind (and queued again, first come
+first served), and sends recorded per non-repeatable message."""
 
 from __future__ import annotations
 
@@ -138,6 +138,78 @@ def test_rows_committed_while_sending_are_chased_in_order(db: Database) -> None:
         wait_until(lambda: store.outbox_pending() == 0, timeout=5.0)
     finally:
         deliverer.stop()
+
+
+def test_rows_taken_behind_a_send_wait_their_turn(db: Database) -> None:
+    """Rows a sender claims behind its own join the back of the queue: a conversation
+    that was waiting goes first (sent at once, they would overtake it; at full load
+    that widened the click-to-next tail)."""
+    store = db.make_store()
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_first(row: OutboxRow, payload: dict[str, Any]) -> str:
+        if row.seq == 1 and row.payload["n"] == 1:
+            started.set()
+            release.wait(5)
+        return f"1.{row.seq}"
+
+    sender = FakeSender(behaviour=slow_first)
+    deliverer = Deliverer(store, sender, workers=1, poll_interval=60.0, maintenance_interval=None)
+    deliverer.start()
+    try:
+        first = deliverer.claims()
+        a = new_conversation(store, posts(1), claims=first)
+        deliverer.send_claimed(first)
+        assert started.wait(5)
+        waiting = deliverer.claims()
+        b = new_conversation(store, posts(1, start=10), claims=waiting)
+        deliverer.send_claimed(waiting)  # queued: the one sender is busy with `a`
+        assert store.apply_step(a, 1, {}, posts(1, start=2)).ok  # behind a held row
+        release.set()
+        wait_until(lambda: len(sender.sent) == 3, timeout=5.0)
+        assert [(s.conversation_id, s.payload["n"]) for s in sender.sent] == [
+            (a, 1),
+            (b, 10),
+            (a, 2),
+        ]
+        wait_until(lambda: store.outbox_pending() == 0, timeout=5.0)
+    finally:
+        deliverer.stop()
+
+
+def test_stop_gives_back_the_claims_of_groups_not_started(db: Database) -> None:
+    store = db.make_store()
+    given_back = threading.Event()
+    started = threading.Event()
+    original = store.release_claims
+
+    def release_claims(ids: list[int], token: str) -> int:
+        count = original(ids, token)
+        given_back.set()
+        return count
+
+    store.release_claims = release_claims  # type: ignore[method-assign]
+
+    def held_until_given_back(row: OutboxRow, payload: dict[str, Any]) -> str:
+        started.set()
+        given_back.wait(5)  # stop() cancels the queued group while this one is sent
+        return f"1.{row.seq}"
+
+    sender = FakeSender(behaviour=held_until_given_back)
+    deliverer = Deliverer(store, sender, workers=1, poll_interval=60.0, maintenance_interval=None)
+    deliverer.start()
+    first = deliverer.claims()
+    a = new_conversation(store, posts(1), claims=first)
+    deliverer.send_claimed(first)
+    assert started.wait(5)
+    queued = deliverer.claims()
+    b = new_conversation(store, posts(2, start=10), claims=queued)
+    deliverer.send_claimed(queued)
+    deliverer.stop()
+    assert given_back.is_set()
+    assert sender.seqs(a) == [1] and sender.seqs(b) == []
+    assert [(r.status, r.claim_token) for r in store.outbox_rows(b)] == [("pending", None)] * 2
 
 
 def test_non_repeatable_sends_are_recorded_before_the_next_send(
