@@ -36,7 +36,7 @@ from tests.slack.harness import (
     text_of,
 )
 from tests.slack.tcp_proxy import TcpProxy
-from tests.slack.test_scenarios import assert_finished, start
+from tests.slack.test_scenarios import assert_finished
 
 #: Slack's own limit on an answer; the only timing this file asserts.
 SLACK_LIMIT = 3.0
@@ -110,6 +110,34 @@ def until(done: Callable[[], bool], failure: str) -> None:
     wait_until(done, 30, failure, every=0.05)
 
 
+def start_until_saved(slack: Slack, channel: str = CHANNEL) -> dict:
+    """Start a conversation before any stall, again while told to try again: a request
+    waits only 0.5 s for the database here (`stall_settings`), which a loaded machine
+    can take on a healthy one (a fresh connection through the proxy). The thread's root."""
+
+    def started() -> bool:
+        status, body = in_time(lambda: slack.command(channel=channel))
+        assert status == 200
+        text = json.loads(body).get("text") if body else None
+        assert not text or TRY_AGAIN in text, text
+        return not text
+
+    until(started, "the conversation was never started")
+    slack.settle(timeout=30)
+    return slack.root(channel)
+
+
+def say_until_saved(slack: Slack, text: str, thread_ts: str) -> None:
+    """Type ``text`` into the thread, again while told to try again (as above)."""
+
+    def saved() -> bool:
+        before = tried_again(slack.fake)
+        assert in_time(lambda: slack.say(text, thread_ts=thread_ts))[0] == 200
+        return tried_again(slack.fake) == before
+
+    until(saved, f"{text!r} was never saved")
+
+
 def click_until_saved(slack: Slack, label: str, channel: str = CHANNEL) -> None:
     """Click ``label`` as a person would: again while told to try again, each click
     answered in time."""
@@ -133,7 +161,7 @@ def test_every_request_answered_in_time_through_a_frozen_database(
 ) -> None:
     settings = stall_settings(fake, tmp_path, through(proxy, pg_url))
     with running(settings, fake) as slack:
-        root = start(slack)
+        root = start_until_saved(slack)
         question = slack.current()
         assert health(slack) == 200
 
@@ -184,11 +212,11 @@ def test_a_delivery_under_way_waits_out_the_stall_and_sends_once(
         fake, tmp_path, through(proxy, pg_url), outbox_lease_seconds=3, slack_api_timeout=1
     )
     with running(settings, fake) as slack:
-        root = start(slack)
+        root = start_until_saved(slack)
         posted = len(fake.calls("chat.postMessage"))
         hold = fake.hold_next("chat.postMessage")
         # A typed reply: the next question is a new post under it (a click edits in place).
-        assert in_time(lambda: slack.say("training", thread_ts=root["ts"]))[0] == 200
+        say_until_saved(slack, "training", root["ts"])
         assert hold.arrived.wait(30), "no sender thread posted the next question"
         proxy.freeze()
         proxy.wait_holding(0)  # the claim loop now waits on the frozen network
@@ -235,7 +263,7 @@ def test_many_requests_at_once_through_a_frozen_database(
     waits in line past Slack's 3 s."""
     settings = stall_settings(fake, tmp_path, through(proxy, pg_url), http_threads=2)
     with running(settings, fake) as slack:
-        start(slack)
+        start_until_saved(slack)
         proxy.freeze()
         channels = [f"CBUSY{i}" for i in range(8)]
         with ThreadPoolExecutor(len(channels)) as pool:
