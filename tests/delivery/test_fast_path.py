@@ -140,6 +140,26 @@ def test_rows_committed_while_sending_are_chased_in_order(db: Database) -> None:
         deliverer.stop()
 
 
+def hand_over(deliverer: Deliverer, store: Store, messages: list[OutboxMessage]) -> str:
+    """A new conversation whose rows a request claimed and handed to the senders."""
+    request = deliverer.claims()
+    cid = new_conversation(store, messages, claims=request)
+    deliverer.send_claimed(request)
+    return cid
+
+
+def one_sender_busy(
+    store: Store, sender: FakeSender, started: threading.Event
+) -> tuple[Deliverer, str]:
+    """A started deliverer with one sender thread, held by ``sender`` on the first row of
+    a new conversation (``started`` is set then): (deliverer, that conversation)."""
+    deliverer = Deliverer(store, sender, workers=1, poll_interval=60.0, maintenance_interval=None)
+    deliverer.start()
+    cid = hand_over(deliverer, store, posts(1))
+    assert started.wait(5)
+    return deliverer, cid
+
+
 def test_rows_taken_behind_a_send_wait_their_turn(db: Database) -> None:
     """Rows a sender claims behind its own join the back of the queue: a conversation
     that was waiting goes first (sent at once, they would overtake it; at full load
@@ -155,16 +175,9 @@ def test_rows_taken_behind_a_send_wait_their_turn(db: Database) -> None:
         return f"1.{row.seq}"
 
     sender = FakeSender(behaviour=slow_first)
-    deliverer = Deliverer(store, sender, workers=1, poll_interval=60.0, maintenance_interval=None)
-    deliverer.start()
+    deliverer, a = one_sender_busy(store, sender, started)
     try:
-        first = deliverer.claims()
-        a = new_conversation(store, posts(1), claims=first)
-        deliverer.send_claimed(first)
-        assert started.wait(5)
-        waiting = deliverer.claims()
-        b = new_conversation(store, posts(1, start=10), claims=waiting)
-        deliverer.send_claimed(waiting)  # queued: the one sender is busy with `a`
+        b = hand_over(deliverer, store, posts(1, start=10))  # queued: the sender has `a`
         assert store.apply_step(a, 1, {}, posts(1, start=2)).ok  # behind a held row
         release.set()
         wait_until(lambda: len(sender.sent) == 3, timeout=5.0)
@@ -197,15 +210,8 @@ def test_stop_gives_back_the_claims_of_groups_not_started(db: Database) -> None:
         return f"1.{row.seq}"
 
     sender = FakeSender(behaviour=held_until_given_back)
-    deliverer = Deliverer(store, sender, workers=1, poll_interval=60.0, maintenance_interval=None)
-    deliverer.start()
-    first = deliverer.claims()
-    a = new_conversation(store, posts(1), claims=first)
-    deliverer.send_claimed(first)
-    assert started.wait(5)
-    queued = deliverer.claims()
-    b = new_conversation(store, posts(2, start=10), claims=queued)
-    deliverer.send_claimed(queued)
+    deliverer, a = one_sender_busy(store, sender, started)
+    b = hand_over(deliverer, store, posts(2, start=10))
     deliverer.stop()
     assert given_back.is_set()
     assert sender.seqs(a) == [1] and sender.seqs(b) == []
