@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import shutil
+import socket
 import sqlite3
 import tempfile
 import threading
@@ -442,18 +443,21 @@ def running(settings: Settings, fake: FakeSlack, copies: int = 1) -> Iterator[Sl
 
 
 class AppProcess:
-    """`python -m bot run` in its own OS process (HTTP), configured by environment."""
+    """`python -m bot run` in its own OS process (HTTP), configured by environment, on
+    127.0.0.1 at a port reserved for it (`reserve_port`) until it has stopped."""
 
-    def __init__(self, env: dict[str, str], port: int, stderr: Any = None):
-        """``stderr``: a file for the app's log; by default it is kept for errors."""
+    def __init__(self, env: dict[str, str], stderr: Any = None):
+        """``stderr``: a file for the app's log; by default it is kept for errors.
+        ``env`` names no HOST or PORT: they are the reserved port's."""
         import subprocess
         import sys
 
-        self.port = port
+        self._reserved = reserve_port()
+        self.port: int = self._reserved.getsockname()[1]
         # The kernel places its threads unless the test says otherwise: a test's server
         # kept on a core that the machine's other work also keeps busy would only be
         # slower, and would claim that CPU machine-wide (SERVER_CPU's own tests set it).
-        env = {"SERVER_CPU": "off", **env}
+        env = {"SERVER_CPU": "off", **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--mode", "http"],
             env=env,
@@ -492,6 +496,7 @@ class AppProcess:
         except Exception:
             self.process.kill()
             self.process.wait()
+        self._reserved.close()  # only now: no other process may take the port before
 
 
 @dataclass
@@ -514,12 +519,23 @@ class _StoreProbe:
         return self.probe_store
 
 
-def free_port() -> int:
-    import socket
+def reserve_port() -> socket.socket:
+    """A loopback port for an app process to listen on, held by a bound socket (its
+    port: ``getsockname()[1]``) that the caller closes once that process has stopped.
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    A port found by binding port 0 and closing the socket was free for anyone until the
+    app bound it, seconds later: under xdist another worker's server could be given it
+    in between, and then this test's health check and requests reached that server
+    while its own app failed to start. A socket bound with SO_REUSEADDR, never
+    listening, keeps the port from every other bind to port 0 and from connect()'s
+    choice of a local port (net.ipv4.ip_autobind_reuse, off by default), while the
+    app, which binds with SO_REUSEADDR too (waitress does), may still bind and listen
+    on it (Linux socket(7): only a listening socket on the address stops such a bind).
+    """
+    held = socket.socket()
+    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    held.bind(("127.0.0.1", 0))
+    return held
 
 
 @contextmanager
@@ -536,16 +552,12 @@ def processes(
         SLACK_API_URL=fake.base_url,
         DATABASE_URL=database_url,
         DATA_DIR=str(data_dir),
-        HOST="127.0.0.1",
         LOG_LEVEL="WARNING",
         SLACK_APP_TOKEN="",
     )
     unpaced = {name.upper(): str(value) for name, value in UNPACED.items()}
     base.update({"START_LIMIT_BURST": str(NO_START_LIMIT), **unpaced, **extra_env})
-    apps = [
-        AppProcess({**base, "PORT": str(port)}, port)
-        for port in (free_port() for _ in range(copies))
-    ]
+    apps = [AppProcess(base) for _ in range(copies)]
     probe = _StoreProbe(database_url)
     try:
         for app in apps:

@@ -37,7 +37,7 @@ from tests.slack.harness import (
     AppProcess,
     Slack,
     find_button,
-    free_port,
+    reserve_port,
     running,
     settings_for,
     text_of,
@@ -66,20 +66,17 @@ class LoggedApp(AppProcess):
     def __init__(self, fake: FakeSlack, data_dir: Path, log_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
         env.pop("DATABASE_URL", None)
-        port = free_port()
         env.update(
             SLACK_BOT_TOKEN="xoxb-test-token",
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=fake.base_url,
             SLACK_APP_TOKEN="",
             DATA_DIR=str(data_dir),
-            HOST="127.0.0.1",
-            PORT=str(port),
             LOG_LEVEL="INFO",
         )
         self.log_path = log_path
         self._log = log_path.open("w")
-        super().__init__(env, port, stderr=self._log)
+        super().__init__(env, stderr=self._log)
         self.wait_ready()
 
     def log_text(self) -> str:
@@ -226,16 +223,18 @@ def test_a_bad_postgresql_url_ends_in_one_line_and_exit_2(pg_url: str, tmp_path:
         SLACK_APP_TOKEN="",
         DATABASE_URL=bad.replace("postgres@", "postgres:hunter2@"),
         DATA_DIR=str(tmp_path),
-        PORT=str(free_port()),
+        HOST="127.0.0.1",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--mode", "http"],
-        env=env,
-        cwd=str(ROOT),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    with reserve_port() as held:  # it should never listen; if it did, on its own port
+        env["PORT"] = str(held.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--mode", "http"],
+            env=env,
+            cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2, done.stderr
     assert len(lines) == 1, done.stderr

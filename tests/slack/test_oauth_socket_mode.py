@@ -9,20 +9,21 @@ from urllib.parse import parse_qsl
 from bot.testing.slack_api import FakeSlack
 from bot.testing.slack_requests import slash_command_body
 from bot.testing.waiting import wait_until
-from tests.slack.harness import ALICE, free_port
+from tests.slack.harness import ALICE, reserve_port
 from tests.slack.test_oauth import CHANNEL_OF, A, install
 from tests.slack.test_socket_mode import socket_mode_process
 
 
 def test_socket_mode_with_oauth(fake: FakeSlack, tmp_path: Path) -> None:
-    port = free_port()
+    held = reserve_port()  # the install pages' port, until the app has stopped
+    port = held.getsockname()[1]
     oauth = {
         "SLACK_CLIENT_ID": fake.oauth.client_id,
         "SLACK_CLIENT_SECRET": fake.oauth.client_secret,
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
-    with socket_mode_process(fake, tmp_path, **oauth) as socket_mode:
+    with held, socket_mode_process(fake, tmp_path, **oauth) as socket_mode:
         install(f"http://127.0.0.1:{port}", A, fake=fake)
         token = f"xoxb-{A}-1"
         command = dict(
