@@ -1,6 +1,7 @@
 """A loopback TCP forwarder that a test can break the ways a network to a database breaks.
 
-* `cut()`: every connection is reset and new ones are refused; `restore()` listens again.
+* `cut()`: every connection is reset and new ones are refused; `restore()` listens again,
+  on the same port, which the proxy holds until `close()` (`reserve_port`).
 * `freeze()`: a partition. Sockets stay open, connections are still accepted, and nothing
   moves either way until `thaw()`, when what was held back is delivered in order.
 * `failover()`: the connections open now hang for good (what they send is swallowed, the
@@ -18,6 +19,8 @@ import contextlib
 import socket
 import threading
 
+from tests.slack.ports import reserve_port
+
 
 class _Link:
     """One proxied connection; ``hung`` once a failover left it behind."""
@@ -33,7 +36,8 @@ class TcpProxy:
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
-        self.port = 0
+        self._reserved = reserve_port()
+        self.port: int = self._reserved.getsockname()[1]
         self.held = threading.Event()
         self._held_chunks = 0
         self._server: socket.socket | None = None
@@ -47,7 +51,6 @@ class TcpProxy:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", self.port))
         server.listen(64)
-        self.port = server.getsockname()[1]
         self._server = server
         threading.Thread(target=self._accept, args=(server,), daemon=True).start()
 
@@ -65,7 +68,10 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
 
-    close = cut
+    def close(self) -> None:
+        """Cut every connection and give the port up."""
+        self.cut()
+        self._reserved.close()
 
     def freeze(self) -> None:
         """From now on nothing is forwarded (returns once that holds)."""

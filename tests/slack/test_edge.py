@@ -37,11 +37,11 @@ from tests.slack.harness import (
     AppProcess,
     Slack,
     find_button,
-    reserve_port,
     running,
     settings_for,
     text_of,
 )
+from tests.slack.ports import reserve_port
 from tests.store.helpers import read_only
 
 ROOT = Path(__file__).parents[2]

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl
 from bot.testing.slack_api import FakeSlack
 from bot.testing.slack_requests import slash_command_body
 from bot.testing.waiting import wait_until
-from tests.slack.harness import ALICE, reserve_port
+from tests.slack.harness import ALICE
+from tests.slack.ports import reserve_port
 from tests.slack.test_oauth import CHANNEL_OF, A, install
 from tests.slack.test_socket_mode import socket_mode_process
 
