@@ -119,7 +119,7 @@ class Deliverer(Background):
         self._links: dict[int, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-send")
         self._in_flight: dict[Future[int], list[OutboxRow]] = {}
-        self._sent_total = 0  # rows sent since start, for `deliver_due` (under _room)
+        self._sent_total = 0  # rows sent so far, for `deliver_due` (under _room)
         # The claim loop's own groups: it claims more only while these leave room.
         self._polled: set[Future[int]] = set()
         self._room = threading.Condition()
@@ -140,8 +140,11 @@ class Deliverer(Background):
     def deliver_due(self) -> int:
         """One pass, for tests and tools: claim due rows, send them (conversations in
         parallel, each in order) and the rows queued behind them meanwhile, record the
-        results; returns rows sent. It waits until no send is under way, so it is not
-        for a deliverer whose loop runs (:meth:`start`)."""
+        results; returns the rows sent by any group meanwhile. It waits until no send is
+        under way, so it is not for a deliverer whose loop runs (:meth:`start`), nor for
+        a hook or sender of its own."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("deliver_due() is for a deliverer whose loop is not running")
         with self._room:
             before = self._sent_total
         self._dispatch(self.batch)
@@ -156,7 +159,19 @@ class Deliverer(Background):
         groups: dict[str, list[OutboxRow]] = {}
         for row in rows:
             groups.setdefault(row.conversation_id, []).append(row)
-        return [self._submit(group, polled=True) for group in groups.values()]
+        queued = (self._queue(group, polled=True) for group in groups.values())
+        return [future for future in queued if future is not None]
+
+    def _queue(self, group: list[OutboxRow], *, polled: bool = False) -> Future[int] | None:
+        """Hand one conversation's claimed rows to a sender thread; once stopping, give
+        them back instead (None)."""
+        if not self._stop.is_set():
+            try:
+                return self._submit(group, polled=polled)
+            except RuntimeError:  # the pool is shutting down
+                pass
+        self._release(group, "at stop")
+        return None
 
     def _submit(self, group: list[OutboxRow], *, polled: bool = False) -> Future[int]:
         """Hand one conversation's claimed rows to a sender thread."""
@@ -179,16 +194,10 @@ class Deliverer(Background):
         holds: the claim loop wakes up for it."""
         taken, claims.taken = claims.taken, []
         for _, rows in taken:
-            if not rows:
+            if rows:
+                self._queue(rows)
+            else:
                 self._wake.set()
-                continue
-            if not self._stop.is_set():
-                try:
-                    self._submit(rows)
-                    continue
-                except RuntimeError:  # the pool is shutting down
-                    pass
-            self.store.release_claims([r.id for r in rows], rows[0].claim_token or "")
 
     def _known_targets(self, conversation_id: str) -> dict[str, RefTarget]:
         with self._known_lock:
@@ -208,6 +217,8 @@ class Deliverer(Background):
             self._polled.discard(future)
             self._room.notify_all()
         if future.cancelled() and group:  # never started (at stop): give the rows back
+            # This runs in the thread that shut the pool down, under the pool's shutdown
+            # lock: nothing may submit to the pool while holding a lock this takes.
             self._release(group, "at stop")
         if polled:
             self._wake.set()  # a claim pass stops at `batch` rows: there may be more
@@ -227,10 +238,7 @@ class Deliverer(Background):
         with self._room:
             self._sent_total += sent
         if follow:
-            try:
-                self._submit(follow)
-            except RuntimeError:  # the pool is shutting down
-                self._release(follow, "at stop")
+            self._queue(follow)
         return sent
 
     def _deliver_claimed(self, rows: list[OutboxRow]) -> tuple[int, list[OutboxRow]]:

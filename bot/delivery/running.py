@@ -58,7 +58,8 @@ class Background:
             self._thread.join(timeout)
             self._thread = None
         # Groups not yet started are cancelled; each gives back its claims as it is
-        # (`_finished`). Rows a running send hands on after this are given back too.
+        # (`_finished`). Rows a running send hands on from now are given back too
+        # (`_queue`, which sees `_stop`).
         self._pool.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + timeout
         with self._room:
@@ -73,7 +74,10 @@ class Background:
     def _run(self) -> None:
         next_maintenance = time.monotonic()
         failures = 0
-        limit = 2 * self.workers  # conversations queued for the sender threads at most
+        # The claim loop's own groups queued for the sender threads at most (rows a
+        # sender claims behind its own are queued besides, uncounted: they wait under a
+        # lease like any other, and their number is bounded by the conversations held).
+        limit = 2 * self.workers
         while not self._stop.is_set():
             self._wake.clear()
             wait = self.poll_interval

@@ -242,7 +242,8 @@ class OutboxQueue(StoreBase):
     ) -> tuple[set[int], list[OutboxRow]]:
         """:meth:`record_sent_many` for the last rows of a claimed run, and in the same
         transaction :meth:`claim_conversation`: rows a step queued behind them while
-        they were being sent go to the same sender next, with no claim pass between.
+        they were being sent are claimed by the same sender, with no claim pass between
+        (the deliverer queues them behind the conversations already waiting).
         Nothing is claimed when a sent row had lost its claim."""
         with driver_transaction(self.engine) as conn:
             if self._hot.lock_conversation is not None:

@@ -110,7 +110,8 @@ def test_a_running_deliverer_needs_no_claim_query(db: Database) -> None:
 
 def test_rows_committed_while_sending_are_chased_in_order(db: Database) -> None:
     """A person answers while the previous step's messages are still being sent: the
-    thread sending them takes the new ones next, without waiting for a claim pass."""
+    thread sending them claims the new ones and queues them, without waiting for a
+    claim pass."""
     store = db.make_store()
     release = threading.Event()
     started = threading.Event()
@@ -211,11 +212,50 @@ def test_stop_gives_back_the_claims_of_groups_not_started(db: Database) -> None:
 
     sender = FakeSender(behaviour=held_until_given_back)
     deliverer, a = one_sender_busy(store, sender, started)
-    b = hand_over(deliverer, store, posts(2, start=10))
-    deliverer.stop()
+    try:
+        b = hand_over(deliverer, store, posts(2, start=10))
+    finally:
+        deliverer.stop()
     assert given_back.is_set()
     assert sender.seqs(a) == [1] and sender.seqs(b) == []
     assert [(r.status, r.claim_token) for r in store.outbox_rows(b)] == [("pending", None)] * 2
+
+
+def test_rows_claimed_behind_a_send_as_it_stops_are_given_back(db: Database) -> None:
+    """stop() gave up waiting while a sender was recording its last send and claiming
+    the rows behind it: those rows are given back, not queued in the next pool."""
+    store = db.make_store()
+    recording, go, given_back = threading.Event(), threading.Event(), threading.Event()
+    original, original_release = store.record_sent_and_claim_next, store.release_claims
+
+    def held_record(*args: Any, **kw: Any) -> tuple[set[int], list[OutboxRow]]:
+        recording.set()
+        assert go.wait(5)
+        return original(*args, **kw)
+
+    def release_claims(ids: list[int], token: str) -> int:
+        count = original_release(ids, token)
+        given_back.set()
+        return count
+
+    store.record_sent_and_claim_next = held_record  # type: ignore[method-assign]
+    store.release_claims = release_claims  # type: ignore[method-assign]
+    sender = FakeSender()
+    deliverer = Deliverer(store, sender, workers=1, poll_interval=60.0, maintenance_interval=None)
+    deliverer.start()
+    try:
+        a = hand_over(deliverer, store, posts(1))
+        assert recording.wait(5)  # it will claim what follows: it saw no stop yet
+        assert store.apply_step(a, 1, {}, posts(1, start=2)).ok
+    finally:
+        deliverer.stop(timeout=0)  # returns at once, the sender still recording
+    go.set()
+    assert given_back.wait(5)
+    assert sender.seqs(a) == [1]
+    assert [(r.status, r.claim_token) for r in store.outbox_rows(a)] == [
+        ("sent", None),
+        ("pending", None),
+    ]
 
 
 def test_non_repeatable_sends_are_recorded_before_the_next_send(
