@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -110,10 +111,12 @@ def until(done: Callable[[], bool], failure: str) -> None:
     wait_until(done, 30, failure, every=0.05)
 
 
-def start_until_saved(slack: Slack, channel: str = CHANNEL) -> dict:
-    """Start a conversation before any stall, again while told to try again: a request
-    waits only 0.5 s for the database here (`stall_settings`), which a loaded machine
-    can take on a healthy one (a fresh connection through the proxy). The thread's root."""
+def start_until_saved(
+    slack: Slack, channel: str = CHANNEL, failure: str = "the conversation was never started"
+) -> dict:
+    """Start a conversation, again while told to try again (before any stall too: a
+    request waits only 0.5 s for the database here, `stall_settings`, which a loaded
+    machine can take on a healthy one through the proxy). The thread's root."""
 
     def started() -> bool:
         status, body = in_time(lambda: slack.command(channel=channel))
@@ -122,34 +125,30 @@ def start_until_saved(slack: Slack, channel: str = CHANNEL) -> dict:
         assert not text or TRY_AGAIN in text, text
         return not text
 
-    until(started, "the conversation was never started")
+    until(started, failure)
     slack.settle(timeout=30)
     return slack.root(channel)
 
 
+def saved(slack: Slack, act: Callable[[], tuple[int, bytes]]) -> bool:
+    """Do ``act`` (a request, answered 200 in time): False when it was told to try again."""
+    before = tried_again(slack.fake)
+    assert in_time(act)[0] == 200
+    return tried_again(slack.fake) == before
+
+
 def say_until_saved(slack: Slack, text: str, thread_ts: str) -> None:
     """Type ``text`` into the thread, again while told to try again (as above)."""
-
-    def saved() -> bool:
-        before = tried_again(slack.fake)
-        assert in_time(lambda: slack.say(text, thread_ts=thread_ts))[0] == 200
-        return tried_again(slack.fake) == before
-
-    until(saved, f"{text!r} was never saved")
+    say = partial(slack.say, text, thread_ts=thread_ts)
+    until(lambda: saved(slack, say), f"{text!r} was never saved")
 
 
 def click_until_saved(slack: Slack, label: str, channel: str = CHANNEL) -> None:
     """Click ``label`` as a person would: again while told to try again, each click
     answered in time."""
     question = slack.current(channel)
-
-    def saved() -> bool:
-        before = tried_again(slack.fake)
-        status, _ = in_time(lambda: slack.click(question, label, channel=channel))
-        assert status == 200
-        return tried_again(slack.fake) == before
-
-    until(saved, f"the click on {label!r} was never saved")
+    click = partial(slack.click, question, label, channel=channel)
+    until(lambda: saved(slack, click), f"the click on {label!r} was never saved")
     slack.settle(timeout=30)
 
 
@@ -273,14 +272,6 @@ def test_many_requests_at_once_through_a_frozen_database(
             assert took < SLACK_LIMIT, f"answered after {took:.2f}s, past Slack's {SLACK_LIMIT}s"
         proxy.thaw()
 
-        def started() -> bool:  # the next request to check finds the database back
-            status, body = in_time(lambda: slack.command(channel="CBUSY0"))
-            assert status == 200
-            if not (body and json.loads(body).get("text")):
-                return True
-            assert TRY_AGAIN in json.loads(body)["text"]
-            return False
-
-        until(started, "requests were still refused after the database came back")
-        slack.settle(timeout=30)
+        # The next request to check finds the database back.
+        start_until_saved(slack, "CBUSY0", "requests were still refused after it came back")
         assert "training or inference" in text_of(slack.current("CBUSY0"))
